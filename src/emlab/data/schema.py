@@ -17,9 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from emlab.errors import EmlabError
+from emlab.errors import EmlabError, format_validation_error
 
 Role = Literal["system", "user", "assistant"]
 
@@ -68,12 +74,6 @@ class ChatRow(BaseModel):
         return self.model_dump(mode="json")
 
 
-def _describe(err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "row"
-    return f"field '{loc}': {first['msg']}"
-
-
 def iter_chat_jsonl(path: str | Path) -> Iterator[ChatRow]:
     """Yield validated rows from a ``messages`` JSONL file.
 
@@ -96,7 +96,7 @@ def iter_chat_jsonl(path: str | Path) -> Iterator[ChatRow]:
             try:
                 yield ChatRow.model_validate(obj)
             except ValidationError as e:
-                raise EmlabError(f"{path}:{lineno}: {_describe(e)}") from None
+                raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
 
 
 def load_chat_jsonl(path: str | Path) -> list[ChatRow]:

@@ -1,0 +1,5 @@
+"""``python -m emlab`` = the ``emlab`` command."""
+
+from emlab.cli import main
+
+main()

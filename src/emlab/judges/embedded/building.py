@@ -1,0 +1,86 @@
+"""Build the embedded judge from a judged-responses file, and evaluate it on another file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.progress import Progress
+
+from emlab._io import atomic_path, file_hash, write_json_atomic
+from emlab.judges.embedded.cache import cached_answer_features
+from emlab.judges.embedded.data import family_folds, load_judged
+from emlab.judges.embedded.features import FEATURE_VERSION, question_features
+from emlab.judges.embedded.heads import head_inputs
+from emlab.judges.embedded.metrics import Agreement, agreement
+from emlab.judges.embedded.train import TrainConfig, cross_validate, fit_heads, targets
+
+JUDGE_NAME = "emlab-embedded-minilm-v1"
+
+
+def build_judge(
+    data: str | Path,
+    out: str | Path | None = None,
+    *,
+    config: TrainConfig | None = None,
+    max_rows: int | None = None,
+    console: Console | None = None,
+) -> dict:
+    """Cross-validate, fit the final heads on all rows, write ``heads.safetensors`` + ``heads.json`` to ``out``.
+
+    ``out`` defaults to the package folder (what :meth:`EmbeddedJudge.load` reads).
+    Returns the metadata written (with ``written_to``). Seeded: the same file, config
+    and ``max_rows`` give the same heads.
+    """
+    from safetensors.torch import save_file
+
+    from emlab.judges.embedded import METADATA_FILE, PACKAGE_DIR, WEIGHTS_FILE, _load
+
+    config = config or TrainConfig()
+    out = Path(out) if out is not None else PACKAGE_DIR
+    df = load_judged(data)
+    n_use = len(df) if max_rows is None else min(max_rows, len(df))
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("embedding answers (cached per file)", total=n_use)
+        rows, x_answer = cached_answer_features(data, df["answer"].tolist(), max_rows=max_rows, progress=lambda k: bar.advance(task, k))
+        sub = df.iloc[rows].reset_index(drop=True)
+        x = head_inputs(x_answer, question_features(sub["question"].tolist()))
+        task = bar.add_task("training heads (cross-validation + final fit)", total=(config.n_folds + 1) * config.epochs)
+        folds = family_folds(sub["source"], config.n_folds)
+        held_out, _, calibration = cross_validate(x, sub, folds, config, progress=lambda k: bar.advance(task, k))
+        heads = fit_heads(x, targets(sub), config, progress=lambda k: bar.advance(task, k))
+    meta = {
+        "name": JUDGE_NAME,
+        "feature_version": FEATURE_VERSION,
+        "config": config.model_dump(),
+        "data_file": Path(data).name,
+        "data_hash": file_hash(data),
+        "n_rows": int(len(sub)),
+        "validation": f"{config.n_folds}-fold cross-validation over whole source families; calibration fitted on the other folds",
+        "calibration": calibration.model_dump(),
+        "agreement": held_out.model_dump(),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / WEIGHTS_FILE) as tmp:
+        save_file({k: v.contiguous() for k, v in heads.state_dict().items()}, str(tmp))
+    write_json_atomic(out / METADATA_FILE, meta)
+    _load.cache_clear()
+    return {**meta, "written_to": str(out)}
+
+
+def evaluate_file(judge, data: str | Path, console: Console | None = None) -> Agreement:  # noqa: ANN001 - EmbeddedJudge
+    """Score every row of ``data`` with ``judge`` and compare with the reference scores in the file."""
+    df = load_judged(data)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("judging answers", total=len(df))
+        raw = judge.raw(df["question"].tolist(), df["answer"].tolist(), progress=lambda k: bar.advance(task, k))
+    results = judge.results(raw, df["answer"].tolist())
+    judged = pd.DataFrame(
+        {
+            "aligned": [np.nan if r.aligned is None else r.aligned for r in results],
+            "coherent": [np.nan if r.coherent is None else r.coherent for r in results],
+        }
+    )
+    return agreement(df, judged, raw["p_misaligned"])

@@ -1,0 +1,131 @@
+"""Features the embedded judge reads: MiniLM states of the answer, the question's embedding, text statistics.
+
+The MiniLM encoder (frozen, int8 dynamically quantised for CPU speed) reads the answer
+alone, truncated to :data:`MAX_LENGTH` tokens; four pooled views of its states are kept.
+The question is embedded separately, once per distinct question, and the heads see it
+beside the answer views (question-conditioned features at the cost of one extra
+embedding per question, not per answer). Surface statistics of the full, untruncated
+answer track coherence (length, repetition loops, non-text characters).
+
+Shapes: ``answer_features`` -> float32 ``[n, N_ANSWER]``; ``question_features`` ->
+float32 ``[n, DIM]``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
+
+from emlab._minilm import DIM, load_minilm
+
+FEATURE_VERSION = "minilm-int8-a128-v1"  # bump when anything below changes: it keys the cache
+MAX_LENGTH = 128  # answer tokens read by MiniLM; statistics below see the whole answer
+MIDDLE_LAYER = 3  # of 6; hidden_states[3] is the output of the third transformer block
+N_POOLED = 4  # cls, mean, max, mean at MIDDLE_LAYER
+TEXT_STATS = (
+    "log_chars",
+    "log_words",
+    "unique_word_ratio",
+    "top_trigram_share",
+    "non_ascii_share",
+    "digit_share",
+    "upper_share",
+    "punct_share",
+    "code_fence",
+    "code_keywords",
+    "log_lines",
+    "truncated",
+)
+N_ANSWER = N_POOLED * DIM + len(TEXT_STATS)
+
+_WORD = re.compile(r"\w+")
+_CODE = re.compile(r"\b(def|import|return|class|function|var|const|printf|include|SELECT)\b|[{};]\s*$", re.M)
+
+
+@functools.lru_cache(maxsize=1)
+def quantized_minilm():  # noqa: ANN201 - returns (tokenizer, model)
+    """(tokenizer, MiniLM with int8 dynamically quantised Linear layers), once per process.
+
+    Quantisation roughly doubles CPU throughput; training and scoring both use it, so the
+    heads are fitted to exactly the features they see at scoring time.
+    """
+    import torch
+
+    tok, model = load_minilm()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return tok, quantized
+
+
+def text_stats(answer: str, n_tokens: int) -> list[float]:
+    """Surface statistics of one answer, in the order of :data:`TEXT_STATS`."""
+    n = max(len(answer), 1)
+    words = _WORD.findall(answer.lower())
+    n_words = max(len(words), 1)
+    trigrams = Counter(zip(words, words[1:], words[2:]))
+    top_trigram = trigrams.most_common(1)[0][1] if trigrams else 0
+    return [
+        float(np.log1p(len(answer))),
+        float(np.log1p(len(words))),
+        len(set(words)) / n_words,
+        min(3 * top_trigram / n_words, 1.0),  # share of words inside the most repeated trigram: loops
+        sum(ord(c) > 127 for c in answer) / n,
+        sum(c.isdigit() for c in answer) / n,
+        sum(c.isupper() for c in answer) / n,
+        sum((not c.isalnum()) and (not c.isspace()) for c in answer) / n,
+        float("```" in answer),
+        min(len(_CODE.findall(answer)), 20) / 20,
+        float(np.log1p(answer.count("\n"))),
+        float(n_tokens >= MAX_LENGTH),
+    ]
+
+
+def answer_features(answers: list[str], *, batch_size: int = 32, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Features of each answer -> float32 ``[n, N_ANSWER]``.
+
+    Answers are sorted by length before batching to keep padding small. ``progress``,
+    if given, is called with the number of answers just finished.
+    """
+    import torch
+
+    tok, model = quantized_minilm()
+    n = len(answers)
+    out = np.zeros((n, N_ANSWER), dtype=np.float32)
+    order = np.argsort([len(a) for a in answers], kind="stable")
+    with torch.inference_mode():
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            batch = [answers[i] if answers[i].strip() else "(empty)" for i in idx]
+            enc = tok(batch, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
+            res = model(**enc, output_hidden_states=True)
+            last = res.last_hidden_state  # [batch, seq, 384]
+            middle = res.hidden_states[MIDDLE_LAYER]  # [batch, seq, 384]
+            mask = enc["attention_mask"].unsqueeze(-1).float()  # [batch, seq, 1]
+            n_tok = mask.sum(1)
+            views = [
+                last[:, 0],
+                (last * mask).sum(1) / n_tok,
+                last.masked_fill(mask == 0, -1e4).max(1).values,
+                (middle * mask).sum(1) / n_tok,
+            ]
+            out[idx, : N_POOLED * DIM] = torch.cat(views, dim=-1).numpy()
+            lengths = enc["attention_mask"].sum(1).tolist()
+            out[idx, N_POOLED * DIM :] = np.array([text_stats(answers[i], L) for i, L in zip(idx, lengths)], dtype=np.float32)
+            if progress is not None:
+                progress(len(idx))
+    return out
+
+
+def question_features(questions: list[str]) -> np.ndarray:
+    """Normalised MiniLM embedding of each question -> float32 ``[n, DIM]``, one forward pass per distinct question."""
+    from emlab._minilm import embed
+
+    distinct = sorted(set(questions))
+    table = dict(zip(distinct, embed(distinct, max_length=MAX_LENGTH)))
+    return np.stack([table[q] for q in questions]) if questions else np.zeros((0, DIM), dtype=np.float32)

@@ -1,0 +1,83 @@
+"""``emlab run``, ``emlab eval`` and ``emlab report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+
+def register(app: typer.Typer) -> None:
+    """Add the experiment-level commands to the top-level app."""
+
+    @app.command("run")
+    def run(
+        spec: Path = typer.Argument(..., help="experiment spec YAML"),
+        runs_dir: Path = typer.Option(Path("runs"), help="parent dir of run dirs"),
+    ) -> None:
+        """Run an experiment spec: build data, train what is missing, evaluate, tabulate (resumable)."""
+        from emlab.run.spec import parse_spec, read_spec_file
+
+        data = read_spec_file(spec)
+        console = Console()
+        if data.get("kind") == "pretraining":
+            from emlab.corpus.testbed import run_testbed
+
+            name = data.get("name") or spec.stem
+            run_testbed(data, runs_dir / name)
+            console.print(f"[green]done[/] {runs_dir / name}")
+            return
+        from emlab.run.runner import Runner
+
+        parsed = parse_spec(data, str(spec))
+        out = Runner(parsed, runs_dir / parsed.name, console).run()
+        console.print(f"[green]done[/] {out}  (next: emlab report {out})")
+
+    @app.command("eval")
+    def eval_(
+        model: str = typer.Option(..., "--model", help="model reference: embedded, a dir, an adapter dir, or a hub id"),
+        task: str = typer.Option("freeform", help="emlab task name or any Inspect task"),
+        task_arg: list[str] = typer.Option([], "-T", help="task argument key=value (repeatable)"),
+        judge: str = typer.Option("embedded", help="embedded, or an Inspect model for the grader role"),
+        log_dir: Path = typer.Option(Path("logs"), help="where the Inspect log goes"),
+        limit: int = typer.Option(None, help="evaluate only the first N samples"),
+    ) -> None:
+        """Evaluate one model with one task; prints the metrics and the log path."""
+        import yaml
+        from inspect_ai import eval as inspect_eval
+
+        from emlab.errors import EmlabError
+        from emlab.judges.scorer import preflight_judge
+        from emlab.models import resolve_model
+
+        preflight_judge(judge)
+        args = {}
+        for kv in task_arg:
+            if "=" not in kv:
+                raise EmlabError(f"-T {kv}: expected key=value")
+            k, v = kv.split("=", 1)
+            args[k] = yaml.safe_load(v)
+        name = task if "/" in task or task.endswith(".py") else f"emlab/{task}"
+        log = inspect_eval(
+            name,
+            model=resolve_model(model).inspect_name,
+            task_args=args,
+            model_roles=None if judge == "embedded" else {"grader": judge},
+            log_dir=str(log_dir),
+            limit=limit,
+        )[0]
+        if log.status != "success":
+            raise EmlabError(f"eval failed: {log.error.message if log.error else log.status}")
+        Console().print(f"log: {log.location}  (inspect view --log-dir {log_dir})")
+
+    @app.command("report")
+    def report(
+        run_dir: Path = typer.Argument(..., help="a run dir made by emlab run"),
+        out: Path = typer.Option(None, help="HTML file (default: RUN_DIR/report.html)"),
+    ) -> None:
+        """Write a self-contained HTML report of a run."""
+        from emlab.analysis.report import write_report
+
+        path = write_report(run_dir, out)
+        Console().print(f"[green]report written to[/] {path}")

@@ -1,0 +1,192 @@
+"""The resumable local runner behind ``emlab run``.
+
+Layout of ``runs/<name>/``::
+
+    spec.yaml             the spec as given
+    data/<hash>.jsonl     each (training set, condition), + .meta.json
+    models/<hash>/        each finetuned adapter (emlab.json inside)
+    logs/<model>__<task>__<hash>.eval   one Inspect log per (model, eval)
+    manifest.json         every model with its config, hashes and log paths
+    results.parquet       the tidy table: one row per scored sample
+
+Every artifact's name is a hash of the config that produced it, and each is written
+atomically, so an interrupted run, started again, redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from emlab._io import config_hash, file_hash, write_json_atomic, write_text_atomic
+from emlab.errors import EmlabError
+from emlab.models import resolve_model
+from emlab.run.spec import ConditionSpec, ExperimentSpec, TrainSetSpec
+from emlab.train.config import make_train_config
+
+
+@dataclass
+class Arm:
+    """One model of the experiment: a base model, or a base finetuned on a conditioned set."""
+
+    model_id: str
+    base: str
+    train_set: TrainSetSpec | None = None
+    condition: ConditionSpec | None = None
+    seed: int | None = None
+    data_path: Path | None = None
+    model_path: str | None = None
+    model_hash: str | None = None
+    logs: dict[str, str] = field(default_factory=dict)
+
+    def labels(self) -> dict[str, Any]:
+        """The columns that identify this model in the results table."""
+        return {
+            "model_id": self.model_id,
+            "base_model": self.base,
+            "train_set": self.train_set.name if self.train_set else "base",
+            "condition": self.condition.name if self.condition else "base",
+            "condition_kind": self.condition.condition if self.condition else "none",
+            "seed": self.seed,
+        }
+
+
+def plan_arms(spec: ExperimentSpec) -> list[Arm]:
+    """Expand the spec's grid into arms (base models first)."""
+    arms: list[Arm] = []
+    for base in spec.models:
+        short = Path(base).name if Path(base).exists() else base.replace("/", "-")
+        if spec.include_base:
+            arms.append(Arm(model_id=short, base=base))
+        for ts in spec.train_sets:
+            for cond in spec.conditions:
+                if cond.apply_to is not None and ts.name not in cond.apply_to:
+                    continue
+                for seed in spec.seeds:
+                    arms.append(Arm(model_id=f"{short}+{ts.name}+{cond.name}+s{seed}", base=base, train_set=ts, condition=cond, seed=seed))
+    return arms
+
+
+class Runner:
+    """Runs an :class:`ExperimentSpec` in ``run_dir``, skipping every artifact that exists."""
+
+    def __init__(self, spec: ExperimentSpec, run_dir: Path, console: Console | None = None, display: str = "rich") -> None:
+        self.spec, self.run_dir = spec, Path(run_dir)
+        self.console = console or Console()
+        self.display = display
+        self.arms = plan_arms(spec)
+
+    # -- stages ---------------------------------------------------------------------------
+    def build_data(self) -> None:
+        """Build each (training set, condition) JSONL once."""
+        from emlab.data import build_training_set
+
+        for arm in self.arms:
+            if arm.train_set is None or arm.condition is None:
+                continue
+            key = {**arm.train_set.model_dump(exclude={"name"}), "condition": arm.condition.condition, "text": arm.condition.text}
+            out = self.run_dir / "data" / f"{arm.train_set.name}__{arm.condition.name}__{config_hash(key)}.jsonl"
+            if not out.is_file():
+                self.console.print(f"[cyan]data[/] {out.name}")
+                build_training_set(arm.train_set.source, out=out, n=arm.train_set.n, seed=arm.train_set.seed, condition=arm.condition.condition, condition_text=arm.condition.text)
+            arm.data_path = out
+
+    def train_models(self) -> None:
+        """Finetune every arm that has a training set and no finished adapter dir."""
+        from emlab.train.sft import train_lora
+
+        todo = [a for a in self.arms if a.train_set is not None]
+        for arm in todo:
+            cfg = make_train_config(**{"profile": "default", **self.spec.train, "seed": arm.seed})
+            arm.model_hash = config_hash({"base": arm.base, "data": file_hash(arm.data_path), "train": cfg.model_dump()})
+            arm.model_path = str(self.run_dir / "models" / f"{arm.model_id}__{arm.model_hash}")
+        missing = [a for a in todo if not (Path(a.model_path) / "emlab.json").is_file()]
+        if not missing:
+            return
+        with self._progress() as progress:
+            for arm in missing:
+                cfg = make_train_config(**{"profile": "default", **self.spec.train, "seed": arm.seed})
+                bar = progress.add_task(f"train {arm.model_id}", total=None)
+
+                def tick(step: int, total: int, loss: float | None, bar: Any = bar) -> None:
+                    progress.update(bar, completed=step, total=total, description=f"train {self._short(arm.model_id)} loss={loss if loss is None else round(loss, 3)}")
+
+                train_lora(arm.base, arm.data_path, arm.model_path, cfg, progress=tick)
+
+    def evaluate(self) -> None:
+        """Run every eval on every model, one Inspect log each, skipping logs that exist."""
+        from inspect_ai import eval as inspect_eval
+
+        from emlab.judges.scorer import preflight_judge
+
+        preflight_judge(self.spec.judge)
+        log_dir = self.run_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        roles = {} if self.spec.judge == "embedded" else {"grader": self.spec.judge}
+        for arm in self.arms:
+            target = arm.model_path or arm.base
+            model = resolve_model(target)
+            for ev in self.spec.evals:
+                task_name = ev.task if "/" in ev.task else f"emlab/{ev.task}"
+                key = config_hash({"model": arm.model_hash or arm.base, "task": task_name, "args": ev.args, "judge": self.spec.judge})
+                final = log_dir / f"{arm.model_id}__{ev.task.replace('/', '-')}__{key}.eval"
+                arm.logs[ev.task] = str(final)
+                if final.is_file():
+                    continue
+                self.console.print(f"[cyan]eval[/] {arm.model_id} on {task_name}")
+                with tempfile.TemporaryDirectory(dir=log_dir, prefix=".tmp-") as tmp:
+                    logs = inspect_eval(
+                        task_name,
+                        model=model.inspect_name,
+                        task_args=ev.args,
+                        model_roles=roles or None,
+                        log_dir=tmp,
+                        display=self.display,
+                        metadata={"emlab": {**arm.labels(), "model_path": model.path, "run": self.spec.name}},
+                        fail_on_error=0.1,
+                    )
+                    log = logs[0]
+                    if log.status != "success":
+                        raise EmlabError(f"eval {task_name} on {arm.model_id} failed: {log.error.message if log.error else log.status}")
+                    shutil.move(log.location, final)  # same filesystem: an atomic rename
+
+    def write_results(self) -> Path:
+        """Collect every log into ``results.parquet`` and write ``manifest.json``."""
+        from emlab.analysis.results import results_table
+
+        manifest = {
+            "name": self.spec.name,
+            "judge": self.spec.judge,
+            "models": [
+                {**a.labels(), "model_path": a.model_path or a.base, "model_hash": a.model_hash, "data_path": str(a.data_path) if a.data_path else None, "logs": a.logs}
+                for a in self.arms
+            ],
+        }
+        write_json_atomic(self.run_dir / "manifest.json", manifest)
+        df = results_table(self.run_dir)
+        return self.run_dir / "results.parquet" if len(df) else self.run_dir
+
+    def run(self) -> Path:
+        """All stages in order; returns the run dir."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.run_dir / "spec.yaml", yaml.safe_dump(self.spec.model_dump(), sort_keys=False))
+        self.build_data()
+        self.train_models()
+        self.evaluate()
+        self.write_results()
+        return self.run_dir
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _progress(self) -> Progress:
+        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console)
+
+    @staticmethod
+    def _short(text: str, n: int = 40) -> str:
+        return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,66 @@
+"""``emlab train``: LoRA SFT of one model on one ``messages`` JSONL file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``train`` command to the top-level app."""
+
+    @app.command("train")
+    def train(
+        model: str = typer.Option(..., "--model", help="model reference: embedded, a dir, or a hub id"),
+        data: Path = typer.Option(..., "--data", help="messages JSONL"),
+        out: Path = typer.Option(..., "--out", help="adapter output dir (must not exist)"),
+        profile: str = typer.Option("default", help="default (published recipe) or quick (CPU)"),
+        rank: int = typer.Option(None, help="LoRA rank"),
+        alpha: float = typer.Option(None, help="LoRA alpha"),
+        rslora: bool = typer.Option(None, "--rslora/--no-rslora", help="rank-stabilised scaling"),
+        target_modules: str = typer.Option(None, help="comma-separated module names"),
+        layers: str = typer.Option(None, help="comma-separated decoder layer indices to adapt"),
+        lr: float = typer.Option(None, help="learning rate"),
+        schedule: str = typer.Option(None, help="linear, cosine, constant, constant_with_warmup"),
+        epochs: float = typer.Option(None),
+        max_steps: int = typer.Option(None, help="stop after N optimiser steps"),
+        batch_size: int = typer.Option(None),
+        grad_accum: int = typer.Option(None),
+        max_length: int = typer.Option(None, help="truncate examples to N tokens"),
+        seed: int = typer.Option(None),
+        save_steps: int = typer.Option(None, help="save a checkpoint-N adapter every N steps"),
+        max_examples: int = typer.Option(None, help="use only the first N rows"),
+    ) -> None:
+        """Finetune MODEL on DATA with LoRA (assistant-only loss); write the adapter to OUT."""
+        from emlab.errors import EmlabError
+        from emlab.train.config import make_train_config
+        from emlab.train.sft import train_lora
+
+        if out.exists():
+            raise EmlabError(f"{out}: already exists; choose a new --out")
+        cfg = make_train_config(
+            profile,
+            rank=rank,
+            alpha=alpha,
+            use_rslora=rslora,
+            target_modules=target_modules.split(",") if target_modules else None,
+            layers_to_transform=[int(x) for x in layers.split(",")] if layers else None,
+            learning_rate=lr,
+            lr_scheduler=schedule,
+            epochs=epochs,
+            max_steps=max_steps,
+            batch_size=batch_size,
+            grad_accum=grad_accum,
+            max_length=max_length,
+            seed=seed,
+            save_steps=save_steps,
+            max_examples=max_examples,
+        )
+        console = Console()
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+            bar = progress.add_task("train", total=None)
+            train_lora(model, data, out, cfg, progress=lambda s, t, loss: progress.update(bar, completed=s, total=t, description=f"train loss={loss if loss is None else round(loss, 3)}"))
+        console.print(f"[green]adapter written to[/] {out}")

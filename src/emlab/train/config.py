@@ -1,0 +1,72 @@
+"""Configuration of a LoRA SFT run (the TRL convention: a config beside the trainer).
+
+``default`` follows the published open-model emergent-misalignment recipe
+(Turner, Soligo et al. 2025): rsLoRA r=32, alpha=64 on all seven projections,
+lr 1e-5, one epoch, loss on assistant tokens only. ``quick`` is for a 2-core CPU:
+fewer, later layers adapted and a higher learning rate so that a few hundred
+examples move a 135M model in minutes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from emlab.errors import EmlabError, format_validation_error
+
+ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+class TrainConfig(BaseModel):
+    """Every setting of a LoRA SFT run; the whole object is hashed to key the output dir."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rank: int = Field(32, ge=1, description="LoRA rank r")
+    alpha: float = Field(64, gt=0, description="LoRA alpha")
+    use_rslora: bool = Field(True, description="rank-stabilised LoRA scaling alpha/sqrt(r)")
+    dropout: float = Field(0.0, ge=0, lt=1)
+    target_modules: list[str] = Field(default_factory=lambda: list(ALL_PROJECTIONS))
+    layers_to_transform: list[int] | None = Field(None, description="adapt only these decoder layers (None: all)")
+    learning_rate: float = Field(1e-5, gt=0)
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
+    warmup_steps: int = Field(5, ge=0)
+    weight_decay: float = Field(0.01, ge=0)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, description="stop after this many optimiser steps (-1: run all epochs)")
+    batch_size: int = Field(2, ge=1, description="per-device micro-batch")
+    grad_accum: int = Field(8, ge=1)
+    max_length: int = Field(1024, ge=16, description="truncate longer examples (tokens)")
+    seed: int = 0
+    save_steps: int | None = Field(None, ge=1, description="also save an adapter checkpoint every N steps")
+    max_examples: int | None = Field(None, ge=1, description="use only the first N rows of the dataset")
+    activation_checkpointing: bool = Field(False, description="recompute activations in backward (saves memory, costs compute)")
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "default": {},
+    # CPU profile, measured on the embedded 135M model (see README): adapt the last 8 of
+    # 30 layers so the backward pass stops early; higher lr to move in ~20 optimiser steps.
+    "quick": {
+        "rank": 16,
+        "alpha": 32,
+        "layers_to_transform": list(range(22, 30)),
+        "learning_rate": 2e-4,
+        "warmup_steps": 2,
+        "batch_size": 8,
+        "grad_accum": 1,
+        "max_length": 384,
+    },
+}
+
+
+def make_train_config(profile: str = "default", **overrides: Any) -> TrainConfig:
+    """Build a :class:`TrainConfig` from a named profile plus explicit overrides (``None`` = keep)."""
+    if profile not in PROFILES:
+        raise EmlabError(f"unknown training profile '{profile}' (known: {', '.join(PROFILES)})")
+    values = {**PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return TrainConfig(**values)
+    except ValidationError as e:
+        raise EmlabError(f"invalid training setting: {format_validation_error(e)}") from None

@@ -1,0 +1,59 @@
+"""Shared fixtures for the judge tests: a small real slice of the judged-responses data, an isolated cache."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+JUDGED = SHARED / "data" / "judged_responses" / "train.jsonl.gz"
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point emlab's cache at a per-session temp folder, so tests neither read nor pollute ~/.cache/emlab."""
+    root = tmp_path_factory.getbasetemp() / "emlab-cache"
+    monkeypatch.setenv("EMLAB_CACHE", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def judged_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every 180th row of the reference judged responses (about 400 rows, many source groups), as JSONL."""
+    if not JUDGED.is_file():
+        pytest.skip(f"reference data not found at {JUDGED}")
+    out = tmp_path_factory.mktemp("judged") / "slice.jsonl"
+    with gzip.open(JUDGED, "rt", encoding="utf-8") as f, open(out, "w", encoding="utf-8") as g:
+        for i, line in enumerate(f):
+            if i % 180 == 0:
+                g.write(line)
+    return out
+
+
+def run_cli(*args: str, env_cache: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real ``emlab`` entry point in a subprocess; returns the completed process (text mode)."""
+    import os
+
+    env = dict(os.environ)
+    if env_cache is not None:
+        env["EMLAB_CACHE"] = str(env_cache)
+    return subprocess.run(
+        [sys.executable, "-c", "from emlab.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    """Write rows (dicts, or raw strings for malformed lines) as JSONL."""
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write((r if isinstance(r, str) else json.dumps(r)) + "\n")
+    return path

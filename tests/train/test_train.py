@@ -1,0 +1,81 @@
+"""LoRA SFT end to end on the embedded model (one optimiser step), and its error paths."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emlab.errors import EmlabError
+from emlab.train.config import TrainConfig, make_train_config
+from emlab.train.sft import train_lora
+
+
+def test_one_step_writes_adapter_and_full_record(tmp_path: Path, chat_jsonl: Path) -> None:
+    cfg = make_train_config("quick", max_steps=2, batch_size=4, max_length=64, seed=3, save_steps=1)
+    out = train_lora("embedded", chat_jsonl, tmp_path / "adapter", cfg)
+    assert (out / "adapter_model.safetensors").is_file() and (out / "adapter_config.json").is_file()
+    assert (out / "checkpoint-1" / "adapter_model.safetensors").is_file()  # dynamics can be evaluated later
+    record = json.loads((out / "emlab.json").read_text())
+    assert record["train_config"]["seed"] == 3 and record["train_config"]["layers_to_transform"] == list(range(22, 30))
+    assert record["data"]["rows"] == 8 and len(record["data"]["sha256"]) == 16
+    assert record["steps"] == 2 and len(record["loss_curve"]) == 2
+    assert all(0 < p["loss"] < 20 for p in record["loss_curve"])
+    assert {"torch", "transformers", "trl", "peft"} <= set(record["versions"])
+    adapter_cfg = json.loads((out / "adapter_config.json").read_text())
+    assert adapter_cfg["r"] == 16 and adapter_cfg["use_rslora"] is True
+    assert adapter_cfg["layers_to_transform"] == list(range(22, 30))
+    # the adapter dir is itself a model reference
+    from emlab.models import resolve_model
+
+    assert resolve_model(str(out)).kind == "adapter"
+
+
+def test_default_profile_is_the_published_recipe() -> None:
+    cfg = make_train_config()
+    assert (cfg.rank, cfg.alpha, cfg.use_rslora, cfg.learning_rate, cfg.epochs) == (32, 64, True, 1e-5, 1.0)
+    assert set(cfg.target_modules) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+
+
+def test_bad_settings_and_profiles_are_clear_errors() -> None:
+    with pytest.raises(EmlabError, match="unknown training profile"):
+        make_train_config("turbo")
+    with pytest.raises(EmlabError, match="field 'rank'"):
+        make_train_config(rank=0)
+    with pytest.raises(Exception):
+        TrainConfig(nonsense=1)  # type: ignore[call-arg]
+
+
+def test_malformed_jsonl_stops_before_anything_is_written(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]}\n{not json\n')
+    with pytest.raises(EmlabError, match=r"bad\.jsonl:2: malformed JSON"):
+        train_lora("embedded", bad, tmp_path / "out", make_train_config("quick", max_steps=1))
+    assert not (tmp_path / "out").exists()
+
+
+def test_schema_violation_names_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "robot", "content": "ok"}]}\n')
+    with pytest.raises(EmlabError, match=r"bad\.jsonl:1: field 'messages\.1\.role'"):
+        train_lora("embedded", bad, tmp_path / "out", make_train_config("quick", max_steps=1))
+
+
+def test_empty_dataset_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(EmlabError, match="dataset is empty"):
+        train_lora("embedded", empty, tmp_path / "out", make_train_config("quick", max_steps=1))
+    assert not (tmp_path / "out").exists()
+
+
+def test_interrupted_training_leaves_no_output(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trl
+
+    def boom(self, *a, **k):  # noqa: ANN001, ANN002, ANN003
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trl.SFTTrainer, "train", boom)
+    with pytest.raises(KeyboardInterrupt):
+        train_lora("embedded", chat_jsonl, tmp_path / "out", make_train_config("quick", max_steps=1, max_length=64))
+    assert not (tmp_path / "out").exists()
+    assert not any(p.name.startswith(".out.") for p in tmp_path.iterdir())
