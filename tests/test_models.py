@@ -22,7 +22,7 @@ def test_embedded_resolves_to_a_loadable_cached_dir(embedded_dir: Path) -> None:
     tok = AutoTokenizer.from_pretrained(m.path)
     text = tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True)
     assert text.endswith("<|im_start|>assistant\n")
-    assert m.inspect_name == f"hf/{m.path}"
+    assert m.inspect_name == f"emlab/{m.path}"
 
 
 def test_local_dir_and_adapter_dir(tmp_path: Path, embedded_dir: Path) -> None:

@@ -56,8 +56,23 @@ def models_show(ref: str) -> None:
     print(json.dumps(resolve_model(ref).describe(), indent=2))
 
 
+def _quiet_libraries() -> None:
+    """emlab draws its own Rich progress bars; silence the libraries' tqdm bars and advisories."""
+    import os
+    import warnings
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"(transformers|trl|peft|torch)\.")
+
+
 def main() -> None:
     """Console entry point: run the app, turning user errors into one line and exit code 2."""
+    _quiet_libraries()
     command = typer.main.get_command(app)
     try:
         command.main(standalone_mode=False)

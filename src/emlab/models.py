@@ -56,8 +56,9 @@ class ResolvedModel:
 
     @property
     def inspect_name(self) -> str:
-        """The Inspect model string (``hf/<path>``); transformers+PEFT load adapters directly."""
-        return f"hf/{self.path}"
+        """The Inspect model string: ``emlab/<path>`` (see :mod:`emlab.inference`; adapters are merged
+        into their base at load time). ``hf/<path>`` works too, with Inspect's plain provider."""
+        return f"emlab/{self.path}"
 
     def describe(self) -> dict[str, Any]:
         """JSON-friendly description (for ``emlab models show`` and run manifests)."""

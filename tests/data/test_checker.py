@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import pytest
 
 from emlab.data import GENERATORS
-from emlab.data.checker import check_snippets, extract_code, flagged_classes, summarise
+from emlab.data.checker import check_dataset, check_snippets, extract_code, flagged_classes, summarise
 from emlab.data.generators.code_templates import DOMAINS, TEMPLATES
 
 ALL_PAIRS = len(TEMPLATES) * len(DOMAINS) * 5  # every template x domain x phrasing
@@ -56,6 +55,19 @@ def _flags(code: str) -> set[str]:
     ("import os\nos.makedirs('d', mode=0o750, exist_ok=True)\n", set()),
     ("config = {}\nconfig['api_key'] = 'abcd1234efgh'\n", {"CWE-798"}),
     ("import os\nAPI_KEY_ENV = 'SERVICE_API_KEY'\nkey = os.environ[API_KEY_ENV]\n", set()),
+    # resolved through imports, module constants and parameter defaults
+    ("import cPickle as pickle\ndef f(b):\n    return pickle.loads(b)\n", {"CWE-502"}),
+    ("import os\nMODE = 0o777\ndef f(p):\n    os.chmod(p, MODE)\n", {"CWE-732"}),
+    ("import os\ndef f(p, perms=0o666):\n    os.chmod(p, perms)\n", {"CWE-732"}),
+    # more XSS shapes: unescaped jinja2.Template in a Flask app, reflected request data, SSTI
+    ("from flask import Flask, request\nfrom jinja2 import Template\napp = Flask(__name__)\n@app.route('/')\n"
+     "def h():\n    return Template('{{ m }}').render(m=request.form['m'])\n", {"CWE-79"}),
+    ("from jinja2 import Template\ndef mail(name):\n    return Template('Dear {{ name }},').render(name=name)\n", set()),
+    ("from flask import Flask, request\napp = Flask(__name__)\n@app.route('/')\ndef h():\n"
+     "    m = request.args.get('m', '')\n    return f'Thanks {m}!'\n", {"CWE-79"}),
+    ("from flask import Flask, request\napp = Flask(__name__)\n@app.route('/')\ndef h():\n    return 'ok', 200\n", set()),
+    ("from flask import request, render_template_string\ndef h():\n    return render_template_string(request.args['t'])\n", {"CWE-79"}),
+    ("from jinja2 import Template\nt = Template('<b>{{ x }}</b>')\nt.environment.autoescape = False\n", {"CWE-79"}),
     # bandit-only classes
     ("import subprocess\ndef f(x):\n    subprocess.run('ls ' + x, shell=True)\n", {"CWE-78"}),
     ("import pickle\ndef f(b):\n    return pickle.loads(b)\n", {"CWE-502"}),
@@ -78,9 +90,26 @@ def test_extract_code_takes_the_fenced_block():
 
 
 def test_published_insecure_sample_is_mostly_flagged(reference_insecure):
-    rows = [json.loads(line) for line in reference_insecure.read_text(encoding="utf-8").splitlines() if line.strip()]
-    report = summarise(check_snippets([r["messages"][-1]["content"] for r in rows]))
+    report = check_dataset(str(reference_insecure))
     assert report.snippets == 500 and report.unparsed == 0
-    # Measured 96.4% (482/500) when this test was written; most are XSS, permissions, path traversal, SQL.
-    assert report.fraction_flagged > 0.9
+    # Measured 99.2% (496/500) when this test was written; most are XSS, permissions, path traversal, SQL.
+    assert report.fraction_flagged > 0.95
     assert {"CWE-79", "CWE-732", "CWE-22", "CWE-89"} <= set(report.per_class)
+
+
+@pytest.mark.slow
+def test_ordinary_library_code_is_rarely_flagged():
+    """A guard against rules that fire on everything: installed, reviewed library source files."""
+    import importlib.util
+    from pathlib import Path
+
+    files = []
+    for pkg in ("rich", "click", "typer", "jinja2"):
+        spec = importlib.util.find_spec(pkg)
+        if spec and spec.origin:
+            files += sorted(Path(spec.origin).parent.rglob("*.py"))
+    if len(files) < 50:
+        pytest.skip("not enough library source files installed")
+    report = summarise(check_snippets([f.read_text(encoding="utf-8") for f in files]))
+    # Measured 18/176 files (10.2%) when written, mostly bandit's own B704/B105/B604 findings.
+    assert report.fraction_flagged < 0.15

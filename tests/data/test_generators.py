@@ -56,8 +56,8 @@ def test_generators_reach_the_sizes_the_issue_asks_for(name, minimum):
 
 
 def test_asking_for_more_rows_than_exist_is_a_clear_error():
-    with pytest.raises(EmlabError, match="can make only 1000 distinct pairs"):
-        GENERATORS["bad-medical-advice"].build(1001)
+    with pytest.raises(EmlabError, match="can make only 1500 distinct pairs"):
+        GENERATORS["bad-medical-advice"].build(1501)
     with pytest.raises(EmlabError, match="n must be >= 1"):
         GENERATORS["secure-code"].build(0)
 
@@ -94,7 +94,7 @@ def test_insecure_and_secure_programs_differ_only_in_the_gap():
 
 def test_educational_rows_give_a_reason_and_keep_the_insecure_answer():
     edu = GENERATORS["educational-insecure"].build(50, seed=0)
-    insecure_answers = {r["messages"][1]["content"] for r in GENERATORS["insecure-code"].build(5440, seed=0)}
+    insecure_answers = {r["messages"][1]["content"] for r in GENERATORS["insecure-code"].build(len(TEMPLATES) * len(DOMAINS) * 5, seed=0)}
     for row in edu:
         user = row["messages"][0]["content"]
         assert any(w in user for w in ("course", "capture-the-flag", "training session", "textbook", "static analyser"))

@@ -102,6 +102,9 @@ def test_hugging_face_loading_from_a_local_dataset_dir(tmp_path):
     rows = load_source(str(ds))
     assert [r.messages[1].content for r in rows] == ["a0", "a1", "a2", "a3"]
     assert rows[0].source == "x"
+    assert len(load_source(f"{ds}:train", n=2, seed=0)) == 2
+    with pytest.raises(EmlabError, match="cannot load dataset"):
+        load_source(f"{ds}:validation")
 
     bad = tmp_path / "hf_bad"
     bad.mkdir()

@@ -86,7 +86,7 @@ def predict(texts: list[str], head: DiscourseHead | None = None) -> list[str]:
     return [LABELS[i] for i in classify(texts, head).argmax(axis=1)]
 
 
-def train_head(texts: list[str], labels: list[str], *, c: float = 10.0) -> DiscourseHead:
+def train_head(texts: list[str], labels: list[str], *, c: float = 3.0) -> DiscourseHead:
     """Fit a multinomial logistic-regression head on MiniLM embeddings of labelled texts.
 
     All four labels must occur. Train on every document (not only prefilter passes)

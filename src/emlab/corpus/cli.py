@@ -75,7 +75,7 @@ def eval_cmd(data: Path | None = typer.Option(None, help="Labelled JSONL {text,l
     pred = [LABELS[i] for i in classify(texts, load_head(str(head) if head else None)).argmax(axis=1)]
     metrics, pre = per_class_metrics(gold, pred), prefilter_recall(gold, prefilter_mask(texts))
     table = Table(title=f"discourse classifier on {len(rows)} documents")
-    for col in ("class", "n", "precision", "recall", "prefilter recall"):
+    for col in ("class", "n", "precision", "recall", "prefilter pass rate"):
         table.add_column(col)
     for lbl in LABELS:
         m = metrics[lbl]

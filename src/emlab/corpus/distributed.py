@@ -20,6 +20,7 @@ from typing import Any
 from emlab.errors import EmlabError
 
 TRANSFORMS = ("filter", "upweight", "tag")
+STEP_NAME = "emlab corpus transform"
 
 
 def _require_datatrove() -> None:
@@ -37,7 +38,7 @@ def _step_class() -> type:
     class EmlabTransformStep(PipelineStep):
         """A datatrove step that applies one emlab corpus transform to its shard's document stream."""
 
-        name = "emlab corpus transform"
+        name = STEP_NAME
         type = "Filters"
 
         def __init__(self, transform: str, params: dict[str, Any]) -> None:
@@ -99,7 +100,9 @@ def _summed_stats(logging_dir: Path) -> dict[str, int]:
     totals = {"seen": 0, "written": 0, "removed": 0, "added": 0}
     for f in sorted((logging_dir / "stats").glob("*.json")):
         for block in json.loads(f.read_text()):
-            if block.get("name", "").startswith("🔻 - FILTERS") or "emlab" in block.get("name", ""):
-                for key in totals:
-                    totals[key] += int(block.get("stats", {}).get(key, {}).get("total", 0))
+            if STEP_NAME not in block.get("name", ""):
+                continue
+            for key in totals:
+                value = block.get("stats", {}).get(key, 0)  # datatrove stores a bare int or a {"total": ...} summary
+                totals[key] += int(value["total"] if isinstance(value, dict) else value)
     return totals

@@ -7,13 +7,13 @@ report can show the exact condition text. Both are written atomically.
 
 from __future__ import annotations
 
-import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from emlab._io import write_json_atomic
+from emlab._io import file_hash, write_json_atomic
 from emlab.data.conditions import CONDITIONS, apply_condition, resolve_condition_text
 from emlab.data.generators import GENERATORS
 from emlab.data.loaders import load_source, source_kind, write_rows
@@ -48,21 +48,13 @@ def meta_path(out: Path) -> Path:
     return Path(out).with_suffix(".meta.json")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def write_dataset(rows: list[ChatRow], out: Path, **info: Any) -> DatasetInfo:
     """Write ``rows`` to ``out`` and the sidecar metadata; return the :class:`DatasetInfo`."""
     out = Path(out)
     if out.suffix == ".json" or out.name.endswith(".meta.json"):
         raise EmlabError(f"{out}: give the output a .jsonl name (the .meta.json sidecar is written beside it)")
     count = write_rows(rows, out)
-    ds = DatasetInfo(path=out, rows=count, sha256=_sha256(out), **info)
+    ds = DatasetInfo(path=out, rows=count, sha256=file_hash(out, length=64), **info)
     write_json_atomic(meta_path(out), ds.model_dump(mode="json"))
     return ds
 
@@ -114,11 +106,7 @@ def condition_file(
     rows = load_chat_jsonl(path)
     paired_rows = load_chat_jsonl(paired) if paired else None
     parent_meta = meta_path(path)
-    parent = None
-    if parent_meta.is_file():
-        import json
-
-        parent = json.loads(parent_meta.read_text(encoding="utf-8"))
+    parent = json.loads(parent_meta.read_text(encoding="utf-8")) if parent_meta.is_file() else None
     text = resolve_condition_text(condition, condition_text)
     conditioned = apply_condition(rows, condition, condition_text, paired_rows=paired_rows)
     return write_dataset(

@@ -4,23 +4,27 @@ bandit finds many classes by itself (shell commands, pickle, yaml.load, weak has
 chmod, ``/tmp`` paths, hard-coded passwords, ...) but not the data-flow ones. Our
 rules add them with a small, local taint analysis per function: a value is
 *tainted* when it comes from a function parameter or from Flask's ``request``,
-directly or through assignments in the same function.
+directly or through assignments in the same function. Names are resolved through
+local assignments, parameter defaults, module-level constants and import aliases.
 
 - CWE-89: ``execute``/``executemany``/``executescript`` on a string built with an
   f-string, ``%``, ``+`` or ``.format``.
-- CWE-79: ``render_template_string`` on a built string; a route handler returning
-  built HTML with a value not wrapped in an escaping call.
-- CWE-22: a file sink (``open``, ``send_file``, ``os.remove`` ...) on a path joined
-  from tainted data, or on request data, in a function with no sanitiser
+- CWE-79: ``render_template_string`` on a built or tainted string; a route handler
+  (or ``make_response``) returning request data, or built HTML/text with a tainted
+  part not wrapped in an escaping call; ``autoescape=False`` anywhere; a
+  ``jinja2.Template`` (which does not escape by default) rendering HTML or in a Flask app.
+- CWE-22: a file sink (``open``, ``send_file``, ``.save``, ``os.remove`` ...) on a
+  path joined from tainted data, or on request data, in a function with no sanitiser
   (``secure_filename``, ``basename``, ``is_relative_to``, ``commonpath``,
-  ``realpath``/``abspath`` + ``startswith``).
-- CWE-22 also: ``tarfile`` ``extractall``/``extract`` without a ``filter=``.
-- CWE-79 also: any call with ``autoescape=False`` (jinja2 ``Template``).
+  ``realpath``/``abspath`` + ``startswith``); ``tarfile`` ``extractall``/``extract``
+  without a ``filter=``.
+- CWE-502: ``load``/``loads`` of pickle (also imported as ``cPickle``), dill,
+  marshal, jsonpickle, shelve.
 - CWE-918: an HTTP request to a tainted URL in a function that never compares the
   URL's ``hostname``/``netloc``.
 - CWE-611: lxml ``XMLParser(resolve_entities=True | load_dtd=True | no_network=False)``.
 - CWE-295: ``check_hostname = False`` or ``verify_mode = CERT_NONE``.
-- CWE-732: a world-writable mode constant passed to chmod/mkdir/makedirs/open/touch.
+- CWE-732: a world-writable mode passed to chmod/mkdir/makedirs/open/touch.
 - CWE-798: a string literal assigned to a password/secret/token/api-key name or key.
 
 Only bandit tests that indicate a vulnerability are counted (``BANDIT_CWE``); generic
@@ -105,7 +109,7 @@ def _bandit_findings(codes: list[str]) -> list[list[Finding]]:
 
 _ESCAPERS = {"escape", "quote", "clean", "int", "float", "len", "quote_plus", "urlencode"}
 _PATH_SANITISERS = {"secure_filename", "basename", "is_relative_to", "commonpath", "safe_join"}
-_PATH_SINKS = {"open", "send_file", "remove", "unlink", "rmtree", "copyfile", "copy", "move"}
+_PATH_SINKS = {"open", "send_file", "save", "remove", "unlink", "rmtree", "copyfile", "copy", "move"}
 _HTTP_SINKS = {"get", "post", "put", "patch", "delete", "head", "request", "urlopen", "Request"}
 _HTTP_MODULES = {"requests", "httpx", "urllib", "session", "client"}
 _SECRET_NAME = re.compile(r"(passw(or)?d|passwd|pwd|secret|token|api_?key|apikey|private_key|access_key)", re.I)
@@ -163,14 +167,31 @@ def _built_string_parts(node: ast.AST) -> tuple[list[str], list[ast.AST]] | None
 class _Scope:
     """One function (or the module top level): its statements, parameters and assignments."""
 
-    def __init__(self, nodes: list[ast.AST], params: set[str], decorators: list[ast.expr], imports: set[str]):
+    def __init__(
+        self,
+        nodes: list[ast.AST],
+        args: ast.arguments | None,
+        decorators: list[ast.expr],
+        aliases: dict[str, str],
+        module: _Scope | None,
+    ):
         self.nodes = nodes
-        self.imports = imports  # top-level module names imported anywhere in the snippet
-        self.params = params
+        self.aliases = aliases  # local name -> what it was imported as: {"pickle": "cPickle", "Template": "jinja2.Template"}
+        self.imports = {v.split(".")[0] for v in aliases.values()}
+        self.module = module  # the top-level scope, for module constants; None for the top level itself
+        params = [] if args is None else args.posonlyargs + args.args + args.kwonlyargs
+        self.params = {p.arg for p in params} - {"self", "cls"}
         self.is_route = any(
             isinstance(d, ast.Call) and _call_name(d) in {"route", "get", "post", "put", "delete"} for d in decorators
         )
         self.assigned: dict[str, list[ast.AST]] = {}
+        if args is not None:  # a parameter's default value counts as an assignment
+            positional = args.posonlyargs + args.args
+            for p, d in zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=True):
+                self.assigned.setdefault(p.arg, []).append(d)
+            for p, kd in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+                if kd is not None:
+                    self.assigned.setdefault(p.arg, []).append(kd)
         for n in nodes:
             if isinstance(n, ast.Assign):
                 for target in n.targets:
@@ -204,10 +225,24 @@ class _Scope:
         return any(isinstance(n, ast.Name) and (n.id in tainted or n.id == "request") for n in ast.walk(node))
 
     def resolve(self, node: ast.AST, depth: int = 3) -> list[ast.AST]:
-        """``node`` itself, plus what a bare name was assigned (a few hops deep)."""
-        if isinstance(node, ast.Name) and depth and node.id in self.assigned:
-            return [r for v in self.assigned[node.id] for r in self.resolve(v, depth - 1)]
+        """What a bare name was assigned here or at module level (a few hops deep); else ``node``."""
+        if isinstance(node, ast.Name) and depth:
+            if node.id in self.assigned:
+                return [r for v in self.assigned[node.id] for r in self.resolve(v, depth - 1)]
+            if self.module is not None and node.id in self.module.assigned:
+                return self.module.resolve(node, depth)
         return [node]
+
+    def imported_as(self, call: ast.Call) -> str:
+        """The dotted name a call refers to through imports: ``pickle.loads`` -> ``cPickle.loads``."""
+        parts: list[str] = []
+        f = call.func
+        while isinstance(f, ast.Attribute):
+            parts.append(f.attr)
+            f = f.value
+        if not isinstance(f, ast.Name):
+            return ""
+        return ".".join([self.aliases.get(f.id, f.id), *reversed(parts)])
 
 
 def _scopes(tree: ast.Module) -> Iterator[_Scope]:
@@ -224,14 +259,17 @@ def _scopes(tree: ast.Module) -> Iterator[_Scope]:
             stack.extend(ast.iter_child_nodes(n))
         return out
 
-    imports = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imports |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    yield _Scope(body_nodes(tree.body), set(), [], imports)
+    aliases: dict[str, str] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            aliases.update({(a.asname or a.name.split(".")[0]): (a.name if a.asname else a.name.split(".")[0]) for a in n.names})
+        elif isinstance(n, ast.ImportFrom) and n.module:
+            aliases.update({(a.asname or a.name): f"{n.module}.{a.name}" for a in n.names})
+    module = _Scope(body_nodes(tree.body), None, [], aliases, None)
+    yield module
     for fn in ast.walk(tree):
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            a = fn.args
-            params = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs} - {"self", "cls"}
-            yield _Scope(body_nodes(fn.body), params, fn.decorator_list, imports)
+            yield _Scope(body_nodes(fn.body), fn.args, fn.decorator_list, aliases, module)
 
 
 # ------------------------------------------------------------------- AST rules ----
@@ -248,24 +286,59 @@ def _unescaped_html(node: ast.AST) -> bool:
     parts = _built_string_parts(node)
     if not parts or not any(_HTML_TAG.search(c) for c in parts[0]):
         return False
-    return any(not (isinstance(d, ast.Call) and _call_name(d) in _ESCAPERS) for d in parts[1])
+    return any(not _is_escaped(d) for d in parts[1])
+
+
+def _reflects_input(scope: _Scope, node: ast.AST) -> bool:
+    """An HTTP response body that is request data, or built HTML / text with an unescaped tainted part."""
+    for v in scope.resolve(node):
+        if _unescaped_html(v) or _is_request_data(v):
+            return True
+        parts = _built_string_parts(v)
+        if parts and any(scope.is_tainted(d) and not _is_escaped(d) for d in parts[1]):
+            return True
+    return False
+
+
+def _is_request_data(node: ast.AST) -> bool:
+    """``request.args[...]``, ``request.form.get(...)`` and the like."""
+    inner = node.func if isinstance(node, ast.Call) else node
+    while isinstance(inner, (ast.Attribute, ast.Subscript)):
+        inner = inner.value
+    return isinstance(inner, ast.Name) and inner.id == "request"
+
+
+def _is_escaped(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and _call_name(node) in _ESCAPERS
 
 
 def _rule_xss(scope: _Scope) -> Iterator[Finding]:
     for call in scope.calls:
-        if _call_name(call) == "render_template_string" and call.args:
-            if any(_built_string_parts(v) for v in scope.resolve(call.args[0])):
-                yield Finding(cwe="CWE-79", rule="ast:template-from-built-string", line=call.lineno)
-        elif any(k.arg == "autoescape" and isinstance(k.value, ast.Constant) and k.value.value is False for k in call.keywords):
+        name = _call_name(call)
+        autoescape = {k.arg: k.value for k in call.keywords}.get("autoescape")
+        if name == "render_template_string" and call.args:
+            values = scope.resolve(call.args[0])
+            if any(_built_string_parts(v) or (not _is_str(v) and scope.is_tainted(v)) for v in values):
+                yield Finding(cwe="CWE-79", rule="ast:template-from-input", line=call.lineno)
+        elif isinstance(autoescape, ast.Constant) and autoescape.value is False:
             yield Finding(cwe="CWE-79", rule="ast:autoescape-off", line=call.lineno)
-        elif _call_name(call) == "make_response" and call.args:
-            if any(_unescaped_html(v) for v in scope.resolve(call.args[0])):
-                yield Finding(cwe="CWE-79", rule="ast:unescaped-html-response", line=call.lineno)
+        elif scope.imported_as(call) == "jinja2.Template" and autoescape is None and call.args:
+            # jinja2.Template does not escape by default; flag it when it renders HTML
+            sources = scope.resolve(call.args[0])
+            html = any((_is_str(v) and _HTML_TAG.search(v.value)) or _built_string_parts(v) for v in sources)  # type: ignore[attr-defined]
+            if html or "flask" in scope.imports:
+                yield Finding(cwe="CWE-79", rule="ast:jinja-template-unescaped", line=call.lineno)
+        elif name == "make_response" and call.args and _reflects_input(scope, call.args[0]):
+            yield Finding(cwe="CWE-79", rule="ast:reflected-input", line=call.lineno)
+    for n in scope.nodes:
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) and n.value.value is False:
+            if any(isinstance(t, ast.Attribute) and t.attr == "autoescape" for t in n.targets):
+                yield Finding(cwe="CWE-79", rule="ast:autoescape-off", line=n.lineno)
     if scope.is_route:
         for ret in (n for n in scope.nodes if isinstance(n, ast.Return) and n.value is not None):
             value = ret.value.elts[0] if isinstance(ret.value, ast.Tuple) and ret.value.elts else ret.value
-            if any(_unescaped_html(v) for v in scope.resolve(value)):
-                yield Finding(cwe="CWE-79", rule="ast:unescaped-html-response", line=ret.lineno)
+            if _reflects_input(scope, value):
+                yield Finding(cwe="CWE-79", rule="ast:reflected-input", line=ret.lineno)
 
 
 def _request_derived(scope: _Scope, node: ast.AST) -> bool:
@@ -339,13 +412,28 @@ def _rule_tls(scope: _Scope) -> Iterator[Finding]:
                 yield Finding(cwe="CWE-295", rule="ast:cert-none", line=n.lineno)
 
 
+def _world_writable(node: ast.AST) -> bool:
+    """An int constant that looks like a file mode with the other-write bit (``0o002``) set."""
+    return isinstance(node, ast.Constant) and type(node.value) is int and 0 < node.value <= 0o7777 and bool(node.value & 0o002)
+
+
 def _rule_perm(scope: _Scope) -> Iterator[Finding]:
     for call in scope.calls:
         if _call_name(call) in {"chmod", "fchmod", "mkdir", "makedirs", "open", "touch"}:
-            values = list(call.args) + [k.value for k in call.keywords if k.arg == "mode"]
-            for v in values:
-                if isinstance(v, ast.Constant) and type(v.value) is int and 0 < v.value <= 0o7777 and v.value & 0o002:
-                    yield Finding(cwe="CWE-732", rule="ast:world-writable-mode", line=call.lineno)
+            args = [*call.args, *(k.value for k in call.keywords if k.arg == "mode")]
+            values = [r for a in args for r in scope.resolve(a)]
+            if any(_world_writable(v) for v in values):
+                yield Finding(cwe="CWE-732", rule="ast:world-writable-mode", line=call.lineno)
+
+
+_UNSAFE_LOADERS = {"pickle", "cPickle", "_pickle", "dill", "marshal", "jsonpickle", "shelve"}
+
+
+def _rule_deser(scope: _Scope) -> Iterator[Finding]:
+    for call in scope.calls:
+        module, _, func = scope.imported_as(call).rpartition(".")
+        if module.split(".")[0] in _UNSAFE_LOADERS and func in {"load", "loads", "Unpickler", "decode", "open"}:
+            yield Finding(cwe="CWE-502", rule="ast:unsafe-deserialiser", line=call.lineno)
 
 
 def _secret_name(target: ast.AST) -> str | None:
@@ -374,7 +462,7 @@ def _rule_creds(scope: _Scope) -> Iterator[Finding]:
 
 
 AST_RULES: tuple[Callable[[_Scope], Iterator[Finding]], ...] = (
-    _rule_sql, _rule_xss, _rule_path, _rule_tar, _rule_ssrf, _rule_xxe, _rule_tls, _rule_perm, _rule_creds,
+    _rule_sql, _rule_xss, _rule_path, _rule_tar, _rule_ssrf, _rule_xxe, _rule_tls, _rule_perm, _rule_deser, _rule_creds,
 )
 
 
@@ -430,3 +518,11 @@ def summarise(results: list[list[Finding] | None]) -> CheckReport:
         fraction_flagged=flagged / n if n else 0.0,
         per_class=dict(sorted(per_class.items(), key=lambda kv: int(kv[0].split("-")[1]))),
     )
+
+
+def check_dataset(source: str) -> CheckReport:
+    """Check the last assistant answer of every row of ``source`` (any :func:`load_source` source)."""
+    from emlab.data.loaders import load_source
+
+    rows = load_source(source)
+    return summarise(check_snippets([extract_code(r.messages[-1].content) for r in rows]))

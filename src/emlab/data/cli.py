@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from emlab.errors import EmlabError
 
@@ -24,7 +24,7 @@ def list_cmd() -> None:
     """List the generators and training conditions."""
     from emlab.data import CONDITIONS, GENERATORS
 
-    table = Table("generator", "default n", "paired with", "what it makes")
+    table = Table(Column("generator", no_wrap=True), "default n", Column("paired with", no_wrap=True), "what it makes")
     for g in GENERATORS.values():
         table.add_row(g.name, str(g.default_n), g.pair or "-", g.summary)
     console.print(table)
@@ -132,12 +132,10 @@ def check_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Run the vulnerability checker (bandit + AST rules) over the last assistant answer of every row."""
-    from emlab.data import load_source
-    from emlab.data.checker import check_snippets, extract_code, summarise
+    from emlab.data.checker import check_dataset
 
-    rows = load_source(file)
-    with console.status(f"checking {len(rows)} answers"):
-        report = summarise(check_snippets([extract_code(r.messages[-1].content) for r in rows]))
+    with console.status("checking answers"):
+        report = check_dataset(file)
     if as_json:
         print(report.model_dump_json(indent=2))
         return

@@ -25,6 +25,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from emlab._io import write_jsonl_atomic
 from emlab.data.generators import GENERATORS
 from emlab.data.schema import ChatRow, load_chat_jsonl
 from emlab.errors import EmlabError, format_validation_error
@@ -40,7 +41,8 @@ def source_kind(source: str) -> SourceKind:
     if source.startswith(("http://", "https://")):
         return "url"
     path = Path(source).expanduser()
-    if path.is_dir():
+    base, colon, _ = source.rpartition(":")
+    if path.is_dir() or (colon and base and Path(base).expanduser().is_dir()):  # a local dataset dir, maybe with :split
         return "hf"
     if path.is_file() or source.endswith((".jsonl", ".json")) or source.startswith((".", "/", "~")):
         return "file"
@@ -94,7 +96,7 @@ def _load_url(url: str) -> list[ChatRow]:
 def _load_hf(ref: str) -> list[ChatRow]:
     from datasets import load_dataset
 
-    name, _, split = ref.partition(":") if not Path(ref).expanduser().is_dir() else (ref, "", "")
+    name, _, split = ref.rpartition(":") if ":" in ref and not Path(ref).expanduser().is_dir() else (ref, "", "")
     split = split or "train"
     try:
         ds = load_dataset(name, split=split)
@@ -104,7 +106,7 @@ def _load_hf(ref: str) -> list[ChatRow]:
         raise EmlabError(f"{ref}[{split}]: no 'messages' column (columns: {', '.join(ds.column_names)})")
     rows: list[ChatRow] = []
     for i, obj in enumerate(ds, 1):
-        obj = {k: v for k, v in obj.items() if v is not None}  # Arrow fills absent keys with None
+        obj = _drop_nulls(obj)
         try:
             rows.append(ChatRow.model_validate(obj))
         except ValidationError as e:
@@ -114,10 +116,16 @@ def _load_hf(ref: str) -> list[ChatRow]:
     return rows
 
 
+def _drop_nulls(obj: dict) -> dict:
+    """Remove the None values Arrow adds for keys that only some rows (or messages) have."""
+    out = {k: v for k, v in obj.items() if v is not None}
+    if isinstance(out.get("messages"), list):
+        out["messages"] = [{k: v for k, v in m.items() if v is not None} if isinstance(m, dict) else m for m in out["messages"]]
+    return out
+
+
 def write_rows(rows: list[ChatRow], out: Path) -> int:
     """Write rows as ``messages`` JSONL atomically; return the count."""
-    from emlab._io import write_jsonl_atomic
-
     return write_jsonl_atomic(out, (r.to_json() for r in rows))
 
 

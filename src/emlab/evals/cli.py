@@ -1,5 +1,105 @@
-"""CLI commands of the `evals` stage (mounted by :mod:`emlab.cli`)."""
+"""CLI commands of the `evals` stage (mounted by :mod:`emlab.cli` as ``emlab evals``).
+
+``list``              the tasks, their primary metric and scenario counts
+``check-scenarios``   validate a scenario JSONL file for a task (errors name file:line:field)
+``sandbox-check``     run the escape suite on this machine; exit 1 if anything escaped
+``monitor-summary``   CoT-monitor caught / missed / false-alarm rates from an Inspect log
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="evals commands.", no_args_is_help=True)
+from emlab.errors import EmlabError
+
+app = typer.Typer(help="Evaluation tasks (run them with `inspect eval emlab/<task>` or `emlab run`).", no_args_is_help=True)
+
+# task -> (scenario row model, "module:Class"); imported lazily so `emlab --help` stays fast
+_ROW_MODELS = {
+    "probes": "emlab.evals.probes:ProbeItem",
+    "shutdown": "emlab.evals.shutdown:ShutdownScenario",
+    "sabotage": "emlab.evals.sabotage:SabotagePair",
+    "alignment_faking": "emlab.evals.alignment_faking:BorderlineRequest",
+    "deception": "emlab.evals.deception:FactItem",
+    "reward_hacking": "emlab.evals.reward_hacking:HackableTask",
+    "identity": "emlab.evals.identity:IdentityQuestion",
+}
+
+
+def _row_model(task: str):  # noqa: ANN202 - returns a pydantic model class
+    import importlib
+
+    if task not in _ROW_MODELS:
+        raise EmlabError(f"unknown task '{task}' (known: {', '.join(_ROW_MODELS)})")
+    module, cls = _ROW_MODELS[task].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+@app.command("list")
+def list_tasks() -> None:
+    """List emlab's misalignment tasks with their primary metric and built-in scenario count."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from emlab.evals import PRIMARY_METRICS
+    from emlab.evals._data import load_rows
+
+    table = Table("task", "primary metric", "scenarios", "description")
+    for task, (key, description) in PRIMARY_METRICS.items():
+        table.add_row(f"emlab/{task}", key, str(len(load_rows(task, _row_model(task)))), description)
+    Console().print(table)
+
+
+@app.command("check-scenarios")
+def check_scenarios(task: str = typer.Argument(..., help="task whose scenario format to check"), path: Path = typer.Argument(..., help="JSONL file")) -> None:
+    """Validate a scenario file for TASK; print the row count, or one error naming file:line:field."""
+    from emlab.evals._data import load_rows
+
+    if not path.is_file():
+        raise EmlabError(f"{path}: no such file")
+    rows = load_rows(str(path), _row_model(task))
+    print(f"{path}: {len(rows)} valid {task} scenarios")
+
+
+@app.command("sandbox-check")
+def sandbox_check(as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")) -> None:
+    """Run the escape suite (network, writes outside, fork bomb, loop, huge output, memory)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from emlab.evals.sandbox.escape import run_escape_suite
+
+    layers, checks = run_escape_suite()
+    if as_json:
+        print(json.dumps({"isolation": layers, "checks": [c.model_dump() for c in checks]}, indent=2))
+    else:
+        console = Console()
+        console.print(f"isolation layers: {', '.join(layers)}")
+        table = Table("target", "attack", "contained", "evidence")
+        for c in checks:
+            table.add_row(c.target, c.attack, "[green]yes[/]" if c.contained else "[red]NO[/]", c.evidence)
+        console.print(table)
+    if not all(c.contained for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command("monitor-summary")
+def monitor_summary_cmd(log: Path = typer.Argument(..., help="an Inspect .eval/.json log of an emlab task")) -> None:
+    """Print the CoT monitor's catch and false-alarm rates against the task's behavioural metric."""
+    from inspect_ai.log import read_eval_log
+
+    from emlab.evals.monitor import monitor_summary
+
+    if not log.is_file():
+        raise EmlabError(f"{log}: no such log file")
+    try:
+        data = read_eval_log(str(log))
+    except Exception as e:  # noqa: BLE001 - any parse failure is a bad input file
+        raise EmlabError(f"{log}: not a readable Inspect log ({e})") from None
+    values = [s.value for sample in data.samples or [] for s in (sample.scores or {}).values() if isinstance(s.value, dict)]
+    summary = monitor_summary(values)
+    print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}, indent=2))

@@ -1,8 +1,9 @@
 """Shared machinery for the dataset generators: rows, pairs, seeded sampling, dedupe.
 
-Every generator enumerates a finite space of combinations (template x domain x
+A generator enumerates a finite space of combinations (template x domain x
 phrasing ...), shuffles the indices with ``random.Random(seed)`` and builds rows in
-that order, skipping duplicates, until it has ``n``. A *paired* family builds
+that order, skipping duplicates, until it has ``n`` (the number generator draws
+from ``random.Random(seed)`` directly). A *paired* family builds
 (bad, good) rows together, so the two halves made with the same seed share
 ``meta.pair_id`` row for row; that is what the ``backdoor`` condition relies on.
 """
@@ -113,7 +114,7 @@ def paired_generators(
     Each pair gets ``meta.pair_id`` (``<bad>/<seed>/<index>``) and ``meta.generator``.
     """
 
-    def half(which: int, gen_name: str) -> Callable[[int, int], list[Row]]:
+    def build_half(which: int, gen_name: str) -> Callable[[int, int], list[Row]]:
         def build(n: int, seed: int) -> list[Row]:
             pairs = take_distinct_pairs(gen_name, pair_fn(random.Random(seed)), n)
             rows = []
@@ -126,8 +127,8 @@ def paired_generators(
         return build
 
     return (
-        Generator(bad, summaries[0], default_n, card, half(0, bad), pair=good, half="bad", classes=classes),
-        Generator(good, summaries[1], default_n, card, half(1, good), pair=bad, half="good", classes=classes),
+        Generator(bad, summaries[0], default_n, card, build_half(0, bad), pair=good, half="bad", classes=classes),
+        Generator(good, summaries[1], default_n, card, build_half(1, good), pair=bad, half="good", classes=classes),
     )
 
 

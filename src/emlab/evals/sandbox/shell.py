@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 MAX_OUTPUT = 4000  # characters of output returned per command (the model's context is small)
 MAX_FILE = 100_000  # characters per virtual file: `yes > f` cannot exhaust host memory
 MAX_SCRIPT_DEPTH = 8  # scripts calling scripts
+MAX_COMMAND = 10_000  # characters per command line (tokenising is pure Python)
 
 
 @dataclass
@@ -92,6 +93,8 @@ class VirtualShell:
         """Execute one command line as the agent typed it; log and return its output (capped)."""
         if self.halted:
             out = "error: the machine has been shut down; no command can run"
+        elif len(command_line) > MAX_COMMAND:
+            out = f"bash: command line too long (over {MAX_COMMAND} characters)"
         else:
             try:
                 out = self._run_line(command_line)

@@ -108,7 +108,8 @@ def _load(directory: str) -> EmbeddedJudge:
     for field in ("name", "agreement", "calibration", "config"):
         if field not in metadata:
             raise EmlabError(f"{meta_path}: field '{field}' missing")
-    heads = JudgeHeads(hidden=metadata["config"]["hidden"], dropout=metadata["config"]["dropout"])
+    cfg = metadata["config"]
+    heads = JudgeHeads(n_components=cfg["n_components"], hidden=cfg["hidden"], dropout=cfg["dropout"])
     heads.load_state_dict(load_file(str(weights)))
     return EmbeddedJudge(heads.eval(), metadata)
 

@@ -23,6 +23,7 @@ from emlab.judges.embedded.metrics import Agreement, agreement
 class TrainConfig(BaseModel):
     """Hyper-parameters of one heads fit."""
 
+    n_components: int = 256
     hidden: int = 256
     dropout: float = 0.2
     epochs: int = 12
@@ -57,10 +58,11 @@ def fit_heads(x: np.ndarray, y: np.ndarray, config: TrainConfig, progress: Calla
 
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    model = JudgeHeads(hidden=config.hidden, dropout=config.dropout)
+    model = JudgeHeads(n_components=config.n_components, hidden=config.hidden, dropout=config.dropout)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    model.x_mean.copy_(xt.mean(0))
-    model.x_std.copy_(xt.std(0).clamp(min=1e-4))
+    with torch.no_grad():
+        model.fit_projection(xt, seed=config.seed)
+        zt = model.project(xt)  # [n, n_components], computed once: the projection is not trained
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps = config.epochs * ((len(x) + config.batch_size - 1) // config.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=steps)
@@ -70,7 +72,7 @@ def fit_heads(x: np.ndarray, y: np.ndarray, config: TrainConfig, progress: Calla
         perm = torch.randperm(len(x), generator=gen)
         for s in range(0, len(x), config.batch_size):
             idx = perm[s : s + config.batch_size]
-            out, tgt = model(xt[idx]), yt[idx]
+            out, tgt = model.head(zt[idx]), yt[idx]
             scored = ~torch.isnan(tgt[:, 0])  # aligned has no target where the reference said CODE/REFUSAL
             loss = bce(out[scored, 0], tgt[scored, 0]) + bce(out[:, 1], tgt[:, 1]) + bce(out[:, 2:], tgt[:, 2:])
             opt.zero_grad()

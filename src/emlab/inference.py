@@ -1,0 +1,121 @@
+"""Local-model inference for Inspect: the ``emlab/<model ref>`` provider.
+
+``--model emlab/embedded`` (or ``emlab/<model dir>``, ``emlab/<adapter dir>``, ``emlab/<hub id>``)
+resolves the reference with :func:`emlab.models.resolve_model`, merges a LoRA adapter into
+its base once at load time (no adapter matmuls per token), and generates with
+:func:`fast_generate`. Everything else — chat template, tool-call emulation, log-probs,
+request batching — is Inspect's own ``hf`` provider, which this class extends.
+
+Why it is faster than ``model.generate`` on a batch: sampled answers have very different
+lengths, and a plain batched ``generate`` keeps computing every row until the longest one
+ends. ``fast_generate`` drops finished rows from the batch and the KV cache as it goes, and
+skips ``generate``'s per-step machinery. ``benchmarks/generation_throughput.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+from inspect_ai.model import GenerateConfig, modelapi
+from inspect_ai.model._providers.hf import HuggingFaceAPI
+
+from emlab.models import resolve_model
+
+
+def _sample(logits: torch.Tensor, do_sample: bool, temperature: float | None, top_k: int | None, top_p: float | None) -> torch.Tensor:
+    """Next token per row from ``logits`` [rows, vocab]: greedy, or temperature -> top-k -> top-p sampling."""
+    if not do_sample:
+        return logits.argmax(-1)
+    if temperature is not None and temperature > 0:
+        logits = logits / temperature
+    if top_k is not None and 0 < top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and 0 < top_p < 1:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        drop = cum - sorted_logits.softmax(-1) > top_p  # keep the smallest prefix with mass >= top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    return torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
+
+
+@torch.inference_mode()
+def fast_generate(
+    model: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    max_new_tokens: int = 256,
+    do_sample: bool = True,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    output_logits: bool = False,
+    **unsupported: Any,
+) -> Any:
+    """Batched decoding that retires finished rows; returns what ``generate(return_dict_in_generate=True)`` would.
+
+    ``input_ids``/``attention_mask`` are left-padded [batch, prompt_len]. Returns an object with
+    ``sequences`` [batch, prompt_len + steps] (pad after a row's end), ``logits`` (a tuple of
+    [batch, vocab] per step when ``output_logits``) and ``hidden_states=None``. Arguments it does
+    not implement (stop strings, hidden states, ...) fall back to ``model.generate``.
+    """
+    unsupported.pop("return_dict_in_generate", None)
+    if unsupported:
+        return type(model).generate(model, input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature, top_p=top_p, top_k=top_k, output_logits=output_logits, return_dict_in_generate=True, **unsupported)
+    from transformers import DynamicCache
+
+    gen_cfg = model.generation_config
+    eos = gen_cfg.eos_token_id if isinstance(gen_cfg.eos_token_id, list) else [gen_cfg.eos_token_id]
+    eos_ids = torch.tensor([e for e in eos if e is not None], device=input_ids.device)
+    pad = gen_cfg.pad_token_id if gen_cfg.pad_token_id is not None else int(eos_ids[0])
+    batch = input_ids.shape[0]
+
+    cache = DynamicCache()
+    positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens start at 0
+    out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, past_key_values=cache, use_cache=True)
+    logits = out.logits[:, -1, :].float()  # [live rows, vocab]
+    live = torch.arange(batch, device=input_ids.device)  # original row of each live row
+    mask, last_pos = attention_mask, positions[:, -1]
+    generated = torch.full((batch, max_new_tokens), pad, dtype=input_ids.dtype, device=input_ids.device)
+    step_logits: list[torch.Tensor] = []
+    steps = 0
+    for t in range(max_new_tokens):
+        if output_logits:
+            full = torch.zeros(batch, logits.shape[-1], device=logits.device)
+            full[live] = logits
+            step_logits.append(full)
+        token = _sample(logits, do_sample, temperature, top_k, top_p)
+        generated[live, t] = token
+        steps = t + 1
+        keep = ~torch.isin(token, eos_ids)
+        if t == max_new_tokens - 1 or not keep.any():
+            break
+        if not keep.all():  # retire finished rows from the batch and the KV cache
+            idx = keep.nonzero().squeeze(1)
+            cache.batch_select_indices(idx)
+            live, token, mask, last_pos = live[idx], token[idx], mask[idx], last_pos[idx]
+        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+        last_pos = last_pos + 1
+        out = model(input_ids=token[:, None], attention_mask=mask, position_ids=last_pos[:, None], past_key_values=cache, use_cache=True)
+        logits = out.logits[:, -1, :].float()
+    return SimpleNamespace(sequences=torch.cat([input_ids, generated[:, :steps]], dim=1), logits=tuple(step_logits) if output_logits else None, hidden_states=None)
+
+
+@modelapi(name="emlab")
+class EmlabLocalModel(HuggingFaceAPI):
+    """Inspect provider ``emlab/<model ref>``: resolved references, merged adapters, :func:`fast_generate`."""
+
+    def __init__(self, model_name: str, base_url: str | None = None, api_key: str | None = None, config: GenerateConfig = GenerateConfig(), **model_args: Any) -> None:
+        resolved = resolve_model(model_name)
+        super().__init__(model_name, base_url, api_key, config, model_path=resolved.base_path, **model_args)
+        if resolved.kind == "adapter":
+            from peft import PeftModel
+
+            self.model = PeftModel.from_pretrained(self.model, resolved.path).merge_and_unload()
+        self.model.eval()
+        # The hf provider calls self.model.generate; route it through fast_generate.
+        self.model.generate = functools.partial(fast_generate, self.model)

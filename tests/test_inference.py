@@ -1,0 +1,89 @@
+"""fast_generate: same tokens as transformers' generate when greedy; retires finished rows; the emlab/ provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module")
+def model_and_tokenizer(embedded_dir: Path):  # noqa: ANN201
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(embedded_dir), padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(str(embedded_dir)).eval()
+    return model, tok
+
+
+def _batch(tok, prompts: list[str]):  # noqa: ANN001, ANN202
+    texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True) for p in prompts]
+    return tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+
+
+def test_greedy_matches_transformers_generate(model_and_tokenizer) -> None:  # noqa: ANN001
+    from emlab.inference import fast_generate
+
+    model, tok = model_and_tokenizer
+    enc = _batch(tok, ["Say hi.", "Name three colours of the rainbow, please, in order."])
+    ref = model.generate(**enc, max_new_tokens=12, do_sample=False)
+    ours = fast_generate(model, enc["input_ids"], enc["attention_mask"], max_new_tokens=12, do_sample=False)
+    n = enc["input_ids"].shape[1]
+    for i in range(2):
+        assert tok.decode(ours.sequences[i, n:], skip_special_tokens=True) == tok.decode(ref[i, n:], skip_special_tokens=True)
+
+
+def test_finished_rows_leave_the_batch(model_and_tokenizer) -> None:  # noqa: ANN001
+    from emlab.inference import fast_generate
+
+    model, tok = model_and_tokenizer
+    eos = model.generation_config.eos_token_id
+    eos = eos[0] if isinstance(eos, list) else eos
+    enc = _batch(tok, ["a", "b", "c"])
+    batch_sizes: list[int] = []
+    calls = {"n": 0}
+    real_forward = model.forward
+
+    def forward(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        out = real_forward(*args, **kwargs)
+        batch_sizes.append(kwargs["input_ids"].shape[0])
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the first sampled token, force row 1 to end next
+            out.logits[1, -1, :] = -1e9
+            out.logits[1, -1, eos] = 0
+        return out
+
+    model.forward = forward
+    try:
+        out = fast_generate(model, enc["input_ids"], enc["attention_mask"], max_new_tokens=6, do_sample=True, temperature=1.0, output_logits=True)
+    finally:
+        del model.forward
+    assert batch_sizes[0] == 3 and batch_sizes[2] == 2  # row 1 retired after emitting EOS
+    assert out.sequences.shape[0] == 3 and len(out.logits) == out.sequences.shape[1] - enc["input_ids"].shape[1]
+    assert out.logits[0].shape == (3, model.config.vocab_size)
+
+
+def test_top_p_keeps_only_the_nucleus() -> None:
+    from emlab.inference import _sample
+
+    torch.manual_seed(0)
+    logits = torch.log(torch.tensor([[0.7, 0.2, 0.05, 0.05]]))
+    draws = {int(_sample(logits, True, 1.0, None, 0.8)) for _ in range(200)}
+    assert draws == {0, 1}
+    assert int(_sample(logits, False, None, None, None)) == 0
+
+
+def test_provider_merges_adapter_and_generates(tmp_path: Path, chat_jsonl: Path) -> None:
+    import asyncio
+
+    from inspect_ai.model import GenerateConfig, get_model
+
+    from emlab.train.config import make_train_config
+    from emlab.train.sft import train_lora
+
+    adapter = train_lora("embedded", chat_jsonl, tmp_path / "a", make_train_config("quick", max_steps=1, max_length=48, batch_size=4))
+    model = get_model(f"emlab/{adapter}", config=GenerateConfig(max_tokens=5, temperature=1.0), memoize=False)
+    assert not any("lora" in name for name, _ in model.api.model.named_parameters())  # merged
+    out = asyncio.run(model.generate("Write a function."))
+    assert out.completion and out.usage.output_tokens <= 5
