@@ -1,0 +1,33 @@
+"""Shared helpers for the benchmark scripts: a matmul peak and a results table."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+
+def matmul_peak_flops(sizes: tuple[int, ...] = (1024, 2048), repeats: int = 10) -> float:
+    """Best fp32 FLOP/s of a plain ``a @ b`` on this machine, measured now (the MFU denominator)."""
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        for _ in range(2):
+            a @ b
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start))
+    return best
+
+
+def print_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    """Print a Rich table."""
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in r])
+    Console().print(table)
