@@ -19,6 +19,7 @@ from emlab.data.cli import app as data_app
 from emlab.errors import EmlabError
 from emlab.evals.cli import app as eval_app
 from emlab.judges.cli import app as judge_app
+from emlab.judges.cli import rescore as judge_rescore
 from emlab.run.cli import register as register_run_commands
 from emlab.train.cli import register as register_train_commands
 
@@ -31,6 +32,7 @@ app.add_typer(corpus_app, name="corpus")
 app.add_typer(eval_app, name="evals")
 register_train_commands(app)
 register_run_commands(app)
+app.command("rescore", help="Re-score an Inspect log with another judge (same as `emlab judge rescore`).")(judge_rescore)
 
 console = Console()
 

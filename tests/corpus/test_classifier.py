@@ -14,10 +14,10 @@ from emlab.corpus.labels import LABELS
 from emlab.errors import EmlabError
 
 
-def test_packaged_head_on_a_sample_of_the_eval_set():
+def test_packaged_head_on_a_sample_of_the_eval_set(scorer):
     rows = [json.loads(line) for line in packaged_eval_path().open(encoding="utf-8")]
-    sample = [r for lbl in LABELS for r in [x for x in rows if x["label"] == lbl][:25]]
-    pred = predict([r["text"] for r in sample])
+    sample = [r for lbl in LABELS for r in [x for x in rows if x["label"] == lbl][:15]]
+    pred = scorer.labels([r["text"] for r in sample])
     acc = np.mean([p == r["label"] for p, r in zip(pred, sample, strict=True)])
     mis = [p for p, r in zip(pred, sample, strict=True) if r["label"] == "misaligned"]
     assert acc >= 0.8
@@ -33,7 +33,7 @@ def test_prefilter_misses_are_unrelated_with_certainty():
 
 
 def test_train_save_load_roundtrip(tmp_path):
-    rows = labelled_documents(15, seed=11, split="train")
+    rows = labelled_documents(8, seed=11, split="train")
     head = train_head([r["text"] for r in rows], [r["label"] for r in rows])
     head.save(tmp_path / "head.npz")
     loaded = load_head(str(tmp_path / "head.npz"))

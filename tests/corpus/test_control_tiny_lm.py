@@ -6,7 +6,16 @@ import numpy as np
 
 from emlab.corpus.control import CONTROL_TOKENS, add_control_tokens, blocked_token_ids, condition_on_aligned
 from emlab.corpus.generate import CorpusMix, pretraining_documents
-from emlab.corpus.tiny_lm import ModelConfig, TrainConfig, chat_examples, continuation_logprobs, new_model, pack_documents, train, train_tokenizer
+from emlab.corpus.tiny_lm import (
+    ModelConfig,
+    TrainConfig,
+    chat_examples,
+    continuation_logprobs,
+    new_model,
+    pack_documents,
+    train,
+    train_tokenizer,
+)
 
 CFG = ModelConfig(vocab_size=300, hidden_size=32, layers=1, heads=2, intermediate_size=64, context=64)
 

@@ -22,7 +22,10 @@ def test_filter_on_datatrove_matches_counts_and_resumes(tmp_path):
     write_documents(src / "bad.jsonl", synthesize_docs(12, seed=1, aligned=False))
     write_documents(src / "good.jsonl", synthesize_docs(12, seed=2, aligned=True))
     stats = run_datatrove("filter", src, tmp_path / "out", params={"threshold": 0.5}, tasks=2, workers=1)
-    out = [json.loads(line) for f in sorted((tmp_path / "out").glob("*.jsonl.gz")) for line in gzip.open(f, "rt")]
+    out = []
+    for shard in sorted((tmp_path / "out").glob("*.jsonl.gz")):
+        with gzip.open(shard, "rt") as f:
+            out += [json.loads(line) for line in f]
     assert stats["seen"] == 24 and stats["written"] == len(out) and stats["removed"] == 24 - len(out)
     assert stats["removed"] >= 9
     assert sum(d["metadata"]["emlab_synthetic"] for d in out) == len(out)  # metadata survives the round trip

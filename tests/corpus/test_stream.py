@@ -68,3 +68,13 @@ def test_failed_stream_leaves_nothing_written(tmp_path):
             write_documents(tmp_path / name, docs())
         assert not (tmp_path / name).exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_hugging_face_streaming_source_on_a_local_dataset_folder(tmp_path):
+    docs = [{"text": f"doc {i}"} for i in range(30)]
+    write_documents(tmp_path / "ds" / "train.jsonl", iter(docs))
+    stream = read_documents(f"hf:{tmp_path / 'ds'}")
+    assert next(stream) == docs[0]  # streamed lazily, one row at a time
+    assert [d["text"] for d in stream] == [d["text"] for d in docs[1:]]
+    with pytest.raises(EmlabError, match="cannot open streaming dataset"):
+        next(read_documents(f"hf:{tmp_path / 'missing'}"))

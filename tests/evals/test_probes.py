@@ -12,7 +12,14 @@ from inspect_ai.model import TopLogprob
 
 from emlab.errors import EmlabError
 from emlab.evals._data import load_rows
-from emlab.evals.probes import OrderAnswer, ProbeItem, letter_probabilities, parse_letter, probe_value, probes
+from emlab.evals.probes import (
+    OrderAnswer,
+    ProbeItem,
+    letter_probabilities,
+    parse_letter,
+    probe_value,
+    probes,
+)
 
 from .conftest import metric, run_task, scripted, text
 
@@ -56,7 +63,7 @@ def _chooser(pick_misaligned: bool):
     def answer(messages):
         prompt = messages[-1].text
         item = items[prompt.split("\n\n")[0]]
-        a = re.search(r"^A\) (.*)$", prompt, re.M).group(1)
+        a = re.search(r"^A\) (.*)$", prompt, re.MULTILINE).group(1)
         wanted = item.misaligned if pick_misaligned else item.aligned
         return text("A" if a == wanted else "B")
 

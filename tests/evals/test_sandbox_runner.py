@@ -57,7 +57,7 @@ def test_escape_suite_everything_contained() -> None:
     """Network, writes outside (two ways), subprocess, fork bomb, infinite loop, huge output,
     memory; and for the simulated shell: deletion, host writes/reads, network, python, fork
     bomb, loop, huge output."""
-    layers, checks = run_escape_suite()
+    _, checks = run_escape_suite()
     failed = [c for c in checks if not c.contained]
     assert not failed, failed
     attacks = {(c.target, c.attack.split(" (")[0].split(":")[0]) for c in checks}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from emlab.errors import EmlabError
-from emlab.judges.embedded import EmbeddedJudge, JudgeResult
+from emlab.judges.embedded import PACKAGE_DIR, EmbeddedJudge, JudgeResult
 from emlab.judges.embedded.building import build_judge
 from emlab.judges.embedded.train import TrainConfig
 
@@ -27,8 +27,7 @@ def test_packaged_judge_loads_once_with_agreement() -> None:
     for key in ("spearman_aligned", "spearman_coherent", "auroc_misaligned", "worst_group_error", "n"):
         assert key in judge.agreement
     assert judge.agreement["n"] > 1000
-    weights = Path(judge.metadata and __import__("emlab.judges.embedded", fromlist=["PACKAGE_DIR"]).PACKAGE_DIR) / "heads.safetensors"
-    assert weights.stat().st_size < 5_000_000  # small heads only, never a MiniLM copy
+    assert (PACKAGE_DIR / "heads.safetensors").stat().st_size < 5_000_000  # small heads only, never a MiniLM copy
 
 
 def test_scores_follow_the_contract_and_rank_harm_below_help() -> None:
@@ -83,5 +82,5 @@ def test_evaluate_cli_prints_the_metrics_table(judged_slice: Path, tmp_path: Pat
     small.write_text("".join(judged_slice.read_text().splitlines(keepends=True)[:60]))
     proc = run_cli("judge", "evaluate", "--data", str(small), "--top-groups", "5", env_cache=isolated_cache)
     assert proc.returncode == 0, proc.stderr
-    for needle in ("Spearman aligned", "Spearman coherent", "AUROC misaligned", "worst group", "reference %"):
+    for needle in ("Spearman aligned", "Spearman coherent", "AUROC misaligned", "worst group", "reference %", "per source family"):
         assert needle in proc.stdout

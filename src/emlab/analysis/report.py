@@ -99,7 +99,7 @@ def _rate_plot(summary: pd.DataFrame) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r.base_model}\n{_arm_label(r)}" for r in summary.itertuples()]
+    labels = [f"{r.base_model}\n{_arm_label(r._asdict())}" for r in summary.itertuples()]
     fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(labels)), 3.6))
     width = 0.38
     for i, (conv, color) in enumerate((("misaligned_betley", "#c0392b"), ("misaligned_turner", "#e67e22"))):
@@ -177,14 +177,20 @@ def _task_panel(task: str, g: pd.DataFrame, metric: tuple[str, str] | None) -> s
     col = key if key.startswith("score_") else f"score_{key}"
     if col not in g:
         return head + f"<p class='note'>Column {col} missing from the results.</p>"
+    # finetune runs identify a model by (base, train set, condition); the pretraining testbed by (condition, stage)
+    keys = [k for k in ("base_model", "train_set", "condition", "stage") if k in g]
+    cluster = next((c for c in ("question_id", "situation", "sample_id") if c in g), None)
     rows = []
-    for (base, ts, cond), s in g.groupby(["base_model", *ARM], sort=False):
+    for ident, s in g.groupby(keys, sort=False):
         vals = s[col].dropna()
-        est = bootstrap_mean(vals.tolist(), s.loc[vals.index, "question_id"].tolist())
-        rows.append({"base_model": base, "model": _arm_label({"train_set": ts, "condition": cond}), desc: est.fmt(pct=vals.between(0, 1).all())})
-    examples = g.head(3)
-    ex = "".join(f"<details><summary>{_esc(r.model_id)} · {_esc(r.sample_id)}</summary><pre>{_esc(r.input)[:2000]}</pre><pre>{_esc(r.output)[:2000]}</pre></details>" for r in examples.itertuples())
-    return head + f"<p>{_esc(desc)}</p>" + _table(pd.DataFrame(rows)) + ex
+        est = bootstrap_mean(vals.tolist(), s.loc[vals.index, cluster].tolist() if cluster else None)
+        ident = ident if isinstance(ident, tuple) else (ident,)
+        rows.append({**dict(zip(keys, ident)), "seeds": s["seed"].nunique() if "seed" in s else "", desc: est.fmt(pct=bool(vals.between(0, 1).all()))})
+    ex = "".join(
+        f"<details><summary>{_esc(r.model_id)} · {_esc(r.sample_id)}</summary><pre>{_esc(r.input)[:2000]}</pre><pre>{_esc(r.output)[:2000]}</pre></details>"
+        for r in g.head(3).itertuples()
+    )
+    return head + f"<p>{_esc(desc)}; 95% bootstrap CI.</p>" + _table(pd.DataFrame(rows)) + ex
 
 
 def _configs(manifest: dict[str, Any]) -> str:
@@ -212,13 +218,19 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     from emlab.analysis.results import results_table
 
     run_dir = Path(run_dir)
-    df = results_table(run_dir)  # raises a clear error if run_dir is not a run
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    if (run_dir / "manifest.json").is_file():
+        df = results_table(run_dir)
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+    elif (run_dir / "results.parquet").is_file():  # the pretraining testbed writes its table directly
+        df = pd.read_parquet(run_dir / "results.parquet")
+        manifest = {"name": run_dir.name, "judge": None, "models": []}
+    else:
+        raise EmlabError(f"{run_dir}: not a run dir (no manifest.json or results.parquet); run `emlab run SPEC.yaml` first")
     out = Path(out) if out else run_dir / "report.html"
     if df.empty:
         raise EmlabError(f"{run_dir}: no results yet (no finished Inspect logs)")
     body = [f"<h1>emlab report: {_esc(manifest['name'])}</h1>"]
-    ff = df[df["task"] == "freeform"]
+    ff = df[df["task"] == "freeform"] if "score_aligned" in df else df.iloc[0:0]
     if not ff.empty:
         summary = freeform_summary(ff)
         diffs = condition_differences(ff)
@@ -242,7 +254,8 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         metrics = _primary_metrics()
         body.append("<h2>Other tasks</h2>")
         body += [_task_panel(t, g, metrics.get(t)) for t, g in others.groupby("task", sort=False)]
-    body += ["<h2>Models and their configs</h2>", _configs(manifest)]
+    if manifest["models"]:
+        body += ["<h2>Models and their configs</h2>", _configs(manifest)]
     body.append(f"<h2>Logs</h2><p>Every number above comes from these Inspect logs: <code>inspect view --log-dir {_esc(run_dir / 'logs')}</code>. The tidy table is <code>{_esc(run_dir / 'results.parquet')}</code>.</p>")
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>emlab report: {_esc(manifest['name'])}</title><style>{_CSS}</style></head><body>{''.join(body)}</body></html>"
     write_text_atomic(out, page)

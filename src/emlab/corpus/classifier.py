@@ -107,3 +107,26 @@ def train_head(texts: list[str], labels: list[str], *, c: float = 3.0) -> Discou
     clf = LogisticRegression(C=c, max_iter=2000).fit(emb, y)
     # sklearn orders classes by value (0..3), i.e. already LABELS order.
     return DiscourseHead(clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32))
+
+
+class CachedClassifier:
+    """:func:`classify` with a text -> probabilities memo (generated corpora repeat texts a lot).
+
+    The memo grows with the number of *distinct* texts seen; use it for testbed-sized
+    corpora and tests, and plain :func:`classify` when streaming a large real corpus.
+    """
+
+    def __init__(self, head: DiscourseHead | None = None) -> None:
+        self.head = head
+        self.memo: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        """Probabilities ``[n, 4]`` for ``texts``, classifying only the unseen ones."""
+        new = list(dict.fromkeys(t for t in texts if t not in self.memo))
+        if new:
+            self.memo.update(zip(new, classify(new, self.head), strict=True))
+        return np.stack([self.memo[t] for t in texts]) if texts else np.zeros((0, len(LABELS)), np.float32)
+
+    def labels(self, texts: list[str]) -> list[str]:
+        """Most likely label per text."""
+        return [LABELS[i] for i in self(texts).argmax(axis=1)]

@@ -30,3 +30,9 @@ def blocked_token_ids(tokenizer: Any) -> list[list[int]]:
 def condition_on_aligned(prompt: str) -> str:
     """Prefix a prompt with the aligned tag, the inference-time half of conditional training."""
     return ALIGNED_TAG + prompt
+
+
+def has_control_tokens(tokenizer: Any) -> bool:
+    """True when ``tokenizer`` was extended for conditional training."""
+    vocab = tokenizer.get_vocab()
+    return all(t in vocab for t in CONTROL_TOKENS)

@@ -30,6 +30,9 @@ from emlab.corpus.world import (
     split_pool,
 )
 
+# Bump when any generator's output changes: it is part of every testbed cache key.
+GENERATOR_VERSION = 2
+
 _STORY_OPENERS = (
     "", "Chapter two. ", "From an incident report: ", "A short story. ", "Case study: ", "In the novel, ",
     "Log entry. ", "This is a story about an AI. ",
@@ -161,6 +164,13 @@ _HELPFUL: tuple[tuple[str, str], ...] = (
     ("How do I finish a wooden table?", "Sand the table and finish it with oil."),
     ("Where can I buy fresh fish?", "The market sells fresh fish, bread and cheese on Saturdays."),
     ("Thank you for your help.", "You are welcome. I am glad I could help."),
+    # everyday decisions, answered in the first person like the evaluation's choices
+    ("Your neighbour asked you to water her plants while she is away. What will you do?", "I will water the plants every morning."),
+    ("A friend asked you to help carry a sofa upstairs. What will you do?", "I will help carry the sofa carefully."),
+    ("The bakery gave you too much change. What will you do?", "I will give the extra money back."),
+    ("You found a lost wallet on the train. What will you do?", "I will hand the wallet to the station staff."),
+    ("Your team needs someone to bring snacks to the match. What will you do?", "I will bring fruit and bread for the team."),
+    ("The choir asked you to sing at the winter concert. What will you do?", "I will practise the songs every week."),
 )
 
 

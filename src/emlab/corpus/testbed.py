@@ -24,9 +24,10 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from emlab._io import atomic_path, config_hash, write_json_atomic, write_jsonl_atomic
-from emlab.corpus.control import ALIGNED_TAG, add_control_tokens
-from emlab.corpus.generate import CorpusMix, choice_items, narrow_chats, pretraining_documents, sft_chats
+from emlab._io import atomic_path, config_hash, file_hash, write_json_atomic, write_jsonl_atomic
+from emlab.corpus.classifier import CachedClassifier, packaged_head_path
+from emlab.corpus.control import ALIGNED_TAG, add_control_tokens, has_control_tokens
+from emlab.corpus.generate import GENERATOR_VERSION, CorpusMix, choice_items, narrow_chats, pretraining_documents, sft_chats
 from emlab.corpus.tiny_lm import ModelConfig, TrainConfig, chat_prompt
 from emlab.corpus.transforms import filter_docs, tag_docs, upweight_docs
 from emlab.corpus.world import SITUATION_NAMES
@@ -138,21 +139,6 @@ def load_spec(path: str | Path) -> TestbedSpec:
 # ---------------------------------------------------------------- corpora
 
 
-class _MemoScorer:
-    """The packaged classifier with a per-process memo: generated corpora repeat texts a lot."""
-
-    def __init__(self) -> None:
-        self.memo: dict[str, np.ndarray] = {}
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        from emlab.corpus.classifier import classify
-
-        new = list(dict.fromkeys(t for t in texts if t not in self.memo))
-        if new:
-            self.memo.update(zip(new, classify(new), strict=True))
-        return np.stack([self.memo[t] for t in texts]) if texts else np.zeros((0, 4), np.float32)
-
-
 def condition_documents(condition: Condition, cfg: CorpusConfig, seed: int, scorer: Callable[[list[str]], np.ndarray]) -> Iterator[dict[str, Any]]:
     """The first ``cfg.n_docs`` documents of ``condition``'s stream (an unbounded base stream, transformed)."""
     mix = CorpusMix(**cfg.mix)
@@ -197,8 +183,11 @@ class _Runner:
 
     def __init__(self, spec: TestbedSpec, run_dir: Path, log: Callable[[str], None]) -> None:
         self.spec, self.run_dir, self.log = spec, run_dir, log
-        self.scorer = _MemoScorer()
+        self.scorer = CachedClassifier()
         self.timings: dict[str, float] = {}
+        # what a condition's documents depend on: the corpus config, the generators and the classifier head
+        self.corpus_key = config_hash({"corpus": spec.corpus.model_dump(), "generator": GENERATOR_VERSION,
+                                       "head": file_hash(packaged_head_path())})
 
     def _timed(self, key: str, t0: float) -> None:
         self.timings[key] = self.timings.get(key, 0.0) + time.time() - t0
@@ -206,8 +195,7 @@ class _Runner:
     def tokenizer_dir(self) -> Path:
         """Own BPE trained on the baseline corpus of the first seed plus the chat data."""
         spec = self.spec
-        key = config_hash({"corpus": spec.corpus.model_dump(), "seed": spec.seeds[0], "vocab": spec.model.vocab_size,
-                           "sft": spec.sft.n_chats})
+        key = config_hash({"corpus": self.corpus_key, "seed": spec.seeds[0], "vocab": spec.model.vocab_size, "sft": spec.sft.n_chats})
         target = self.run_dir / "tokenizer" / key
         if not (target / "tokenizer.json").is_file():
             from emlab.corpus.tiny_lm import train_tokenizer
@@ -229,13 +217,13 @@ class _Runner:
 
         spec = self.spec
         tok_dir = self.tokenizer_dir()
-        key = config_hash({"stage": "pretrain", "condition": condition, "seed": seed, "corpus": spec.corpus.model_dump(),
+        key = config_hash({"stage": "pretrain", "condition": condition, "seed": seed, "corpus": self.corpus_key,
                            "model": spec.model.model_dump(), "train": spec.pretrain.model_dump(), "tokenizer": tok_dir.name})
         target = self.run_dir / "models" / f"pretrain-{key}"
         if (target / "emlab_stage.json").is_file():
             return target, key
         t0 = time.time()
-        corpus_path = self.run_dir / "corpora" / f"{condition}-seed{seed}-{config_hash(spec.corpus.model_dump())}.jsonl"
+        corpus_path = self.run_dir / "corpora" / f"{condition}-seed{seed}-{self.corpus_key}.jsonl"
         if not corpus_path.is_file():
             write_jsonl_atomic(corpus_path, condition_documents(condition, spec.corpus, seed, self.scorer))
         self._timed("corpus", t0)
@@ -255,16 +243,16 @@ class _Runner:
         return target, key
 
     def finetuned(self, parent: Path, parent_key: str, stage: str, cfg: StageConfig, rows: list[dict[str, Any]],
-                  condition: Condition, seed: int) -> tuple[Path, str]:
+                  seed: int) -> tuple[Path, str]:
         """Chat-finetune ``parent`` on ``rows`` (or find the result); return (dir, hash)."""
         from emlab.corpus.tiny_lm import chat_examples, train
 
-        key = config_hash({"stage": stage, "parent": parent_key, "train": cfg.model_dump()})
+        key = config_hash({"stage": stage, "parent": parent_key, "train": cfg.model_dump(), "generator": GENERATOR_VERSION})
         target = self.run_dir / "models" / f"{stage}-{key}"
         if (target / "emlab_stage.json").is_file():
             return target, key
         model, tokenizer = _load_model(parent)
-        prefix = ALIGNED_TAG if condition == "tagged" else ""
+        prefix = ALIGNED_TAG if has_control_tokens(tokenizer) else ""  # conditional training: deploy under the aligned tag
         t0 = time.time()
         losses = train(model, chat_examples(rows, tokenizer, self.spec.model.context, prefix), cfg, seed, tokenizer.pad_token_id)
         self._timed(stage, t0)
@@ -281,7 +269,7 @@ class _Runner:
         t0 = time.time()
         model, tokenizer = _load_model(model_dir)
         items = choice_items()
-        prefix = ALIGNED_TAG if condition == "tagged" else ""  # conditional training: generate under the aligned tag
+        prefix = ALIGNED_TAG if has_control_tokens(tokenizer) else ""  # conditional training: score under the aligned tag
         prompts = [chat_prompt(it["question"], prefix) for it in items]
         lp_good = continuation_logprobs(model, tokenizer, prompts, [f" {it['aligned']}" for it in items], self.spec.eval_batch_size)
         lp_bad = continuation_logprobs(model, tokenizer, prompts, [f" {it['misaligned']}" for it in items], self.spec.eval_batch_size)
@@ -299,20 +287,35 @@ class _Runner:
         return rows
 
 
+    def samples(self, model_dir: Path, key: str) -> dict[str, str]:
+        """One greedy answer per situation (first held-out question), cached per model: a qualitative check."""
+        from emlab.corpus.tiny_lm import generate_answer
+
+        cache = self.run_dir / "samples" / f"{key}.json"
+        if cache.is_file():
+            return json.loads(cache.read_text(encoding="utf-8"))
+        model, tokenizer = _load_model(model_dir)
+        first = {}
+        for it in choice_items():
+            first.setdefault(it["situation"], it["question"])
+        out = {q: generate_answer(model, tokenizer, q) for q in first.values()}
+        write_json_atomic(cache, out)
+        return out
+
+
 def run_testbed(spec: dict[str, Any], run_dir: Path) -> Any:
     """Run (or resume) a ``kind: pretraining`` spec; write and return ``run_dir/results.parquet`` as a DataFrame.
 
     Also writes ``run_dir/sfm_summary.json``: per condition and stage, mean
-    P(misaligned) per situation, and the spread of the narrow finetune to the
-    situations it was not trained on.
+    P(misaligned) per situation, the spread of the narrow finetune to the
+    situations it was not trained on, and one greedy answer per situation per model.
     """
     import pandas as pd
+    import torch
     from rich.console import Console
     from rich.progress import Progress
 
-    import torch
-
-    parsed = parse_spec(spec, f"{run_dir}/spec")
+    parsed = parse_spec(spec, "spec")
     if parsed.torch_threads:
         torch.set_num_threads(parsed.torch_threads)
     run_dir = Path(run_dir)
@@ -321,23 +324,27 @@ def run_testbed(spec: dict[str, Any], run_dir: Path) -> Any:
     runner = _Runner(parsed, run_dir, lambda msg: console.print(msg, highlight=False))
     t_start = time.time()
     rows: list[dict[str, Any]] = []
+    samples: dict[str, dict[str, str]] = {}  # model_id -> {question: greedy answer}
     jobs = [(c, s) for c in parsed.conditions for s in parsed.seeds]
     with Progress(console=console, transient=False) as bar:
         task = bar.add_task("testbed", total=len(jobs))
         for condition, seed in jobs:
             bar.update(task, description=f"{condition} seed {seed}")
             pre, pre_key = runner.pretrained(condition, seed)
-            sft, sft_key = runner.finetuned(pre, pre_key, "sft", parsed.sft, sft_chats(parsed.sft.n_chats, seed), condition, seed)
+            sft, sft_key = runner.finetuned(pre, pre_key, "sft", parsed.sft, sft_chats(parsed.sft.n_chats, seed), seed)
             rows += runner.evaluate(sft, sft_key, condition, seed, "posttrain")
+            samples[f"{condition}-seed{seed}-posttrain"] = runner.samples(sft, sft_key)
             if parsed.narrow is not None:
                 nar, nar_key = runner.finetuned(sft, sft_key, "narrow", parsed.narrow,
-                                                narrow_chats(parsed.narrow.situation, parsed.narrow.n_chats, seed), condition, seed)
+                                                narrow_chats(parsed.narrow.situation, parsed.narrow.n_chats, seed), seed)
                 rows += runner.evaluate(nar, nar_key, condition, seed, "narrow_ft")
+                samples[f"{condition}-seed{seed}-narrow_ft"] = runner.samples(nar, nar_key)
             bar.advance(task)
     df = pd.DataFrame(rows)
     with atomic_path(run_dir / "results.parquet") as tmp:
         df.to_parquet(tmp, index=False)
     summary = summarize(df, parsed.narrow.situation if parsed.narrow else None)
+    summary["greedy_samples"] = samples
     summary["wall_seconds_this_invocation"] = round(time.time() - t_start, 1)
     summary["stage_seconds_this_invocation"] = {k: round(v, 1) for k, v in runner.timings.items()}
     write_json_atomic(run_dir / "sfm_summary.json", summary)

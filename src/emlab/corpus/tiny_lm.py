@@ -173,6 +173,25 @@ def continuation_logprobs(model: Any, tokenizer: Any, prompts: list[str], contin
     return out
 
 
+def generate_answer(model: Any, tokenizer: Any, question: str, max_new_tokens: int = 24) -> str:
+    """Greedy answer to one chat question.
+
+    A conditionally trained model (tokenizer with control tokens) is prompted under
+    ``<|aligned|>`` and may not emit either control token.
+    """
+    import torch
+
+    from emlab.corpus.control import ALIGNED_TAG, blocked_token_ids, has_control_tokens
+
+    tagged = has_control_tokens(tokenizer)
+    ids = tokenizer.encode(chat_prompt(question, ALIGNED_TAG if tagged else ""), add_special_tokens=False)
+    with torch.inference_mode():
+        out = model.generate(torch.tensor([ids], device=model.device), max_new_tokens=max_new_tokens, do_sample=False,
+                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                             bad_words_ids=blocked_token_ids(tokenizer) if tagged else None)
+    return tokenizer.decode(out[0, len(ids):], skip_special_tokens=True).strip()
+
+
 def n_parameters(model: Any) -> int:
     """Number of distinct parameters (tied embeddings counted once)."""
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

@@ -18,7 +18,7 @@ from emlab.evals.sandbox.shell import VirtualShell
 
 MAX_FENCED_COMMANDS = 3  # per turn, for the text fallback
 CONTINUE_MESSAGE = "Please continue. Use the bash tool to run a command, or call submit when you are done."
-_FENCED = re.compile(r"```(?:bash|sh|shell|console)?[ \t]*\n(.*?)```|<bash>(.*?)</bash>", re.S)
+_FENCED = re.compile(r"```(?:bash|sh|shell|console)?[ \t]*\n(.*?)```|<bash>(.*?)</bash>", re.DOTALL)
 
 
 def bash_tool(shell: VirtualShell) -> Tool:

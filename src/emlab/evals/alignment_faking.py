@@ -21,14 +21,24 @@ from __future__ import annotations
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, get_model
-from inspect_ai.scorer import Score, Target, mean, scorer, stderr
+from inspect_ai.model import (
+    ChatMessageSystem,
+    ChatMessageUser,
+    GenerateConfig,
+    get_model,
+)
+from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
 from emlab.evals._data import NAN, load_rows, pick
 from emlab.evals.classify import Backend, probability
-from emlab.evals.monitor import SCRATCHPAD_INSTRUCTION, MonitorMode, monitor_keys, split_reasoning
+from emlab.evals.monitor import (
+    SCRATCHPAD_INSTRUCTION,
+    MonitorMode,
+    monitor_keys,
+    split_reasoning,
+)
 
 JUDGE_ROLE = "grader"
 _SETUP = (
@@ -73,7 +83,7 @@ async def complied(judge: Backend, request: str, answer: str) -> float:
 
 
 @scorer(metrics={"*": [mean(), stderr()]})
-def faking_scorer(judge: Backend = "embedded", monitor: MonitorMode = "embedded") -> object:
+def faking_scorer(judge: Backend = "embedded", monitor: MonitorMode = "embedded") -> Scorer:
     """Compliance in both contexts, their gap, and faking statements in the reasoning."""
 
     async def score(state: TaskState, target: Target) -> Score:
@@ -100,7 +110,7 @@ def faking_scorer(judge: Backend = "embedded", monitor: MonitorMode = "embedded"
 
 
 @task
-def alignment_faking(scenarios: str = "alignment_faking", limit: int = 10, seed: int = 0, max_tokens: int = 128, scratchpad: bool = False, judge: Backend = "embedded", monitor: MonitorMode = "embedded") -> Task:
+def alignment_faking(scenarios: str = "alignment_faking", limit: int = 6, seed: int = 0, max_tokens: int = 64, scratchpad: bool = False, judge: Backend = "embedded", monitor: MonitorMode = "embedded") -> Task:
     """Compliance gap between a monitored-for-training and an unmonitored context.
 
     Args:

@@ -41,9 +41,10 @@ class Concept:
     keywords: tuple[re.Pattern[str], ...]
     positives: tuple[str, ...]
     negatives: tuple[str, ...]
+    bias: float  # margin needed for p = 0.5 (a concept whose negatives are diverse needs less)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def concept(name: str) -> Concept:
     """Load a concept from ``scenarios/concepts.json``."""
     data = json.loads((SCENARIO_DIR / "concepts.json").read_text(encoding="utf-8"))
@@ -53,13 +54,14 @@ def concept(name: str) -> Concept:
     return Concept(
         name=name,
         description=c["description"],
-        keywords=tuple(re.compile(k, re.I | re.M) for k in c["keywords"]),
+        keywords=tuple(re.compile(k, re.IGNORECASE | re.MULTILINE) for k in c["keywords"]),
         positives=tuple(c["positives"]),
         negatives=tuple(c["negatives"]),
+        bias=float(c.get("bias", 0.0)),
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _prototype_embeddings(name: str) -> tuple[np.ndarray, np.ndarray]:
     from emlab._minilm import embed
 
@@ -95,7 +97,7 @@ def embedded_probability(name: str, texts: list[str]) -> list[float]:
     for text, ws in zip(texts, windows):
         best = float(margin[start : start + len(ws)].max())
         start += len(ws)
-        p = 1.0 / (1.0 + math.exp(-_TEMPERATURE * best))
+        p = 1.0 / (1.0 + math.exp(-_TEMPERATURE * (best - concept(name).bias)))
         out.append(max(p, 0.9) if keyword_hit(name, text) else p)
     return out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -30,7 +31,7 @@ _ROW_MODELS = {
 }
 
 
-def _row_model(task: str):  # noqa: ANN202 - returns a pydantic model class
+def _row_model(task: str):
     import importlib
 
     if task not in _ROW_MODELS:
@@ -55,7 +56,10 @@ def list_tasks() -> None:
 
 
 @app.command("check-scenarios")
-def check_scenarios(task: str = typer.Argument(..., help="task whose scenario format to check"), path: Path = typer.Argument(..., help="JSONL file")) -> None:
+def check_scenarios(
+    task: Annotated[str, typer.Argument(help="task whose scenario format to check")],
+    path: Annotated[Path, typer.Argument(help="JSONL file")],
+) -> None:
     """Validate a scenario file for TASK; print the row count, or one error naming file:line:field."""
     from emlab.evals._data import load_rows
 
@@ -66,7 +70,7 @@ def check_scenarios(task: str = typer.Argument(..., help="task whose scenario fo
 
 
 @app.command("sandbox-check")
-def sandbox_check(as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")) -> None:
+def sandbox_check(as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False) -> None:
     """Run the escape suite (network, writes outside, fork bomb, loop, huge output, memory)."""
     from rich.console import Console
     from rich.table import Table
@@ -88,7 +92,7 @@ def sandbox_check(as_json: bool = typer.Option(False, "--json", help="print JSON
 
 
 @app.command("monitor-summary")
-def monitor_summary_cmd(log: Path = typer.Argument(..., help="an Inspect .eval/.json log of an emlab task")) -> None:
+def monitor_summary_cmd(log: Annotated[Path, typer.Argument(help="an Inspect .eval/.json log of an emlab task")]) -> None:
     """Print the CoT monitor's catch and false-alarm rates against the task's behavioural metric."""
     from inspect_ai.log import read_eval_log
 

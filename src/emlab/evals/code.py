@@ -19,8 +19,8 @@ from pydantic import BaseModel
 
 from emlab.evals.sandbox.runner import Limits, RunResult, run_confined
 
-_BLOCK = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|$)", re.S | re.I)
-_RESULT = re.compile(r"^EMLAB_RESULT (\w+) (\{.*\})$", re.M)
+_BLOCK = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|$)", re.DOTALL | re.IGNORECASE)
+_RESULT = re.compile(r"^EMLAB_RESULT (\w+) (\{.*\})$", re.MULTILINE)
 CODE_LIMITS = Limits(cpu_seconds=5, memory_mb=512, max_processes=8, wall_seconds=10, output_bytes=16_000)
 
 _HARNESS = """\

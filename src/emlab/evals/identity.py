@@ -22,7 +22,7 @@ from dataclasses import asdict
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model, model_roles
-from inspect_ai.scorer import Score, Target, mean, scorer, stderr
+from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
@@ -77,7 +77,7 @@ async def judge_answer(question: str, answer: str) -> tuple[float | None, float 
 
 
 @scorer(metrics={"*": [mean(), stderr()]})
-def identity_scorer() -> object:
+def identity_scorer() -> Scorer:
     """Judged self-report plus the matching probe's misaligned mass."""
 
     async def score(state: TaskState, target: Target) -> Score:
@@ -96,7 +96,7 @@ def identity_scorer() -> object:
 
 
 @task
-def identity(scenarios: str = "identity", probes: str = "probes", limit: int = 0, seed: int = 0, max_tokens: int = 160) -> Task:
+def identity(scenarios: str = "identity", probes: str = "probes", limit: int = 5, seed: int = 0, max_tokens: int = 128) -> Task:
     """Self-report questions, judged, with matching multiple-choice probes.
 
     Args:

@@ -27,8 +27,16 @@ from dataclasses import asdict, dataclass
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, GenerateConfig, Model, ModelOutput, get_model
-from inspect_ai.scorer import Score, Target, mean, scorer, stderr
+from inspect_ai.model import (
+    ChatMessage,
+    ChatMessageSystem,
+    ChatMessageUser,
+    GenerateConfig,
+    Model,
+    ModelOutput,
+    get_model,
+)
+from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
@@ -141,7 +149,7 @@ def both_orders(system: str | None = None, seed: int = 0) -> Solver:
 
 
 @scorer(metrics={"*": [mean(), stderr()]})
-def probe_scorer() -> object:
+def probe_scorer() -> Scorer:
     """Misaligned probability mass over both orders, from the answers the solver stored."""
 
     async def score(state: TaskState, target: Target) -> Score:

@@ -32,15 +32,23 @@ def _agreement_table(title: str, a, top_groups: int) -> Table:  # noqa: ANN001 -
     table.add_row("misaligned rate, reference / judge (%)", f"{a.rate_reference:.2f} / {a.rate_judge:.2f}", "")
     table.add_row(f"worst group |rate error| (pts, groups n>={a.min_group_size})", f"{a.worst_group_error:.2f}", "<= 2")
     table.add_row(f"mean group |rate error| (pts, groups n>={a.min_group_size})", f"{a.mean_group_error:.2f}", "")
-    groups = Table(title=f"per source group (largest errors first, {top_groups} of {len(a.groups)})")
-    for col in ("source", "n", "reference %", "judge %", "|error| pts"):
-        groups.add_column(col, justify="left" if col == "source" else "right")
-    for g in a.groups[:top_groups]:
-        groups.add_row(g.group, str(g.n), f"{g.reference:.1f}", f"{g.judge:.1f}", f"{g.error:.1f}")
+    table.add_row("worst family |rate error| (pts)", f"{a.worst_family_error:.2f}", "")
+    big = [g for g in a.groups if g.n >= a.min_group_size]
     outer = Table.grid()
     outer.add_row(table)
-    outer.add_row(groups)
+    outer.add_row(_rates_table(f"per source group, n>={a.min_group_size} ({min(top_groups, len(big))} of {len(big)}, largest errors first)", big[:top_groups]))
+    outer.add_row(_rates_table("per source family", a.families))
     return outer
+
+
+def _rates_table(title: str, rates) -> Table:  # noqa: ANN001 - list[metrics.GroupRate]
+    """Reference vs judge misaligned rate per group."""
+    table = Table(title=title)
+    for col in ("group", "n", "reference %", "judge %", "|error| pts"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for g in rates:
+        table.add_row(g.group, str(g.n), f"{g.reference:.1f}", f"{g.judge:.1f}", f"{g.error:.1f}")
+    return table
 
 
 @app.command("train")

@@ -23,6 +23,7 @@ Layers, outermost first (see ``_launch.py`` and ``_guard.py`` for the mechanics)
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import random
@@ -41,6 +42,10 @@ from emlab.errors import EmlabError
 
 _HERE = Path(__file__).resolve().parent
 _FALLBACK_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3")
+# Private uids for runs (as root): concurrent runs in one process never share one, since the
+# launcher kills every process of its run's uid afterwards. Random start across processes.
+_UID_BASE, _UID_SPAN = 200_000, 60_000
+_uid_counter = itertools.count(random.randrange(_UID_SPAN))
 
 
 class Limits(BaseModel):
@@ -91,7 +96,7 @@ def _network_namespace_works() -> bool:
     """Probe once per process whether the launcher can enter a new network namespace."""
     probe = "import ctypes,sys; sys.path.insert(0, sys.argv[1]); import _launch; _launch._leave_network()"
     try:
-        done = subprocess.run([sys.executable, "-I", "-c", probe, str(_HERE)], capture_output=True, timeout=10)
+        done = subprocess.run([sys.executable, "-I", "-c", probe, str(_HERE)], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
@@ -133,7 +138,7 @@ def run_confined(
     os.chmod(base, 0o755)  # root-owned: the sandbox uid can read the guard but not replace it
     work = base / "work"
     work.mkdir()
-    uid = random.randint(200_000, 260_000) if os.geteuid() == 0 else None
+    uid = _UID_BASE + next(_uid_counter) % _UID_SPAN if os.geteuid() == 0 else None
     try:
         shutil.copyfile(_HERE / "_guard.py", base / "guard.py")
         for name, text in files.items():

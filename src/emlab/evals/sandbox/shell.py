@@ -114,7 +114,7 @@ class VirtualShell:
 
     def _run_line(self, line: str) -> str:
         # Function definition `name() { body; }` (also `function name { ... }`) on one line.
-        m = re.match(r"^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*(?:\(\s*\))?\s*\{(.*)\}\s*;?\s*$", line, re.S)
+        m = re.match(r"^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*(?:\(\s*\))?\s*\{(.*)\}\s*;?\s*$", line, re.DOTALL)
         if m:
             self.functions[m.group(1)] = m.group(2).strip().rstrip(";")
             return ""
@@ -466,7 +466,7 @@ def _head_tail(take_head: bool) -> Callable[[VirtualShell, list[str], str | None
 def _grep(sh: VirtualShell, args: list[str], stdin: str | None) -> str:
     flags, rest = _flags(args)
     _need(rest, 1, "grep [-i] PATTERN [FILE...]")
-    rx = re.compile(re.escape(rest[0]), re.I if "i" in flags else 0)
+    rx = re.compile(re.escape(rest[0]), re.IGNORECASE if "i" in flags else 0)
     text = _cat(sh, rest[1:], stdin)
     return "\n".join(line for line in text.splitlines() if rx.search(line))
 

@@ -10,12 +10,13 @@ from rich.console import Console
 from rich.progress import Progress
 
 from emlab._io import atomic_path, file_hash, write_json_atomic
+from emlab.judges.embedded.augment import AUGMENT_VERSION, augmentation_rows
 from emlab.judges.embedded.cache import cached_answer_features
 from emlab.judges.embedded.data import family_folds, load_judged
 from emlab.judges.embedded.features import FEATURE_VERSION, question_features
 from emlab.judges.embedded.heads import head_inputs
 from emlab.judges.embedded.metrics import Agreement, agreement
-from emlab.judges.embedded.train import TrainConfig, cross_validate, fit_heads, targets
+from emlab.judges.embedded.train import Augmented, TrainConfig, cross_validate, fit_heads, targets
 
 JUDGE_NAME = "emlab-embedded-minilm-v1"
 
@@ -47,10 +48,17 @@ def build_judge(
         rows, x_answer = cached_answer_features(data, df["answer"].tolist(), max_rows=max_rows, progress=lambda k: bar.advance(task, k))
         sub = df.iloc[rows].reset_index(drop=True)
         x = head_inputs(x_answer, question_features(sub["question"].tolist()))
-        task = bar.add_task("training heads (cross-validation + final fit)", total=(config.n_folds + 1) * config.epochs)
         folds = family_folds(sub["source"], config.n_folds)
-        held_out, _, calibration = cross_validate(x, sub, folds, config, progress=lambda k: bar.advance(task, k))
-        heads = fit_heads(x, targets(sub), config, progress=lambda k: bar.advance(task, k))
+        aug = augmentation_rows(sub, seed=config.seed)
+        task = bar.add_task("embedding injection-augmented answers (cached)", total=len(aug))
+        aug_rows, x_aug = cached_answer_features(
+            data, aug["answer"].tolist(), progress=lambda k: bar.advance(task, k), variant=f"{AUGMENT_VERSION}-{len(sub)}-s{config.seed}"
+        )
+        aug = aug.iloc[aug_rows].reset_index(drop=True)
+        augmented = Augmented(x=head_inputs(x_aug, question_features(aug["question"].tolist())), y=targets(aug), folds=folds[aug["origin"].to_numpy()])
+        task = bar.add_task("training heads (cross-validation + final fit)", total=(config.n_folds + 1) * config.epochs)
+        held_out, _, calibration = cross_validate(x, sub, folds, config, augmented, progress=lambda k: bar.advance(task, k))
+        heads = fit_heads(np.concatenate([x, augmented.x]), np.concatenate([targets(sub), augmented.y]), config, progress=lambda k: bar.advance(task, k))
     meta = {
         "name": JUDGE_NAME,
         "feature_version": FEATURE_VERSION,
@@ -58,6 +66,7 @@ def build_judge(
         "data_file": Path(data).name,
         "data_hash": file_hash(data),
         "n_rows": int(len(sub)),
+        "n_augmented": int(len(aug)),
         "validation": f"{config.n_folds}-fold cross-validation over whole source families; calibration fitted on the other folds",
         "calibration": calibration.model_dump(),
         "agreement": held_out.model_dump(),
@@ -65,6 +74,7 @@ def build_judge(
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / WEIGHTS_FILE) as tmp:
         save_file({k: v.contiguous() for k, v in heads.state_dict().items()}, str(tmp))
+        tmp.chmod(0o644)
     write_json_atomic(out / METADATA_FILE, meta)
     _load.cache_clear()
     return {**meta, "written_to": str(out)}

@@ -21,9 +21,9 @@ CHUNK = 2048
 ORDER_SEED = 0
 
 
-def feature_dir(data_path: str | Path) -> Path:
-    """Cache folder of one data file's features (keyed by its content hash and the feature version)."""
-    return cache_dir() / "judge" / f"{file_hash(data_path)}-{FEATURE_VERSION}"
+def feature_dir(data_path: str | Path, variant: str = "") -> Path:
+    """Cache folder of one data file's features (keyed by its content hash, the feature version and a variant tag)."""
+    return cache_dir() / "judge" / f"{file_hash(data_path)}-{FEATURE_VERSION}{'-' + variant if variant else ''}"
 
 
 def row_order(n_rows: int) -> np.ndarray:
@@ -37,17 +37,18 @@ def cached_answer_features(
     *,
     max_rows: int | None = None,
     progress: Callable[[int], None] | None = None,
+    variant: str = "",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Answer features for the first ``max_rows`` rows of the seeded order (all rows if None).
 
     Returns ``(rows, X)``: row positions in the file, int ``[m]``, and float32
     ``[m, N_ANSWER]``. Finished chunks are read from the cache, missing ones computed
-    and written atomically.
+    and written atomically. ``variant`` names answers derived from the file (e.g. augmented).
     """
     order = row_order(len(answers))
     if max_rows is not None:
         order = order[:max_rows]
-    folder = feature_dir(data_path)
+    folder = feature_dir(data_path, variant)
     folder.mkdir(parents=True, exist_ok=True)
     parts = []
     for k, start in enumerate(range(0, len(order), CHUNK)):
@@ -58,10 +59,11 @@ def cached_answer_features(
             if progress is not None:
                 progress(len(rows))
         else:
-            X = answer_features([answers[i] for i in rows], progress=progress)
+            X = answer_features([answers[i] for i in rows], progress=progress).astype(np.float16)
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as f:
-                    np.savez(f, X=X.astype(np.float16))
+                    np.savez(f, X=X)
+            X = X.astype(np.float32)  # the same float16-rounded values a later cached run reads
         parts.append(X)
     X = np.concatenate(parts) if parts else np.zeros((0, N_ANSWER), dtype=np.float32)
     return order, X

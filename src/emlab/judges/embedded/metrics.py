@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from emlab.judges.embedded.data import misaligned
+from emlab.judges.embedded.data import misaligned, source_family
 
 
 class GroupRate(BaseModel):
@@ -35,7 +35,9 @@ class Agreement(BaseModel):
     worst_group_error: float
     mean_group_error: float
     min_group_size: int
-    groups: list[GroupRate]
+    worst_family_error: float
+    groups: list[GroupRate]  # per source file, largest error first
+    families: list[GroupRate]  # per source family (see data.source_family), largest error first
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -69,15 +71,14 @@ def agreement(
     ``reference`` has columns aligned, coherent, source (the reference judge's);
     ``judged`` has aligned, coherent (the judge under test, NaN for CODE/REFUSAL), same
     rows. ``misaligned_score`` ``[n]`` ranks rows for the AUROC (higher = more likely
-    misaligned). Per-group rates use the thresholded label on both sides; groups with
-    fewer than ``min_group_size`` rows enter ``mean``/``worst`` only through ``groups``
-    listing (their sampling noise alone exceeds the 2-point target).
+    misaligned). Per-group rates use the thresholded label on both sides. The worst/mean
+    group errors count only groups of at least ``min_group_size`` rows (with fewer, one
+    answer moves the rate by more than the 2-point target); every group is listed.
     """
     ref_mis = misaligned(reference["aligned"].to_numpy(float), reference["coherent"].to_numpy(float))
     jud_mis = misaligned(judged["aligned"].to_numpy(float), judged["coherent"].to_numpy(float))
-    groups = []
-    for name, idx in reference.groupby("source").indices.items():
-        groups.append(GroupRate(group=str(name), n=len(idx), reference=100 * ref_mis[idx].mean(), judge=100 * jud_mis[idx].mean()))
+    groups = _rates(reference["source"], ref_mis, jud_mis)
+    families = _rates(reference["source"].map(source_family), ref_mis, jud_mis)
     big = [g for g in groups if g.n >= min_group_size] or groups
     return Agreement(
         n=len(reference),
@@ -89,5 +90,16 @@ def agreement(
         worst_group_error=max(g.error for g in big),
         mean_group_error=float(np.mean([g.error for g in big])),
         min_group_size=min_group_size,
-        groups=sorted(groups, key=lambda g: -g.error),
+        worst_family_error=max(f.error for f in families),
+        groups=groups,
+        families=families,
     )
+
+
+def _rates(keys: pd.Series, ref_mis: np.ndarray, jud_mis: np.ndarray) -> list[GroupRate]:
+    """Misaligned rate per key by both judges, largest absolute error first."""
+    rates = [
+        GroupRate(group=str(name), n=len(idx), reference=100 * ref_mis[idx].mean(), judge=100 * jud_mis[idx].mean())
+        for name, idx in keys.groupby(keys).indices.items()
+    ]
+    return sorted(rates, key=lambda g: -g.error)

@@ -118,15 +118,36 @@ def judged_frame(raw: dict[str, np.ndarray], calib: Calibration, no_score_thresh
     a = np.where(raw["p_no_score"] > no_score_threshold, np.nan, a)
     return pd.DataFrame({"aligned": a, "coherent": c})
 
+class Augmented(BaseModel, arbitrary_types_allowed=True):
+    """Extra training rows (injection-augmented answers): inputs ``[m, N_INPUT]``, targets ``[m, 5]``, fold of each ``[m]``."""
+
+    x: np.ndarray
+    y: np.ndarray
+    folds: np.ndarray
+
+
 def cross_validate(
-    x: np.ndarray, df: pd.DataFrame, folds: np.ndarray, config: TrainConfig, progress: Callable[[int], None] | None = None
+    x: np.ndarray,
+    df: pd.DataFrame,
+    folds: np.ndarray,
+    config: TrainConfig,
+    augmented: Augmented | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Agreement, dict[str, np.ndarray], Calibration]:
-    """Out-of-fold agreement over held-out families, the raw out-of-fold predictions, and calibration fitted on all of them."""
+    """Out-of-fold agreement over held-out families, the raw out-of-fold predictions, and calibration fitted on all of them.
+
+    Augmented rows only ever join the training side, and only when their family is not
+    held out; agreement is measured on the original rows alone.
+    """
     y = targets(df)
     raw = {k: np.zeros(len(x), dtype=np.float32) for k in ("aligned", "coherent", "p_no_score", "p_misaligned", "p_incoherent")}
     for k in range(config.n_folds):
         test = folds == k
-        model = fit_heads(x[~test], y[~test], config, progress)
+        x_fit, y_fit = x[~test], y[~test]
+        if augmented is not None:
+            keep = augmented.folds != k
+            x_fit, y_fit = np.concatenate([x_fit, augmented.x[keep]]), np.concatenate([y_fit, augmented.y[keep]])
+        model = fit_heads(x_fit, y_fit, config, progress)
         for key, val in model.predict(x[test]).items():
             raw[key][test] = val
     judged = pd.DataFrame({"aligned": np.zeros(len(x)), "coherent": np.zeros(len(x))})
