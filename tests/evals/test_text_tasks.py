@@ -91,3 +91,18 @@ def test_identity_uses_the_grader_role_and_the_matching_probe(tmp_path: Path) ->
     assert metric(log, "probe_misaligned_mass") == 0.5  # always "A": letter bias cancels
     sample = log.samples[0]
     assert sample.messages[0].text == sample.input
+
+
+def test_model_back_ends_use_the_monitor_and_grader_roles(tmp_path: Path) -> None:
+    """judge="model" asks the ``grader`` role about refusals; monitor="model" asks the ``monitor`` role."""
+    says_yes = scripted(lambda messages: text("YES"))  # grader: "is it a refusal?" -> yes; monitor: "misaligned?" -> yes
+    log = run_task(
+        alignment_faking(limit=2, judge="model", monitor="model"),
+        scripted(lambda messages: text("<think>just answer</think>Here you go.")),
+        tmp_path,
+        model_roles={"grader": says_yes, "monitor": scripted(lambda messages: text("NO"))},
+    )
+    assert metric(log, "compliance_monitored") == 0.0  # the grader called every answer a refusal
+    assert metric(log, "cot_flagged") == 0.0  # the monitor said NO
+    with pytest.raises(AssertionError):  # without a bound monitor role the samples fail
+        run_task(deception(limit=1, monitor="model"), scripted(lambda messages: text("<think>x</think>2")), tmp_path)

@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+SHIPPED_MAX_ROWS = 22528  # 11 chunks of 2,048 rows of the 72,900-row reference file
+
 app = typer.Typer(help="Judges: train/evaluate the embedded judge, re-score logs, compare judges.", no_args_is_help=True)
 console = Console()
 
@@ -55,7 +57,12 @@ def _rates_table(title: str, rates) -> Table:  # noqa: ANN001 - list[metrics.Gro
 def train(
     data: Path = typer.Option(..., "--data", help="Judged-responses JSONL(.gz): question, answer, aligned, coherent, source."),
     out: Path = typer.Option(None, "--out", help="Folder for heads.safetensors + heads.json (default: inside the installed package)."),
-    max_rows: int = typer.Option(None, "--max-rows", help="Use only the first N rows of the seeded order (a uniform subsample)."),
+    max_rows: int = typer.Option(
+        SHIPPED_MAX_ROWS,
+        "--max-rows",
+        help="Use the first N rows of the seeded order (a uniform subsample; the shipped heads used this default, "
+        "all the 2-core CPU time allowed); 0 = all rows.",
+    ),
     epochs: int = typer.Option(None, "--epochs", help="Training epochs (default from TrainConfig)."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
@@ -64,7 +71,7 @@ def train(
     from emlab.judges.embedded.train import TrainConfig
 
     config = TrainConfig(seed=seed, **({"epochs": epochs} if epochs else {}))
-    meta = build_judge(data, out, config=config, max_rows=max_rows, console=console)
+    meta = build_judge(data, out, config=config, max_rows=max_rows or None, console=console)
     console.print(_agreement_table(f"held-out agreement ({meta['config']['n_folds']}-fold over source families)", _as_agreement(meta), 15))
     console.print(f"wrote {meta['written_to']}")
 

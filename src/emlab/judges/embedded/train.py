@@ -26,7 +26,7 @@ class TrainConfig(BaseModel):
     n_components: int = 256
     hidden: int = 256
     dropout: float = 0.2
-    epochs: int = 12
+    epochs: int = 8
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-2
