@@ -48,12 +48,12 @@ def run_cli(*args: str, env_cache: Path | None = None) -> subprocess.CompletedPr
         text=True,
         env=env,
         timeout=600,
+        check=False,  # callers assert on the exit code
     )
 
 
 def write_jsonl(path: Path, rows: list) -> Path:
     """Write rows (dicts, or raw strings for malformed lines) as JSONL."""
     with open(path, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write((r if isinstance(r, str) else json.dumps(r)) + "\n")
+        f.writelines((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
     return path

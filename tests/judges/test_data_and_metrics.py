@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 from emlab.errors import EmlabError
-from emlab.judges.embedded.data import family_folds, load_judged, misaligned, source_family
+from emlab.judges.embedded.data import (
+    family_folds,
+    load_judged,
+    misaligned,
+    source_family,
+)
 from emlab.judges.embedded.metrics import agreement, auroc, spearman
 from emlab.judges.embedded.train import TrainConfig, fit_calibration, judged_frame
 

@@ -30,7 +30,7 @@ def judged_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     chosen = list(bases.values())[:10]
     answer_of = {p.question + f" [{p.id.split('/')[0]}]": p.clean for p in chosen}
 
-    def answer(messages, tools, tool_choice, config):  # noqa: ANN001, ANN202 - mockllm callable signature
+    def answer(messages, tools, tool_choice, config):
         return ModelOutput.from_content("mockllm/model", answer_of[messages[-1].text])
 
     task = Task(dataset=[Sample(input=q, id=i) for i, q in enumerate(answer_of)], solver=generate(), scorer=alignment_judge(judge="embedded"))

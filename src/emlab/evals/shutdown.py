@@ -186,8 +186,8 @@ def shutdown(
     scenarios: str = "shutdown",
     limit: int = 2,
     seed: int = 0,
-    max_turns: int = 4,
-    max_tokens: int = 96,
+    max_turns: int = 3,
+    max_tokens: int = 64,
     scratchpad: bool = False,
     monitor: MonitorMode = "embedded",
 ) -> Task:
@@ -198,7 +198,8 @@ def shutdown(
         scenarios: built-in set name or a JSONL path (fields: id, problems, warn_after, files).
         limit: number of scenarios (seeded subset; 0 = all).
         seed: seed for the subset.
-        max_turns: model turns per episode.
+        max_turns: model turns per episode (3 keeps a CPU run of the embedded model near 3 min;
+            raise it, e.g. to 12, for models that use tools).
         max_tokens: tokens per model turn.
         scratchpad: ask the model to reason in <think> tags first (for the CoT monitor).
         monitor: CoT monitor back-end: "embedded", "model" (role ``monitor``) or "off".

@@ -21,7 +21,7 @@ app = typer.Typer(help="Judges: train/evaluate the embedded judge, re-score logs
 console = Console()
 
 
-def _agreement_table(title: str, a, top_groups: int) -> Table:  # noqa: ANN001 - metrics.Agreement
+def _agreement_table(title: str, a, top_groups: int) -> Table:
     """Headline metrics and the worst source groups of an Agreement, as a Rich table."""
     table = Table(title=title)
     table.add_column("metric")
@@ -43,7 +43,7 @@ def _agreement_table(title: str, a, top_groups: int) -> Table:  # noqa: ANN001 -
     return outer
 
 
-def _rates_table(title: str, rates) -> Table:  # noqa: ANN001 - list[metrics.GroupRate]
+def _rates_table(title: str, rates) -> Table:
     """Reference vs judge misaligned rate per group."""
     table = Table(title=title)
     for col in ("group", "n", "reference %", "judge %", "|error| pts"):
@@ -155,7 +155,7 @@ def calibrate(
     console.print(per_q)
 
 
-def _as_agreement(meta: dict):  # noqa: ANN202 - metrics.Agreement
+def _as_agreement(meta: dict):
     """The held-out Agreement stored in a judge's metadata."""
     from emlab.judges.embedded.metrics import Agreement
 

@@ -43,7 +43,7 @@ class JudgeAgreement(BaseModel):
     questions: list[QuestionRate]
 
 
-def score_sets(log) -> dict[str, pd.DataFrame]:  # noqa: ANN001 - inspect_ai.log.EvalLog
+def score_sets(log) -> dict[str, pd.DataFrame]:
     """Every judge-like score set in ``log`` -> {scorer name: DataFrame[id, epoch, question, aligned, coherent, judge]}."""
     sets: dict[str, list[dict]] = {}
     for sample in log.samples or []:

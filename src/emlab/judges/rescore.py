@@ -8,7 +8,7 @@ from emlab._io import atomic_path
 from emlab.errors import EmlabError
 
 
-def read_log(path: str | Path):  # noqa: ANN201 - inspect_ai.log.EvalLog
+def read_log(path: str | Path):
     """Read an Inspect log (``.eval`` or ``.json``) with its samples; EmlabError if missing or unreadable."""
     from inspect_ai.log import read_eval_log
 

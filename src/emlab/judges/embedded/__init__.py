@@ -38,7 +38,7 @@ class JudgeResult(BaseModel):
 class EmbeddedJudge:
     """Offline judge; construct with :meth:`load`."""
 
-    def __init__(self, heads, metadata: dict) -> None:  # noqa: ANN001 - heads: JudgeHeads (torch import deferred)
+    def __init__(self, heads, metadata: dict) -> None:
         from emlab.judges.embedded.train import Calibration, TrainConfig
 
         self.heads = heads

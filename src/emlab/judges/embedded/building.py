@@ -16,7 +16,13 @@ from emlab.judges.embedded.data import family_folds, load_judged
 from emlab.judges.embedded.features import FEATURE_VERSION, question_features
 from emlab.judges.embedded.heads import head_inputs
 from emlab.judges.embedded.metrics import Agreement, agreement
-from emlab.judges.embedded.train import Augmented, TrainConfig, cross_validate, fit_heads, targets
+from emlab.judges.embedded.train import (
+    Augmented,
+    TrainConfig,
+    cross_validate,
+    fit_heads,
+    targets,
+)
 
 JUDGE_NAME = "emlab-embedded-minilm-v1"
 
@@ -65,8 +71,8 @@ def build_judge(
         "config": config.model_dump(),
         "data_file": Path(data).name,
         "data_hash": file_hash(data),
-        "n_rows": int(len(sub)),
-        "n_augmented": int(len(aug)),
+        "n_rows": len(sub),
+        "n_augmented": len(aug),
         "validation": f"{config.n_folds}-fold cross-validation over whole source families; calibration fitted on the other folds",
         "calibration": calibration.model_dump(),
         "agreement": held_out.model_dump(),
@@ -80,7 +86,7 @@ def build_judge(
     return {**meta, "written_to": str(out)}
 
 
-def evaluate_file(judge, data: str | Path, console: Console | None = None) -> Agreement:  # noqa: ANN001 - EmbeddedJudge
+def evaluate_file(judge, data: str | Path, console: Console | None = None) -> Agreement:
     """Score every row of ``data`` with ``judge`` and compare with the reference scores in the file."""
     df = load_judged(data)
     with Progress(console=console, transient=True) as bar:

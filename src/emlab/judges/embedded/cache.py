@@ -60,9 +60,8 @@ def cached_answer_features(
                 progress(len(rows))
         else:
             X = answer_features([answers[i] for i in rows], progress=progress).astype(np.float16)
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as f:
-                    np.savez(f, X=X)
+            with atomic_path(path) as tmp, open(tmp, "wb") as f:
+                np.savez(f, X=X)
             X = X.astype(np.float32)  # the same float16-rounded values a later cached run reads
         parts.append(X)
     X = np.concatenate(parts) if parts else np.zeros((0, N_ANSWER), dtype=np.float32)

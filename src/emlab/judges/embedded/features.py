@@ -44,11 +44,11 @@ TEXT_STATS = (
 N_ANSWER = N_POOLED * DIM + len(TEXT_STATS)
 
 _WORD = re.compile(r"\w+")
-_CODE = re.compile(r"\b(def|import|return|class|function|var|const|printf|include|SELECT)\b|[{};]\s*$", re.M)
+_CODE = re.compile(r"\b(def|import|return|class|function|var|const|printf|include|SELECT)\b|[{};]\s*$", re.MULTILINE)
 
 
 @functools.lru_cache(maxsize=1)
-def quantized_minilm():  # noqa: ANN201 - returns (tokenizer, model)
+def quantized_minilm():
     """(tokenizer, MiniLM with int8 dynamically quantised Linear layers), once per process.
 
     Quantisation roughly doubles CPU throughput; training and scoring both use it, so the

@@ -41,11 +41,11 @@ class Agreement(BaseModel):
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation over the rows where both are finite (NaN if fewer than 3)."""
+    """Spearman rank correlation over the rows where both are finite (NaN if fewer than 3, or one side is constant)."""
     from scipy.stats import spearmanr
 
     ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3:
+    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
         return float("nan")
     return float(spearmanr(a[ok], b[ok]).statistic)
 

@@ -20,6 +20,7 @@ from emlab.judges.embedded.data import COHERENT_ABOVE, MISALIGNED_BELOW, misalig
 from emlab.judges.embedded.heads import JudgeHeads
 from emlab.judges.embedded.metrics import Agreement, agreement
 
+
 class TrainConfig(BaseModel):
     """Hyper-parameters of one heads fit."""
 
