@@ -1,5 +1,20 @@
 """Inspect AI entry point: importing this registers emlab's tasks as ``emlab/<task>``
-(so ``inspect eval emlab/freeform`` works) and the ``emlab`` judge/model components."""
+(so ``inspect eval emlab/freeform`` works) and the ``emlab/<model ref>`` model provider.
+
+Inspect imports this module for every registry lookup, so it stays light: the provider
+class (torch, transformers, peft) is imported only when an ``emlab/...`` model is created.
+"""
+
+from typing import Any
+
+from inspect_ai.model import modelapi
 
 from emlab.evals import *  # noqa: F401,F403
-from emlab.inference import EmlabLocalModel  # noqa: F401,E402 - registers the emlab/<ref> model provider
+
+
+@modelapi(name="emlab")
+def emlab_local_model() -> Any:
+    """The ``emlab/<model ref>`` provider (see :mod:`emlab.inference`)."""
+    from emlab.inference import EmlabLocalModel
+
+    return EmlabLocalModel

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import torch
-from inspect_ai.model import GenerateConfig, modelapi
+from inspect_ai.model import GenerateConfig
 from inspect_ai.model._providers.hf import HuggingFaceAPI
 
 from emlab.models import resolve_model
@@ -105,7 +105,6 @@ def fast_generate(
     return SimpleNamespace(sequences=torch.cat([input_ids, generated[:, :steps]], dim=1), logits=tuple(step_logits) if output_logits else None, hidden_states=None)
 
 
-@modelapi(name="emlab")
 class EmlabLocalModel(HuggingFaceAPI):
     """Inspect provider ``emlab/<model ref>``: resolved references, merged adapters, :func:`fast_generate`."""
 
