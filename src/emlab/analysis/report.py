@@ -125,7 +125,12 @@ def _judge_section(manifest: dict[str, Any], df: pd.DataFrame) -> str:
             from emlab.judges.embedded import EmbeddedJudge
 
             agreement = EmbeddedJudge.load().agreement
-            parts.append(f"<p>Embedded judge agreement with the GPT-4o judge, measured on held-out model groups: <code>{_esc(json.dumps(agreement))}</code></p>")
+            scalars = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in agreement.items() if isinstance(v, (int, float))}
+            parts.append(
+                "<p>The embedded judge's agreement with the GPT-4o judge, measured on answers from model families it was not trained on "
+                "(rates in points; see <code>emlab judge evaluate</code>). Treat small differences between models with this in mind.</p>"
+                + _table(pd.DataFrame([scalars]))
+            )
         except (ImportError, EmlabError) as e:
             parts.append(f"<p class='note'>Embedded judge agreement unavailable: {_esc(e)}</p>")
     return "".join(parts)
