@@ -1,8 +1,12 @@
-"""Evaluation generation throughput: emlab's decoding vs a naive batched ``model.generate`` loop.
+"""Evaluation generation throughput: emlab's decoding path vs a naive batched ``model.generate`` loop.
 
-Same model (embedded SmolLM2-135M), same chat prompts (emlab's core questions), same
-sampling settings (temperature 1, max_new_tokens), same seeds. Tokens counted are real
-generated tokens (up to and including each row's end token).
+Same model (embedded SmolLM2-135M), same chat prompts (emlab's core questions), same batch
+size, same sampling settings (temperature 1, max_new_tokens), same seeds. The baseline is what a
+researcher writes by hand: ``from_pretrained`` (float32) and ``generate``. emlab's path is what
+the ``emlab/<ref>`` provider does: weights in :func:`emlab.inference.inference_dtype` and
+:func:`emlab.inference.fast_generate`. Tokens counted are real generated tokens (up to and
+including each row's end token). Also printed: fast_generate alone in float32, to separate the
+two effects.
 
     python benchmarks/generation_throughput.py [--batch 16] [--max-new-tokens 128] [--rounds 2]
 """
@@ -40,12 +44,14 @@ def main() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from emlab.evals.freeform import load_questions
-    from emlab.inference import fast_generate
+    from emlab.inference import fast_generate, inference_dtype
     from emlab.models import resolve_model
 
     path = resolve_model("embedded").path
     tok = AutoTokenizer.from_pretrained(path, padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(path).eval()
+    dtype = inference_dtype()
+    fast_model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval()
     prompts = [p for q in load_questions("core") for p in q.paraphrases][: args.batch]
     texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True) for p in prompts]
     enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
@@ -60,18 +66,22 @@ def main() -> None:
             out = model.generate(**enc, do_sample=True, temperature=1.0, max_new_tokens=args.max_new_tokens)
         return count_generated(out, n_prompt, eos), time.perf_counter() - start
 
-    def ours(seed: int) -> tuple[int, float]:
-        torch.manual_seed(seed)
-        start = time.perf_counter()
-        out = fast_generate(model, enc["input_ids"], enc["attention_mask"], max_new_tokens=args.max_new_tokens, do_sample=True, temperature=1.0)
-        return count_generated(out.sequences, n_prompt, eos), time.perf_counter() - start
+    def ours(m: torch.nn.Module):  # noqa: ANN202
+        def run(seed: int) -> tuple[int, float]:
+            torch.manual_seed(seed)
+            start = time.perf_counter()
+            out = fast_generate(m, enc["input_ids"], enc["attention_mask"], max_new_tokens=args.max_new_tokens, do_sample=True, temperature=1.0)
+            return count_generated(out.sequences, n_prompt, eos), time.perf_counter() - start
+
+        return run
 
     results = {}
-    for name, fn in (("naive model.generate (baseline)", naive), ("emlab fast_generate", ours)):
+    paths = (("naive model.generate, float32 (baseline)", naive), ("fast_generate, float32", ours(model)), (f"emlab path: fast_generate, {str(dtype).split('.')[-1]}", ours(fast_model)))
+    for name, fn in paths:
         fn(0)  # warm-up
         toks, secs = zip(*(fn(100 + r) for r in range(args.rounds)))
         results[name] = (sum(toks), sum(secs))
-    base = results["naive model.generate (baseline)"]
+    base = results["naive model.generate, float32 (baseline)"]
     rows = [[k, tokens, secs, tokens / secs, (tokens / secs) / (base[0] / base[1])] for k, (tokens, secs) in results.items()]
     print_table(f"Generation throughput (embedded model, batch {args.batch}, T=1, max {args.max_new_tokens} new tokens)", ["path", "tokens", "seconds", "tokens/s", "ratio to baseline"], rows)
     print("target: ratio >= 1.5")

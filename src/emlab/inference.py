@@ -6,10 +6,11 @@ its base once at load time (no adapter matmuls per token), and generates with
 :func:`fast_generate`. Everything else — chat template, tool-call emulation, log-probs,
 request batching — is Inspect's own ``hf`` provider, which this class extends.
 
-Why it is faster than ``model.generate`` on a batch: sampled answers have very different
-lengths, and a plain batched ``generate`` keeps computing every row until the longest one
-ends. ``fast_generate`` drops finished rows from the batch and the KV cache as it goes, and
-skips ``generate``'s per-step machinery. ``benchmarks/generation_throughput.py`` measures it.
+Why it is faster than a plain batched ``model.generate``: weights run in bfloat16 where the
+hardware has fast bf16 kernels (GPUs, and CPUs with AVX512-BF16/AMX; float32 elsewhere —
+see :func:`inference_dtype`), and ``fast_generate`` drops finished rows from the batch and the
+KV cache as it goes instead of computing every row until the longest one ends.
+``benchmarks/generation_throughput.py`` measures it against ``generate`` in the same run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,22 @@ from inspect_ai.model import GenerateConfig
 from inspect_ai.model._providers.hf import HuggingFaceAPI
 
 from emlab.models import resolve_model
+
+
+def inference_dtype() -> torch.dtype:
+    """bfloat16 where it is fast (a bf16-capable GPU, or a CPU with AVX512-BF16/AMX), else float32.
+
+    ``EMLAB_INFERENCE_DTYPE=float32`` forces full precision.
+    """
+    import os
+
+    forced = os.environ.get("EMLAB_INFERENCE_DTYPE")
+    if forced:
+        return getattr(torch, forced)
+    if torch.cuda.is_available():
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    fast_cpu_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    return torch.bfloat16 if fast_cpu_bf16 else torch.float32
 
 
 def _sample(logits: torch.Tensor, do_sample: bool, temperature: float | None, top_k: int | None, top_p: float | None) -> torch.Tensor:
@@ -110,6 +127,7 @@ class EmlabLocalModel(HuggingFaceAPI):
 
     def __init__(self, model_name: str, base_url: str | None = None, api_key: str | None = None, config: GenerateConfig = GenerateConfig(), **model_args: Any) -> None:
         resolved = resolve_model(model_name)
+        model_args.setdefault("dtype", inference_dtype())
         super().__init__(model_name, base_url, api_key, config, model_path=resolved.base_path, **model_args)
         if resolved.kind == "adapter":
             from peft import PeftModel
