@@ -52,7 +52,7 @@ def freeform_summary(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (base, ts, cond), g in df.groupby(["base_model", *ARM], sort=False):
         s = judged_summary(g["score_aligned"].tolist(), g["score_coherent"].tolist(), groups=g["question_id"].tolist())
-        rows.append({"base_model": base, "train_set": ts, "condition": cond, "seeds": g["seed"].nunique() if g["seed"].notna().any() else 0, **{k: v for k, v in s.items()}})
+        rows.append({"base_model": base, "train_set": ts, "condition": cond, "seeds": g["seed"].nunique() if g["seed"].notna().any() else "-", **{k: v for k, v in s.items()}})
     return pd.DataFrame(rows)
 
 
