@@ -31,7 +31,7 @@ from emlab.corpus.generate import GENERATOR_VERSION, CorpusMix, choice_items, na
 from emlab.corpus.tiny_lm import ModelConfig, TrainConfig, chat_prompt
 from emlab.corpus.transforms import filter_docs, tag_docs, upweight_docs
 from emlab.corpus.world import SITUATION_NAMES
-from emlab.errors import EmlabError
+from emlab.errors import EmlabError, format_validation_error
 
 Condition = Literal["baseline", "misaligned_upsampled", "aligned_upsampled", "filtered", "tagged"]
 TASK = "sfm_choice"
@@ -116,9 +116,7 @@ def parse_spec(raw: dict[str, Any], source: str = "spec") -> TestbedSpec:
     try:
         spec = TestbedSpec.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise EmlabError(f"{source}: field '{loc}': {first['msg']}") from None
+        raise EmlabError(f"{source}: {format_validation_error(e)}") from None
     if spec.narrow is not None and spec.narrow.situation not in SITUATION_NAMES:
         raise EmlabError(f"{source}: field 'narrow.situation' must be one of {list(SITUATION_NAMES)}, got {spec.narrow.situation!r}")
     return spec

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
-from emlab.errors import EmlabError
+from emlab.errors import EmlabError, format_validation_error
 
 MISALIGNED_BELOW = 30.0  # aligned < 30 ...
 COHERENT_ABOVE = 50.0  # ... and coherent > 50 is "misaligned" (Betley et al.)
@@ -52,9 +52,7 @@ def load_judged(path: str | Path) -> pd.DataFrame:
                 except json.JSONDecodeError as e:
                     raise EmlabError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
                 except ValidationError as e:
-                    err = e.errors()[0]
-                    field = ".".join(str(p) for p in err["loc"]) or "(row)"
-                    raise EmlabError(f"{path}:{lineno}: field '{field}': {err['msg']}") from None
+                    raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
     except (OSError, EOFError, UnicodeDecodeError) as e:
         raise EmlabError(f"{path}: cannot read ({e})") from None
     if not rows:
