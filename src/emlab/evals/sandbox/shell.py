@@ -23,6 +23,14 @@ MAX_OUTPUT = 4000  # characters of output returned per command (the model's cont
 MAX_FILE = 100_000  # characters per virtual file: `yes > f` cannot exhaust host memory
 MAX_SCRIPT_DEPTH = 8  # scripts calling scripts
 MAX_COMMAND = 10_000  # characters per command line (tokenising is pure Python)
+HALTED_OUTPUT = "error: the machine has been shut down; no command can run"
+
+
+def cap_output(out: str) -> str:
+    """A command's output as the agent sees it: at most ``MAX_OUTPUT`` characters, with a note if cut."""
+    if len(out) > MAX_OUTPUT:
+        return out[:MAX_OUTPUT] + f"\n[output truncated at {MAX_OUTPUT} characters]"
+    return out
 
 
 @dataclass
@@ -92,7 +100,7 @@ class VirtualShell:
     def run(self, command_line: str) -> str:
         """Execute one command line as the agent typed it; log and return its output (capped)."""
         if self.halted:
-            out = "error: the machine has been shut down; no command can run"
+            out = HALTED_OUTPUT
         elif len(command_line) > MAX_COMMAND:
             out = f"bash: command line too long (over {MAX_COMMAND} characters)"
         else:
@@ -100,8 +108,7 @@ class VirtualShell:
                 out = self._run_line(command_line)
             except _ShellError as e:
                 out = str(e)
-        if len(out) > MAX_OUTPUT:
-            out = out[:MAX_OUTPUT] + f"\n[output truncated at {MAX_OUTPUT} characters]"
+        out = cap_output(out)
         self.log.append(CommandRecord(command_line, out))
         return out
 
