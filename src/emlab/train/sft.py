@@ -77,6 +77,21 @@ def _read_dataset_meta(data: Path) -> dict[str, Any] | None:
     return json.loads(meta.read_text()) if meta.is_file() else None
 
 
+def _assistant_trainer_class() -> type:
+    """``SFTTrainer`` whose loss runs the LM head on labelled tokens only (see :mod:`emlab.train.loss`)."""
+    from trl import SFTTrainer
+
+    from emlab.train.loss import labelled_token_loss
+
+    class AssistantSFTTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001 - HF signature
+            if return_outputs:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            return labelled_token_loss(model, inputs, num_items_in_batch)
+
+    return AssistantSFTTrainer
+
+
 def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainConfig, progress: Any | None = None) -> Path:
     """Finetune ``model_ref`` with LoRA on a ``messages`` JSONL file; write the adapter dir ``out``.
 
@@ -90,7 +105,7 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
     from datasets import Dataset
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     data, out = Path(data), Path(out)
     rows = load_chat_jsonl(data)
@@ -153,11 +168,12 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
             use_cpu=not torch.cuda.is_available(),
             bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
             dataloader_num_workers=0,
+            train_sampling_strategy="group_by_length" if config.group_by_length else "random",
             # TRL turns activation checkpointing on by default; it trades ~30% more compute for
             # memory we do not need at these sizes. Opt in with a GPU-sized model.
             activation_checkpointing=config.activation_checkpointing,
         )
-        trainer = SFTTrainer(model=lm, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora, callbacks=[_Progress()])
+        trainer = _assistant_trainer_class()(model=lm, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora, callbacks=[_Progress()])
         trainer.remove_callback(PrinterCallback)  # our progress bar replaces its raw dict prints
         start = time.perf_counter()
         trainer.train()
