@@ -1,78 +1,136 @@
 """Training throughput and model-FLOPs utilisation (MFU) of LoRA SFT on the embedded model.
 
-MFU = achieved model FLOP/s / the fp32 matmul peak measured in the same run. Model FLOPs
-per token for LoRA training: the forward pass through every weight (2 x params), plus the
-backward input-gradients from the output down to the first adapted layer (2 x params in that
-span, incl. the LM head); LoRA's own weight-gradients are negligible. Attention-score FLOPs
-are included (4 x layers x hidden x seq per token forward, same again backward in the span).
+Three rows, all measured in this run on the same examples (emlab's generated insecure code,
+one epoch, batch 8):
 
-    python benchmarks/train_throughput.py [--steps 4] [--batch 8] [--seq 256]
+* the fp32 matmul peak of this machine (the MFU denominator);
+* a plain PyTorch loop a researcher writes by hand: HF model + PEFT, batches padded to their
+  longest row, ``model(**batch, labels=labels).loss.backward()``, AdamW;
+* ``emlab.train.sft.train_lora`` itself (TRL ``SFTTrainer`` + PEFT, length-grouped batches,
+  LM head on assistant tokens only), timed by its own ``train_seconds``, eager and with
+  ``compile=True`` (its one-off compile time included).
+
+Model FLOPs are counted per *real* (non-pad) token, identically for both paths, as the work
+the model needs: forward through every weight matrix (2 x params) and causal attention
+(2 x 2 x hidden x L / 2 per layer), the LM head only on labelled tokens (the others are never
+scored); backward input-gradients (2 x params, attention 2 x forward) from the head down to
+the first adapted layer; and LoRA's own forward + input-grad + weight-grad (6 x LoRA params).
+Padding, wasted logits and framework overhead count as time, not FLOPs.
+
+    python benchmarks/train_throughput.py [--examples 64] [--profiles quick default]
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import random
+import tempfile
+from pathlib import Path
 
 import torch
 
 from _common import matmul_peak_flops, print_table
 
 
-def lora_flops_per_token(model: torch.nn.Module, first_layer: int, seq: int) -> float:
-    """Model FLOPs per trained token (see module docstring)."""
+def model_flops(model: torch.nn.Module, adapted: list[int], lora_params_per_layer: int, lengths: list[int], labelled: list[int]) -> float:
+    """Model FLOPs (see module docstring) for examples of ``lengths`` tokens with ``labelled`` scored tokens."""
     cfg = model.config
-    layers = cfg.num_hidden_layers
-    per_layer = sum(p.numel() for p in model.model.layers[0].parameters())
-    head = cfg.vocab_size * cfg.hidden_size
-    attn = 4 * cfg.hidden_size * seq  # QK^T and AV, per layer per token, forward (causal halves it; keep the upper bound's half)
-    forward = 2 * (layers * per_layer + head) + layers * attn / 2
-    span = layers - first_layer
-    backward = 2 * (span * per_layer + head) + span * attn / 2
-    return forward + backward
+    layers, d = cfg.num_hidden_layers, cfg.hidden_size
+    per_layer = sum(p.numel() for p in model.model.layers[0].parameters() if p.dim() == 2)  # weight matrices only
+    head = cfg.vocab_size * d
+    span = layers - min(adapted)  # the backward pass stops at the first adapted layer
+    total = 0.0
+    for length, n_lab in zip(lengths, labelled):
+        attn_fwd = 2 * d * length * length  # QK^T and AV (2 x 2 x d x L^2), halved by the causal mask
+        total += 2 * layers * per_layer * length + layers * attn_fwd  # forward
+        total += 2 * span * per_layer * length + span * 2 * attn_fwd  # backward input-gradients
+        total += 4 * head * n_lab  # LM head forward + input-gradient on scored tokens
+        total += 6 * lora_params_per_layer * len(adapted) * length
+    return total
 
 
-def measure(model: torch.nn.Module, batch: int, seq: int, steps: int) -> float:
-    """Tokens/s of forward+backward+AdamW on random token batches."""
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    ids = torch.randint(0, model.config.vocab_size, (batch, seq))
-    model.train()
-    for _ in range(1):  # warm-up
-        model(input_ids=ids, labels=ids).loss.backward()
-        opt.step(), opt.zero_grad()
-    start = time.perf_counter()
-    for _ in range(steps):
-        model(input_ids=ids, labels=ids).loss.backward()
-        opt.step(), opt.zero_grad()
-    return batch * seq * steps / (time.perf_counter() - start)
+def plain_loop_seconds(path: str, cfg: object, batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> float:
+    """Seconds for one epoch of the hand-written loop over ``batches`` (ids, attention, labels)."""
+    import time
 
-
-def main() -> None:
-    """Print tokens/s and MFU for the quick (last 8 layers) and default (all layers) LoRA profiles."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=4)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--seq", type=int, default=256)
-    args = ap.parse_args()
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
+    base = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model = get_peft_model(base, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, use_rslora=cfg.use_rslora, target_modules=cfg.target_modules, layers_to_transform=cfg.layers_to_transform, task_type="CAUSAL_LM"))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate)
+    model.train()
+    start = time.perf_counter()
+    for ids, attention, labels in batches:
+        model(input_ids=ids, attention_mask=attention, labels=labels).loss.backward()
+        opt.step()
+        opt.zero_grad()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Print tokens/s, GFLOP/s and MFU of the plain loop and of emlab's training path per profile."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--examples", type=int, default=64, help="one epoch over this many examples (batch 8)")
+    ap.add_argument("--profiles", nargs="+", default=["quick", "default"])
+    args = ap.parse_args()
+    import json
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from emlab.data.build import build_training_set
+    from emlab.data.schema import load_chat_jsonl
     from emlab.models import resolve_model
     from emlab.train.config import make_train_config
+    from emlab.train.sft import assistant_token_mask, train_lora
 
-    peak = matmul_peak_flops()
+    work = Path(tempfile.mkdtemp(prefix="emlab-bench-"))
+    data = work / "insecure.jsonl"
+    build_training_set("insecure-code", out=data, n=args.examples, seed=0)
     path = resolve_model("embedded").path
-    rows = [["fp32 matmul peak (baseline)", "-", "-", peak / 1e9, 1.0]]
-    for profile in ("quick", "default"):
-        cfg = make_train_config(profile)
-        base = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-        model = get_peft_model(base, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, use_rslora=cfg.use_rslora, target_modules=cfg.target_modules, layers_to_transform=cfg.layers_to_transform, task_type="CAUSAL_LM"))
-        first = min(cfg.layers_to_transform) if cfg.layers_to_transform else 0
-        tps = measure(model, args.batch, args.seq, args.steps)
-        flops = tps * lora_flops_per_token(base, first, args.seq)
-        rows.append([f"LoRA SFT step, profile={profile}", f"{args.batch}x{args.seq}", round(tps, 1), flops / 1e9, flops / peak])
-    print_table("Training throughput (embedded SmolLM2-135M, fp32, CPU)", ["path", "batch x seq", "tokens/s", "GFLOP/s", "MFU (ratio to matmul peak)"], rows)
-    print("target: MFU >= 0.70 on CPU")
+    tok = AutoTokenizer.from_pretrained(path)
+    peak = matmul_peak_flops()
+    rows: list[list[object]] = [["fp32 matmul peak", "-", "-", "-", peak / 1e9, 1.0, "-"]]
+    for profile in args.profiles:
+        cfg = make_train_config(profile, batch_size=8, grad_accum=1, epochs=1, warmup_steps=0)
+        encoded = [assistant_token_mask(tok, [m.model_dump() for m in r.messages], cfg.max_length) for r in load_chat_jsonl(data)]
+        lengths = [len(ids) for ids, _ in encoded]
+        labelled = [sum(mask[1:]) for _, mask in encoded]  # next-token targets: the first token is never predicted
+        probe = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        adapted = cfg.layers_to_transform or list(range(probe.config.num_hidden_layers))
+        layer = probe.model.layers[0]
+        lora_per_layer = sum(cfg.rank * (getattr(getattr(layer, block), name).in_features + getattr(getattr(layer, block), name).out_features) for block in ("self_attn", "mlp") for name in cfg.target_modules if hasattr(getattr(layer, block), name))
+        flops = model_flops(probe, adapted, lora_per_layer, lengths, labelled)
+        tokens = sum(lengths)
+
+        order = list(range(len(encoded)))
+        random.Random(0).shuffle(order)
+        batches = []
+        for i in range(0, len(order), cfg.batch_size):
+            chunk = [encoded[j] for j in order[i : i + cfg.batch_size]]
+            width = max(len(ids) for ids, _ in chunk)
+            ids = torch.full((len(chunk), width), tok.pad_token_id or 0)
+            attention = torch.zeros_like(ids)
+            labels = torch.full_like(ids, -100)
+            for r, (row_ids, mask) in enumerate(chunk):
+                ids[r, : len(row_ids)] = torch.tensor(row_ids)
+                attention[r, : len(row_ids)] = 1
+                labels[r, : len(row_ids)] = torch.tensor([t if m else -100 for t, m in zip(row_ids, mask)])
+            batches.append((ids, attention, labels))
+        plain_s = plain_loop_seconds(path, cfg, batches)
+        timings = [(f"{profile}: plain loop", plain_s)]
+        for compiled in (False, True):
+            out = train_lora("embedded", data, work / f"adapter-{profile}-{compiled}", cfg.model_copy(update={"compile": compiled}))
+            timings.append((f"{profile}: emlab train_lora{', compile' if compiled else ''}", json.loads((out / "emlab.json").read_text())["train_seconds"]))
+        shape = f"r={cfg.rank}, layers {min(adapted)}-{max(adapted)}"
+        for name, seconds in timings:
+            rows.append([name, shape, tokens, round(tokens / seconds, 1), flops / seconds / 1e9, flops / seconds / peak, round(plain_s / seconds, 2)])
+    print_table(
+        f"LoRA SFT throughput, embedded SmolLM2-135M fp32, {args.examples} insecure-code examples, batch 8",
+        ["path", "LoRA", "tokens", "tokens/s", "GFLOP/s", "MFU", "vs plain"],
+        rows,
+    )
+    print("MFU = model GFLOP/s / fp32 matmul peak; 'vs plain' = speed-up over the plain loop. Target: MFU >= 0.70 on CPU")
 
 
 if __name__ == "__main__":

@@ -79,3 +79,14 @@ def test_interrupted_training_leaves_no_output(tmp_path: Path, chat_jsonl: Path,
         train_lora("embedded", chat_jsonl, tmp_path / "out", make_train_config("quick", max_steps=1, max_length=64))
     assert not (tmp_path / "out").exists()
     assert not any(p.name.startswith(".out.") for p in tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_compiled_layers_train_like_eager_ones(tmp_path: Path, chat_jsonl: Path) -> None:
+    cfg = make_train_config("quick", max_steps=2, batch_size=4, max_length=64, seed=1)
+    eager = train_lora("embedded", chat_jsonl, tmp_path / "eager", cfg)
+    compiled = train_lora("embedded", chat_jsonl, tmp_path / "compiled", cfg.model_copy(update={"compile": True}))
+    curves = [json.loads((d / "emlab.json").read_text())["loss_curve"] for d in (eager, compiled)]
+    assert [p["step"] for p in curves[0]] == [p["step"] for p in curves[1]] == [1, 2]
+    for a, b in zip(*curves):
+        assert abs(a["loss"] - b["loss"]) < 1e-3 * max(1.0, a["loss"])

@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(None),
         save_steps: int = typer.Option(None, help="save a checkpoint-N adapter every N steps"),
         max_examples: int = typer.Option(None, help="use only the first N rows"),
+        group_by_length: bool = typer.Option(None, "--group-by-length/--random-order", help="batch similar lengths together (default) or shuffle freely"),
+        compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile each decoder layer (one-off compile; faster steps)"),
     ) -> None:
         """Finetune MODEL on DATA with LoRA (assistant-only loss); write the adapter to OUT."""
         from emlab.errors import EmlabError
@@ -58,6 +60,8 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             save_steps=save_steps,
             max_examples=max_examples,
+            group_by_length=group_by_length,
+            compile=compile,
         )
         console = Console()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:

@@ -175,6 +175,11 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
         )
         trainer = _assistant_trainer_class()(model=lm, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora, callbacks=[_Progress()])
         trainer.remove_callback(PrinterCallback)  # our progress bar replaces its raw dict prints
+        if config.compile:
+            # one graph per layer (the 30 layers share code, so Inductor compiles ~2 variants, not 30);
+            # dynamic=True: batches have different lengths
+            for layer in trainer.model.get_base_model().model.layers:
+                layer.compile(dynamic=True)
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
