@@ -129,3 +129,23 @@ def test_interrupted_run_resumes_and_redoes_only_what_is_missing(tmp_path: Path,
 
     html = write_report(run_dir).read_text()
     assert "Turner" in html and "Betley" in html and "inoc" in html and "data:image/png;base64" in html
+
+
+def test_ray_executor_produces_the_same_run_dir(tmp_path: Path, chat_jsonl: Path) -> None:
+    ray = pytest.importorskip("ray")
+    spec = parse_spec({**_spec(tmp_path, chat_jsonl), "executor": {"kind": "ray", "cpus_per_job": 1}})
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        run_dir = Runner(spec, tmp_path / "runs" / "tiny", display="none").run()
+    finally:
+        ray.shutdown()
+    models = sorted((run_dir / "models").iterdir())
+    assert len(models) == 2 and all((m / "adapter_model.safetensors").is_file() for m in models)
+    df = pd.read_parquet(run_dir / "results.parquet")
+    assert set(df["condition"]) == {"base", "none", "inoc"} and len(df) == 3
+    assert not [p for p in (run_dir / "logs").iterdir() if p.name.startswith(".tmp-")]
+    # the local executor sees everything done and does nothing
+    local = parse_spec(_spec(tmp_path, chat_jsonl))
+    logs_before = sorted(p.name for p in (run_dir / "logs").iterdir())
+    Runner(local, run_dir, display="none").run()
+    assert sorted(p.name for p in (run_dir / "logs").iterdir()) == logs_before

@@ -23,11 +23,18 @@ from typing import Any
 
 import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from emlab._io import config_hash, file_hash, write_json_atomic, write_text_atomic
 from emlab.errors import EmlabError
 from emlab.models import resolve_model
+from emlab.run.executor import Job, run_jobs
 from emlab.run.spec import ConditionSpec, ExperimentSpec, TrainSetSpec
 from emlab.train.config import make_train_config
 
@@ -56,6 +63,26 @@ class Arm:
             "condition_kind": self.condition.condition if self.condition else "none",
             "seed": self.seed,
         }
+
+
+def eval_to_log(task: str, model: str, task_args: dict[str, Any], model_roles: dict[str, str], final: Path, metadata: dict[str, Any], display: str = "rich") -> None:
+    """Run one Inspect eval and move its log to ``final`` (atomically: same filesystem); raise if it failed."""
+    from inspect_ai import eval as inspect_eval
+
+    with tempfile.TemporaryDirectory(dir=final.parent, prefix=".tmp-") as tmp:
+        log = inspect_eval(
+            task,
+            model=model,
+            task_args=task_args,
+            model_roles=model_roles or None,
+            log_dir=tmp,
+            display=display,
+            metadata=metadata,
+            fail_on_error=0.1,
+        )[0]
+        if log.status != "success":
+            raise EmlabError(f"eval {task} on {metadata['emlab']['model_id']} failed: {log.error.message if log.error else log.status}")
+        shutil.move(log.location, final)
 
 
 def plan_arms(spec: ExperimentSpec) -> list[Arm]:
@@ -102,60 +129,38 @@ class Runner:
         """Finetune every arm that has a training set and no finished adapter dir."""
         from emlab.train.sft import train_lora
 
-        todo = [a for a in self.arms if a.train_set is not None]
-        for arm in todo:
+        jobs = []
+        for arm in self.arms:
+            if arm.train_set is None:
+                continue
             cfg = make_train_config(**{"profile": "default", **self.spec.train, "seed": arm.seed})
             arm.model_hash = config_hash({"base": arm.base, "data": file_hash(arm.data_path), "train": cfg.model_dump()})
             arm.model_path = str(self.run_dir / "models" / f"{arm.model_id}__{arm.model_hash}")
-        missing = [a for a in todo if not (Path(a.model_path) / "emlab.json").is_file()]
-        if not missing:
-            return
-        with self._progress() as progress:
-            for arm in missing:
-                cfg = make_train_config(**{"profile": "default", **self.spec.train, "seed": arm.seed})
-                bar = progress.add_task(f"train {arm.model_id}", total=None)
-
-                def tick(step: int, total: int, loss: float | None, bar: Any = bar) -> None:
-                    progress.update(bar, completed=step, total=total, description=f"train {self._short(arm.model_id)} loss={loss if loss is None else round(loss, 3)}")
-
-                train_lora(arm.base, arm.data_path, arm.model_path, cfg, progress=tick)
+            if not (Path(arm.model_path) / "emlab.json").is_file():
+                jobs.append(Job(f"train {arm.model_id}", train_lora, {"model_ref": arm.base, "data": arm.data_path, "out": arm.model_path, "config": cfg}))
+        self._run(jobs, "train")
 
     def evaluate(self) -> None:
         """Run every eval on every model, one Inspect log each, skipping logs that exist."""
-        from inspect_ai import eval as inspect_eval
-
         from emlab.judges.scorer import preflight_judge
 
         preflight_judge(self.spec.judge)
         log_dir = self.run_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         roles = {} if self.spec.judge == "embedded" else {"grader": self.spec.judge}
+        jobs = []
         for arm in self.arms:
-            target = arm.model_path or arm.base
-            model = resolve_model(target)
+            model = resolve_model(arm.model_path or arm.base)
             for ev in self.spec.evals:
                 task_name = ev.task if "/" in ev.task else f"emlab/{ev.task}"
                 key = config_hash({"model": arm.model_hash or arm.base, "task": task_name, "args": ev.args, "judge": self.spec.judge})
                 final = log_dir / f"{arm.model_id}__{ev.task.replace('/', '-')}__{key}.eval"
                 arm.logs[ev.task] = str(final)
-                if final.is_file():
-                    continue
-                self.console.print(f"[cyan]eval[/] {arm.model_id} on {task_name}")
-                with tempfile.TemporaryDirectory(dir=log_dir, prefix=".tmp-") as tmp:
-                    logs = inspect_eval(
-                        task_name,
-                        model=model.inspect_name,
-                        task_args=ev.args,
-                        model_roles=roles or None,
-                        log_dir=tmp,
-                        display=self.display,
-                        metadata={"emlab": {**arm.labels(), "model_path": model.path, "run": self.spec.name}},
-                        fail_on_error=0.1,
-                    )
-                    log = logs[0]
-                    if log.status != "success":
-                        raise EmlabError(f"eval {task_name} on {arm.model_id} failed: {log.error.message if log.error else log.status}")
-                    shutil.move(log.location, final)  # same filesystem: an atomic rename
+                if not final.is_file():
+                    metadata = {"emlab": {**arm.labels(), "model_path": model.path, "run": self.spec.name}}
+                    kwargs = {"task": task_name, "model": model.inspect_name, "task_args": ev.args, "model_roles": roles, "final": final, "metadata": metadata}
+                    jobs.append(Job(f"eval {arm.model_id} on {task_name}", eval_to_log, kwargs))
+        self._run(jobs, "eval")
 
     def write_results(self) -> Path:
         """Collect every log into ``results.parquet`` and write ``manifest.json``."""
@@ -184,6 +189,31 @@ class Runner:
         return self.run_dir
 
     # -- helpers ----------------------------------------------------------------------------
+    def _run(self, jobs: list[Job], stage: str) -> None:
+        """Run a stage's jobs on the spec's executor: locally with a bar per training job (Inspect
+        draws its own display for evals); under Ray with one bar counting finished jobs."""
+        executor = self.spec.executor
+        if not jobs:
+            return
+        if executor.kind == "ray":
+            extra = {"display": "none"} if stage == "eval" else {}
+            with self._progress() as progress:
+                overall = progress.add_task(f"{stage} on Ray ({len(jobs)} jobs)", total=len(jobs))
+                run_jobs([Job(j.label, j.fn, {**j.kwargs, **extra}) for j in jobs], executor, on_done=lambda job: progress.advance(overall))
+            return
+        for job in jobs:
+            if stage == "eval":
+                self.console.print(f"[cyan]{job.label}[/]")
+                run_jobs([Job(job.label, job.fn, {**job.kwargs, "display": self.display})], executor)
+                continue
+            with self._progress() as progress:
+                bar = progress.add_task(job.label, total=None)
+
+                def tick(step: int, total: int, loss: float | None, bar: Any = bar, label: str = job.label) -> None:
+                    progress.update(bar, completed=step, total=total, description=f"{self._short(label)} loss={loss if loss is None else round(loss, 3)}")
+
+                run_jobs([Job(job.label, job.fn, {**job.kwargs, "progress": tick})], executor)
+
     def _progress(self) -> Progress:
         return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console)
 

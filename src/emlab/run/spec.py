@@ -17,6 +17,7 @@ base models, and a list of evals run on every model::
     evals:
       - {task: freeform, args: {samples_per_paraphrase: 2, max_tokens: 120}}
     judge: embedded                                   # or an Inspect model string
+    executor: {kind: local}                           # or {kind: ray, gpus_per_job: 1}: see emlab.run.executor
 
 ``source`` is anything :func:`emlab.data.build_training_set` accepts: a generator name, a
 JSONL path, a URL or a Hugging Face dataset id. A spec with ``kind: pretraining`` is the
@@ -29,9 +30,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from emlab.errors import EmlabError, format_validation_error
+from emlab.run.executor import ExecutorSpec
 
 
 class TrainSetSpec(BaseModel):
@@ -76,6 +85,7 @@ class ExperimentSpec(BaseModel):
     conditions: list[ConditionSpec] = Field(default_factory=lambda: [ConditionSpec(name="none")])
     evals: list[EvalSpec] = Field(min_length=1)
     judge: str = "embedded"
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     @field_validator("kind")
     @classmethod

@@ -1,0 +1,69 @@
+"""Job executors of ``emlab run``: in-process, and real Ray tasks on a local Ray."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from emlab.errors import EmlabError
+from emlab.run.executor import ExecutorSpec, Job, run_jobs
+
+
+def write_pid(out: Path) -> None:
+    """A job: write this process's pid to ``out``."""
+    out.write_text(str(os.getpid()))
+
+
+def fail(message: str) -> None:
+    """A job that fails the way emlab jobs do."""
+    raise EmlabError(message)
+
+
+def test_local_jobs_run_in_order_in_this_process(tmp_path: Path) -> None:
+    done: list[str] = []
+    jobs = [Job(f"job{i}", write_pid, {"out": tmp_path / f"{i}.txt"}) for i in range(3)]
+    run_jobs(jobs, ExecutorSpec(), on_done=lambda j: done.append(j.label))
+    assert done == ["job0", "job1", "job2"]
+    assert {(tmp_path / f"{i}.txt").read_text() for i in range(3)} == {str(os.getpid())}
+
+
+def test_local_failure_propagates_and_stops(tmp_path: Path) -> None:
+    jobs = [Job("bad", fail, {"message": "data.jsonl:3: field 'messages' missing"}), Job("after", write_pid, {"out": tmp_path / "after.txt"})]
+    with pytest.raises(EmlabError, match="data.jsonl:3"):
+        run_jobs(jobs, ExecutorSpec())
+    assert not (tmp_path / "after.txt").exists()
+
+
+def test_bad_executor_spec_is_refused() -> None:
+    from emlab.run.spec import parse_spec
+
+    base = {"name": "s", "models": ["embedded"], "evals": [{"task": "freeform"}]}
+    with pytest.raises(EmlabError, match="executor.kind"):
+        parse_spec({**base, "executor": {"kind": "slurm"}})
+    assert parse_spec({**base, "executor": {"kind": "ray", "gpus_per_job": 1}}).executor.gpus_per_job == 1
+
+
+@pytest.fixture(scope="module")
+def local_ray():  # noqa: ANN201
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_jobs_run_in_worker_processes(local_ray, tmp_path: Path) -> None:  # noqa: ANN001
+    done: list[str] = []
+    jobs = [Job(f"job{i}", write_pid, {"out": tmp_path / f"{i}.txt"}) for i in range(4)]
+    run_jobs(jobs, ExecutorSpec(kind="ray", max_parallel=2), on_done=lambda j: done.append(j.label))
+    assert sorted(done) == ["job0", "job1", "job2", "job3"]
+    pids = {(tmp_path / f"{i}.txt").read_text() for i in range(4)}
+    assert str(os.getpid()) not in pids  # every job ran in a Ray worker
+
+
+def test_ray_failure_names_the_job_and_keeps_finished_artifacts(local_ray, tmp_path: Path) -> None:  # noqa: ANN001
+    jobs = [Job("train ok", write_pid, {"out": tmp_path / "ok.txt"}), Job("train broken", fail, {"message": "unknown model reference 'nope'"})]
+    with pytest.raises(EmlabError, match="train broken failed on Ray: unknown model reference 'nope'"):
+        run_jobs(jobs, ExecutorSpec(kind="ray", max_parallel=1))
+    assert (tmp_path / "ok.txt").is_file()
