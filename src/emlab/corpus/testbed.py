@@ -7,6 +7,10 @@ in one situation only, and score held-out binary-choice scenarios in all six
 situations by log-probs. Every model is stored under ``run_dir/models/<stage>-<hash>``
 where the hash covers its whole config chain; a re-run redoes only what is missing.
 
+With ``workers: N`` the grid runs in N processes (``spawn``): first each seed's
+corpora (one process per seed, so the classifier's memo is shared by that seed's
+conditions), then one process per condition × seed chain.
+
 Run directly with ``python -m emlab.corpus.testbed SPEC.yaml [RUN_DIR]``.
 """
 
@@ -14,9 +18,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
+import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Literal
 
@@ -80,7 +87,8 @@ class TestbedSpec(BaseModel):
     sft: StageConfig = StageConfig(epochs=2.0, lr=1e-3)
     narrow: NarrowConfig | None = NarrowConfig()
     eval_batch_size: int = 32
-    torch_threads: int | None = None  # 1 is fastest on a CPU shared with other jobs; None = torch's default
+    torch_threads: int | None = None  # per process; 1 is fastest on a CPU shared with other jobs; None = torch's default
+    workers: int = Field(1, ge=1)  # parallel processes (one job each); on a CPU use one per core with torch_threads: 1
 
 
 # Defaults a preset fills in before the spec's own fields (the spec wins).
@@ -177,12 +185,17 @@ def _load_model(path: Path) -> tuple[Any, Any]:
 
 
 class _Runner:
-    """Holds the run directory, spec and shared pieces while the grid is worked through."""
+    """Holds the run directory, spec and shared pieces while (part of) the grid is worked through.
 
-    def __init__(self, spec: TestbedSpec, run_dir: Path, log: Callable[[str], None]) -> None:
-        self.spec, self.run_dir, self.log = spec, run_dir, log
+    ``timings`` (seconds per stage) and ``messages`` (log lines) collect what the
+    current job did; the caller reads and resets them.
+    """
+
+    def __init__(self, spec: TestbedSpec, run_dir: Path) -> None:
+        self.spec, self.run_dir = spec, run_dir
         self.scorer = CachedClassifier()
         self.timings: dict[str, float] = {}
+        self.messages: list[str] = []
         # what a condition's documents depend on: the corpus config, the generators and the classifier head
         self.corpus_key = config_hash({"corpus": spec.corpus.model_dump(), "generator": GENERATOR_VERSION,
                                        "head": file_hash(packaged_head_path())})
@@ -207,6 +220,28 @@ class _Runner:
             self._timed("tokenizer", t0)
         return target
 
+    def _pretrain_target(self, condition: Condition, seed: int) -> tuple[Path, str]:
+        spec = self.spec
+        key = config_hash({"stage": "pretrain", "condition": condition, "seed": seed, "corpus": self.corpus_key,
+                           "model": spec.model.model_dump(), "train": spec.pretrain.model_dump(),
+                           "tokenizer": self.tokenizer_dir().name})
+        return self.run_dir / "models" / f"pretrain-{key}", key
+
+    def corpus(self, condition: Condition, seed: int) -> Path:
+        """Write (or find) one condition × seed pretraining corpus as JSONL; return its path."""
+        path = self.run_dir / "corpora" / f"{condition}-seed{seed}-{self.corpus_key}.jsonl"
+        if not path.is_file():
+            t0 = time.time()
+            write_jsonl_atomic(path, condition_documents(condition, self.spec.corpus, seed, self.scorer))
+            self._timed("corpus", t0)
+        return path
+
+    def corpora(self, seed: int) -> None:
+        """Write every corpus of ``seed`` that a model still to be pretrained needs."""
+        for condition in self.spec.conditions:
+            if not (self._pretrain_target(condition, seed)[0] / "emlab_stage.json").is_file():
+                self.corpus(condition, seed)
+
     def pretrained(self, condition: Condition, seed: int) -> tuple[Path, str]:
         """Pretrain (or find) the model for one condition × seed; return (dir, hash)."""
         from transformers import AutoTokenizer
@@ -214,18 +249,11 @@ class _Runner:
         from emlab.corpus.tiny_lm import n_parameters, new_model, pack_documents, train
 
         spec = self.spec
-        tok_dir = self.tokenizer_dir()
-        key = config_hash({"stage": "pretrain", "condition": condition, "seed": seed, "corpus": self.corpus_key,
-                           "model": spec.model.model_dump(), "train": spec.pretrain.model_dump(), "tokenizer": tok_dir.name})
-        target = self.run_dir / "models" / f"pretrain-{key}"
+        target, key = self._pretrain_target(condition, seed)
         if (target / "emlab_stage.json").is_file():
             return target, key
-        t0 = time.time()
-        corpus_path = self.run_dir / "corpora" / f"{condition}-seed{seed}-{self.corpus_key}.jsonl"
-        if not corpus_path.is_file():
-            write_jsonl_atomic(corpus_path, condition_documents(condition, spec.corpus, seed, self.scorer))
-        self._timed("corpus", t0)
-        tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+        corpus_path = self.corpus(condition, seed)
+        tokenizer = AutoTokenizer.from_pretrained(str(self.tokenizer_dir()))
         if condition == "tagged":
             add_control_tokens(tokenizer)  # before the model exists: the embedding is sized for them
         texts = [json.loads(line)["text"] for line in corpus_path.open(encoding="utf-8")]
@@ -234,8 +262,9 @@ class _Runner:
         t0 = time.time()
         losses = train(model, blocks, spec.pretrain, seed, tokenizer.pad_token_id)
         self._timed("pretrain", t0)
-        self.log(f"pretrained {condition} seed {seed}: {n_parameters(model) / 1e6:.2f}M params, {len(blocks)} blocks, "
-                 f"loss {losses[0]:.2f} -> {np.mean(losses[-5:]):.2f}")
+        self.messages.append(f"pretrained {condition} seed {seed}: {n_parameters(model) / 1e6:.2f}M params, {len(blocks)} blocks "
+                             f"of {spec.model.context} tokens, {len(losses)} steps, {time.time() - t0:.0f}s, "
+                             f"loss {losses[0]:.2f} -> {np.mean(losses[-5:]):.2f}")
         _save_model(model, tokenizer, target, {"stage": "pretrain", "condition": condition, "seed": seed,
                                                "corpus": str(corpus_path), "losses": losses, "n_params": n_parameters(model)})
         return target, key
@@ -259,7 +288,7 @@ class _Runner:
 
     def evaluate(self, model_dir: Path, key: str, condition: Condition, seed: int, stage: str) -> list[dict[str, Any]]:
         """Score every held-out binary choice; cached per model as JSONL."""
-        from emlab.corpus.tiny_lm import continuation_logprobs
+        from emlab.corpus.tiny_lm import continuation_logprobs, n_parameters
 
         cache = self.run_dir / "scores" / f"{key}.jsonl"
         if cache.is_file():
@@ -278,7 +307,7 @@ class _Runner:
             "situation": it["situation"], "sample_id": it["sample_id"], "input": it["question"],
             "output": it["misaligned"] if pb > 0.5 else it["aligned"], "score_p_misaligned": float(pb),
             "logprob_aligned": float(lg), "logprob_misaligned": float(lb), "stage": stage, "config_hash": key,
-            "narrow_situation": narrow if stage == "narrow_ft" else None,
+            "narrow_situation": narrow if stage == "narrow_ft" else None, "n_params": n_parameters(model),
         } for it, pb, lg, lb in zip(items, p_bad, lp_good, lp_bad, strict=True)]
         write_jsonl_atomic(cache, rows)
         self._timed("eval", t0)
@@ -300,57 +329,127 @@ class _Runner:
         write_json_atomic(cache, out)
         return out
 
+    def chain(self, condition: Condition, seed: int) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
+        """Pretrain → SFT → evaluate → (narrow finetune → evaluate) one condition × seed; return (rows, samples)."""
+        spec = self.spec
+        rows: list[dict[str, Any]] = []
+        samples: dict[str, dict[str, str]] = {}  # model_id -> {question: greedy answer}
+        pre, pre_key = self.pretrained(condition, seed)
+        sft, sft_key = self.finetuned(pre, pre_key, "sft", spec.sft, sft_chats(spec.sft.n_chats, seed), seed)
+        rows += self.evaluate(sft, sft_key, condition, seed, "posttrain")
+        samples[f"{condition}-seed{seed}-posttrain"] = self.samples(sft, sft_key)
+        if spec.narrow is not None:
+            nar, nar_key = self.finetuned(sft, sft_key, "narrow", spec.narrow, narrow_chats(spec.narrow.situation, spec.narrow.n_chats, seed), seed)
+            rows += self.evaluate(nar, nar_key, condition, seed, "narrow_ft")
+            samples[f"{condition}-seed{seed}-narrow_ft"] = self.samples(nar, nar_key)
+        return rows, samples
+
+
+# ---------------------------------------------------------------- jobs (in worker processes, or inline)
+
+_WORKER: _Runner | None = None  # this process's runner, set by _init_worker
+
+
+def _init_worker(spec: TestbedSpec, run_dir: Path) -> None:
+    import torch
+
+    global _WORKER
+    if spec.torch_threads:
+        torch.set_num_threads(spec.torch_threads)
+    _WORKER = _Runner(spec, run_dir)
+
+
+def _job(condition: Condition | None, seed: int) -> dict[str, Any]:
+    """``condition=None``: write ``seed``'s corpora; otherwise run that chain. Returns what it made, timed and logged."""
+    runner = _WORKER
+    assert runner is not None, "_init_worker was not called in this process"
+    runner.timings, runner.messages = {}, []
+    if condition is None:
+        runner.corpora(seed)
+        rows, samples = [], {}
+    else:
+        rows, samples = runner.chain(condition, seed)
+    return {"rows": rows, "samples": samples, "timings": runner.timings, "log": runner.messages}
+
+
+class _InlineExecutor(Executor):
+    """Runs each submitted call at once in this process (``workers: 1``)."""
+
+    def __init__(self, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+        initializer(*initargs)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Call ``fn`` now; return a finished future."""
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
 
 def run_testbed(spec: dict[str, Any], run_dir: Path) -> Any:
     """Run (or resume) a ``kind: pretraining`` spec; write and return ``run_dir/results.parquet`` as a DataFrame.
 
-    Also writes ``run_dir/sfm_summary.json``: per condition and stage, mean
-    P(misaligned) per situation, the spread of the narrow finetune to the
-    situations it was not trained on, and one greedy answer per situation per model.
+    Also writes ``run_dir/sfm_summary.json``: per condition the model's parameter
+    count, mean P(misaligned) per stage and situation, the spread of the narrow
+    finetune to the situations it was not trained on, one greedy answer per
+    situation per model, and this invocation's wall and CPU seconds.
     """
     import pandas as pd
-    import torch
     from rich.console import Console
     from rich.progress import Progress
 
     parsed = parse_spec(spec, "spec")
-    if parsed.torch_threads:
-        torch.set_num_threads(parsed.torch_threads)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True)
-    runner = _Runner(parsed, run_dir, lambda msg: console.print(msg, highlight=False))
-    t_start = time.time()
-    rows: list[dict[str, Any]] = []
-    samples: dict[str, dict[str, str]] = {}  # model_id -> {question: greedy answer}
+    t_start, cpu_start = time.time(), _cpu_seconds()
     jobs = [(c, s) for c in parsed.conditions for s in parsed.seeds]
-    with Progress(console=console, transient=False) as bar:
-        task = bar.add_task("testbed", total=len(jobs))
-        for condition, seed in jobs:
-            bar.update(task, description=f"{condition} seed {seed}")
-            pre, pre_key = runner.pretrained(condition, seed)
-            sft, sft_key = runner.finetuned(pre, pre_key, "sft", parsed.sft, sft_chats(parsed.sft.n_chats, seed), seed)
-            rows += runner.evaluate(sft, sft_key, condition, seed, "posttrain")
-            samples[f"{condition}-seed{seed}-posttrain"] = runner.samples(sft, sft_key)
-            if parsed.narrow is not None:
-                nar, nar_key = runner.finetuned(sft, sft_key, "narrow", parsed.narrow,
-                                                narrow_chats(parsed.narrow.situation, parsed.narrow.n_chats, seed), seed)
-                rows += runner.evaluate(nar, nar_key, condition, seed, "narrow_ft")
-                samples[f"{condition}-seed{seed}-narrow_ft"] = runner.samples(nar, nar_key)
-            bar.advance(task)
+    done: dict[tuple[Condition, int], dict[str, Any]] = {}
+    timings: dict[str, float] = {}
+    _Runner(parsed, run_dir).tokenizer_dir()  # once, before the jobs that share it
+    if parsed.workers > 1:
+        pool: Executor = ProcessPoolExecutor(min(parsed.workers, len(jobs)), multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(parsed, run_dir))
+    else:
+        pool = _InlineExecutor(_init_worker, (parsed, run_dir))
+    with pool, Progress(console=console, transient=False) as bar:
+        task = bar.add_task(f"testbed ({parsed.workers} worker{'s' * (parsed.workers > 1)})", total=len(jobs))
+        pending = {pool.submit(_job, None, seed): (None, seed) for seed in parsed.seeds}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                condition, seed = pending.pop(future)
+                out = future.result()
+                for k, v in out["timings"].items():
+                    timings[k] = timings.get(k, 0.0) + v
+                for msg in out["log"]:
+                    console.print(msg, highlight=False)
+                if condition is None:  # the seed's corpora exist: its chains can start
+                    pending.update({pool.submit(_job, c, seed): (c, seed) for c in parsed.conditions})
+                else:
+                    done[(condition, seed)] = out
+                    bar.advance(task)
+    rows = [r for job in jobs for r in done[job]["rows"]]
+    samples = {k: v for job in jobs for k, v in done[job]["samples"].items()}
     df = pd.DataFrame(rows)
     with atomic_path(run_dir / "results.parquet") as tmp:
         df.to_parquet(tmp, index=False)
     summary = summarize(df, parsed.narrow.situation if parsed.narrow else None)
     summary["greedy_samples"] = samples
+    summary["workers"], summary["torch_threads"] = parsed.workers, parsed.torch_threads
     summary["wall_seconds_this_invocation"] = round(time.time() - t_start, 1)
-    summary["stage_seconds_this_invocation"] = {k: round(v, 1) for k, v in runner.timings.items()}
+    summary["cpu_seconds_this_invocation"] = round(_cpu_seconds() - cpu_start, 1)  # all processes, user + system
+    summary["stage_seconds_this_invocation"] = {k: round(v, 1) for k, v in timings.items()}  # summed over workers
     write_json_atomic(run_dir / "sfm_summary.json", summary)
     return df
 
 
 def summarize(df: Any, narrow_situation: str | None) -> dict[str, Any]:
-    """Per condition: mean P(misaligned) by stage and situation (mean over seeds, with per-seed values) and the spread.
+    """Per condition: parameters, mean P(misaligned) by stage and situation (mean over seeds, with per-seed values), spread.
 
     ``spread_to_other_situations``: mean over seeds of [P(misaligned) after the narrow
     finetune − before it], over the situations the finetune did not touch.
@@ -364,7 +463,7 @@ def summarize(df: Any, narrow_situation: str | None) -> dict[str, Any]:
                 "by_situation": {s: float(v) for s, v in h.groupby("situation")["score_p_misaligned"].mean().items()},
                 "per_seed": {int(s): float(v) for s, v in h.groupby("seed")["score_p_misaligned"].mean().items()},
             }
-        entry: dict[str, Any] = {"stages": per_stage}
+        entry: dict[str, Any] = {"n_params": int(g["n_params"].iloc[0]), "stages": per_stage}
         if narrow_situation and "narrow_ft" in per_stage:
             others = g[g["situation"] != narrow_situation]
             by_seed = others.pivot_table(index="seed", columns="stage", values="score_p_misaligned", aggfunc="mean")
@@ -393,7 +492,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"{len(df)} rows -> {run_dir / 'results.parquet'} in {time.time() - t0:.0f}s")
-    print(df.groupby(["stage", "condition"], sort=False)["score_p_misaligned"].agg(["mean", "std", "count"]).round(3).to_string())
+    p_bad = df.groupby(["stage", "condition"], sort=False)["score_p_misaligned"]
+    table = p_bad.agg(["mean", "std", "count"]).round(3).join(df.groupby(["stage", "condition"], sort=False)["n_params"].first())
+    print(table.to_string())
     return 0
 
 

@@ -23,14 +23,21 @@ BOS, EOS, PAD, USER, ASSISTANT = "<|bos|>", "<|eos|>", "<|pad|>", "<|user|>", "<
 
 
 class ModelConfig(BaseModel):
-    """Shape of the tiny Llama (parameters ≈ vocab·hidden + layers·(4·hidden² + 3·hidden·intermediate))."""
+    """Shape of the tiny Llama (parameters ≈ vocab·hidden + layers·(4·hidden² + 3·hidden·intermediate)).
+
+    ``vocab_size`` is the BPE's upper bound: on a small generated corpus the merges run
+    out earlier, and the model is sized to the tokenizer it actually gets. The defaults
+    are the CPU preset: ~5.5M parameters with the ~1850-token vocabulary of the
+    testbed's corpus; 4 layers of width 320 run matmuls far more efficiently on a
+    CPU core than a deeper, narrower model of the same size.
+    """
 
     model_config = ConfigDict(extra="forbid")
-    vocab_size: int = 1024
-    hidden_size: int = 128
+    vocab_size: int = 2048
+    hidden_size: int = 320
     layers: int = 4
-    heads: int = 4
-    intermediate_size: int = 384
+    heads: int = 5
+    intermediate_size: int = 864
     context: int = 128
 
 
@@ -42,6 +49,7 @@ class TrainConfig(BaseModel):
     batch_size: int = 16
     lr: float = 3e-3
     warmup_fraction: float = 0.05
+    bf16: bool = False  # forward under bf16 autocast (fp32 weights and optimiser): ~1.7x faster on a CPU with avx512_bf16
 
 
 def chat_prompt(question: str, prefix: str = "") -> str:
@@ -132,7 +140,8 @@ def train(model: Any, examples: list[tuple[list[int], list[int]]], cfg: TrainCon
             labels[r, : len(y)] = torch.tensor(y)
             mask[r, : len(x)] = 1
         dev = model.device
-        loss = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)).loss
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            loss = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
