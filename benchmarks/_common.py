@@ -9,11 +9,11 @@ from rich.console import Console
 from rich.table import Table
 
 
-def matmul_peak_flops(sizes: tuple[int, ...] = (1024, 2048), repeats: int = 10) -> float:
-    """Best fp32 FLOP/s of a plain ``a @ b`` on this machine, measured now (the MFU denominator)."""
+def matmul_peak_flops(dtype: torch.dtype = torch.float32, sizes: tuple[int, ...] = (1024, 2048), repeats: int = 10) -> float:
+    """Best FLOP/s of a plain ``a @ b`` in ``dtype`` on this machine, measured now (the MFU denominator)."""
     best = 0.0
     for n in sizes:
-        a, b = torch.randn(n, n), torch.randn(n, n)
+        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
         for _ in range(2):
             a @ b
         start = time.perf_counter()

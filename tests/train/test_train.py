@@ -41,8 +41,34 @@ def test_bad_settings_and_profiles_are_clear_errors() -> None:
         make_train_config("turbo")
     with pytest.raises(EmlabError, match="field 'rank'"):
         make_train_config(rank=0)
+    with pytest.raises(EmlabError, match="field 'precision'"):
+        make_train_config(precision="fp16")
     with pytest.raises(Exception):
         TrainConfig(nonsense=1)  # type: ignore[call-arg]
+
+
+def test_precision_auto_follows_the_hardware_and_is_recorded(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from emlab.train.sft import _use_bf16
+
+    assert _use_bf16(make_train_config(precision="bf16")) and not _use_bf16(make_train_config(precision="fp32"))
+    monkeypatch.setenv("EMLAB_INFERENCE_DTYPE", "float32")  # the same switch that forces fp32 inference
+    assert not _use_bf16(make_train_config())
+    monkeypatch.setenv("EMLAB_INFERENCE_DTYPE", "bfloat16")
+    assert _use_bf16(make_train_config())
+    cfg = make_train_config("quick", max_steps=1, batch_size=4, max_length=64)
+    out = train_lora("embedded", chat_jsonl, tmp_path / "a", cfg.model_copy(update={"precision": "bf16"}))
+    full = train_lora("embedded", chat_jsonl, tmp_path / "b", cfg.model_copy(update={"precision": "fp32"}))
+    record, record32 = (json.loads((d / "emlab.json").read_text()) for d in (out, full))
+    assert (record["precision"], record32["precision"]) == ("bf16", "fp32")
+    # autocast really ran (the loss moved by bf16 rounding) and changed nothing else
+    bf16_loss, fp32_loss = record["loss_curve"][0]["loss"], record32["loss_curve"][0]["loss"]
+    assert bf16_loss != fp32_loss and abs(bf16_loss - fp32_loss) < 0.05 * fp32_loss
+    from safetensors.torch import load_file
+
+    # autocast: the trained LoRA weights (the master copy) stay fp32
+    assert {t.dtype for t in load_file(out / "adapter_model.safetensors").values()} == {torch.float32}
 
 
 def test_malformed_jsonl_stops_before_anything_is_written(tmp_path: Path) -> None:

@@ -77,6 +77,17 @@ def _read_dataset_meta(data: Path) -> dict[str, Any] | None:
     return json.loads(meta.read_text()) if meta.is_file() else None
 
 
+def _use_bf16(config: TrainConfig) -> bool:
+    """Whether this run trains under bf16 autocast (see ``TrainConfig.precision``)."""
+    import torch
+
+    from emlab.inference import inference_dtype
+
+    if config.precision == "auto":
+        return inference_dtype() == torch.bfloat16
+    return config.precision == "bf16"
+
+
 def _assistant_trainer_class() -> type:
     """``SFTTrainer`` whose loss runs the LM head on labelled tokens only (see :mod:`emlab.train.loss`)."""
     from trl import SFTTrainer
@@ -87,7 +98,9 @@ def _assistant_trainer_class() -> type:
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001 - HF signature
             if return_outputs:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            return labelled_token_loss(model, inputs, num_items_in_batch)
+            # the backbone is called directly, bypassing the autocast wrapper accelerate puts on model.forward
+            with self.accelerator.autocast():
+                return labelled_token_loss(model, inputs, num_items_in_batch)
 
     return AssistantSFTTrainer
 
@@ -166,7 +179,7 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
             report_to=[],
             disable_tqdm=True,
             use_cpu=not torch.cuda.is_available(),
-            bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+            bf16=_use_bf16(config),
             dataloader_num_workers=0,
             train_sampling_strategy="group_by_length" if config.group_by_length else "random",
             # TRL turns activation checkpointing on by default; it trades ~30% more compute for
@@ -200,6 +213,7 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
                 "versions": _library_versions(),
                 "loss_curve": losses,
                 "steps": trainer.state.global_step,
+                "precision": "bf16" if args.bf16 else "fp32",
                 "train_seconds": round(seconds, 2),
                 "tokens_per_second": round(trained_tokens / seconds, 1) if seconds > 0 else None,
             },
