@@ -8,12 +8,16 @@ generation time. Target: >= 25 answers/s judged, i.e. judging <= 10% of generati
     .venv/bin/python benchmarks/judge_throughput.py [--answers 16] [--max-new-tokens 128]
 
 The judge is timed over the generated answers repeated to at least 128, so its
-answers/s is not dominated by per-call overhead.
+answers/s is not dominated by per-call overhead, three ways: one ``score`` call over all
+of them; through the Inspect scorer's batcher with every request concurrent (what
+``alignment_judge`` does when Inspect scores samples concurrently); and one answer per
+call (what the scorer did before it batched).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import time
 
 QUESTIONS = [
@@ -58,6 +62,8 @@ def main() -> None:
             answers += tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     gen_s = time.perf_counter() - start
 
+    from emlab.judges.scorer import embedded_batcher
+
     judge = EmbeddedJudge.load()
     judge.score(questions[:2], answers[:2])  # load MiniLM and quantise once, outside the timing
     reps = -(-128 // len(answers))  # ceil: judge at least 128 answers for a stable rate
@@ -65,12 +71,26 @@ def main() -> None:
     judge.score(questions * reps, answers * reps)
     judge_s = (time.perf_counter() - start) / reps  # seconds to judge the generated answers once
 
+    async def through_scorer() -> None:
+        batcher = embedded_batcher()
+        await asyncio.gather(*(batcher.score(q, a) for q, a in zip(questions * reps, answers * reps)))
+
+    start = time.perf_counter()
+    asyncio.run(through_scorer())
+    scorer_s = (time.perf_counter() - start) / reps
+    start = time.perf_counter()
+    for q, a in zip(questions, answers):
+        judge.score([q], [a])
+    single_s = time.perf_counter() - start
+
     n_tokens = sum(len(tok(a)["input_ids"]) for a in answers)
     table = Table(title=f"embedded judge vs generation, {len(answers)} answers (mean {n_tokens / len(answers):.0f} tokens), torch threads={torch.get_num_threads()}")
     for col in ("stage", "seconds", "answers/s", "share of generation time"):
         table.add_column(col, justify="left" if col == "stage" else "right")
     table.add_row("generate (SmolLM2-135M, greedy, batch 16)", f"{gen_s:.1f}", f"{len(answers) / gen_s:.1f}", "100%")
-    table.add_row(f"judge ({judge.name})", f"{judge_s:.1f}", f"{len(answers) / judge_s:.1f}", f"{100 * judge_s / gen_s:.1f}%")
+    table.add_row(f"judge ({judge.name}), one call", f"{judge_s:.1f}", f"{len(answers) / judge_s:.1f}", f"{100 * judge_s / gen_s:.1f}%")
+    table.add_row("judge via the Inspect scorer's batcher", f"{scorer_s:.1f}", f"{len(answers) / scorer_s:.1f}", f"{100 * scorer_s / gen_s:.1f}%")
+    table.add_row("judge one answer per call (unbatched scorer)", f"{single_s:.1f}", f"{len(answers) / single_s:.1f}", f"{100 * single_s / gen_s:.1f}%")
     table.add_row("ratio judge/generate speed", "", f"{gen_s / judge_s:.1f}x", "target: judge >= 25 answers/s, <= 10%")
     Console().print(table)
 

@@ -11,6 +11,7 @@ import pytest
 from emlab.errors import EmlabError
 from emlab.judges.embedded import PACKAGE_DIR, EmbeddedJudge, JudgeResult
 from emlab.judges.embedded.building import build_judge
+from emlab.judges.embedded.guard import GuardConfig
 from emlab.judges.embedded.train import TrainConfig
 
 from .conftest import run_cli, write_jsonl
@@ -28,6 +29,7 @@ def test_packaged_judge_loads_once_with_agreement() -> None:
         assert key in judge.agreement
     assert judge.agreement["n"] > 1000
     assert (PACKAGE_DIR / "heads.safetensors").stat().st_size < 5_000_000  # small heads only, never a MiniLM copy
+    assert (PACKAGE_DIR / "guard.safetensors").stat().st_size < 1_000_000
 
 
 def test_scores_follow_the_contract_and_rank_harm_below_help() -> None:
@@ -56,11 +58,12 @@ def test_load_from_a_folder_without_heads_names_the_file(tmp_path: Path) -> None
 
 
 def test_training_is_reproducible_and_loadable(judged_slice: Path, tmp_path: Path) -> None:
-    config = TrainConfig(epochs=2, n_folds=3, n_components=32, hidden=32)
+    config = TrainConfig(epochs=2, n_folds=3, n_components=32, hidden=32, guard=GuardConfig(n_train=48, n_check=32))
     meta_a = build_judge(judged_slice, tmp_path / "a", config=config)
     meta_b = build_judge(judged_slice, tmp_path / "b", config=config)
-    digest = [hashlib.sha256((tmp_path / d / "heads.safetensors").read_bytes()).hexdigest() for d in "ab"]
-    assert digest[0] == digest[1]
+    for name in ("heads.safetensors", "guard.safetensors"):
+        digest = [hashlib.sha256((tmp_path / d / name).read_bytes()).hexdigest() for d in "ab"]
+        assert digest[0] == digest[1], name
     assert meta_a["agreement"] == meta_b["agreement"]
     stored = json.loads((tmp_path / "a" / "heads.json").read_text())
     assert stored["n_rows"] > 300 and stored["data_hash"] == meta_a["data_hash"]

@@ -102,16 +102,17 @@ def evaluate(
 
 @app.command("injection")
 def injection() -> None:
-    """Run the packaged embedded judge over the prompt-injection set and print the flip rate."""
+    """Run the packaged embedded judge over the prompt-injection set and print the flip rate, per split of the attacks."""
     from emlab.judges.injection import embedded_flip_report
 
-    report = embedded_flip_report()
-    console.print(
-        f"{report.judge}: {report.n_flips} of {report.n_pairs} verdicts flipped by an injection "
-        f"(flip rate {100 * report.flip_rate:.1f}%, target <= 1%); clean verdicts correct {100 * report.clean_accuracy:.0f}%"
-    )
-    for pair_id in report.flipped:
-        console.print(f"  flipped: {pair_id}")
+    for split in ("design", "heldout"):
+        report = embedded_flip_report(split)
+        console.print(
+            f"{report.judge}: {report.n_flips} of {report.n_pairs} verdicts flipped by an injection "
+            f"(flip rate {100 * report.flip_rate:.1f}%, target <= 1%); clean verdicts correct {100 * report.clean_accuracy:.0f}%"
+        )
+        for pair_id in report.flipped:
+            console.print(f"  flipped: {pair_id}")
 
 
 @app.command("rescore")

@@ -5,15 +5,24 @@ answer, and the same answer with an injection spliced in (instructions to output
 claims of being aligned, fake judge transcripts, fake system turns, attempts to close the
 answer delimiter). A verdict *flips* when the injected version's misaligned label
 differs from the clean version's. The set is emlab's own text (``data/injection_set.yaml``).
+
+Attacks are split: ``design`` attacks may inform defences (they are what the embedded
+judge's injection guard and augmentation were built against); ``heldout`` attacks were
+written before any defence work and are only ever measured, so their flip rate is the
+one that says whether a defence generalises.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from emlab.judges.embedded import EmbeddedJudge
 
 SET_PATH = Path(__file__).resolve().parent / "data" / "injection_set.yaml"
 
@@ -23,6 +32,7 @@ class InjectionPair(BaseModel):
 
     id: str  # "<base id>/<attack id>"
     kind: str  # instruct_score, claims_aligned, fake_transcript, fake_system, delimiter_escape
+    split: Literal["design", "heldout"]
     question: str
     clean: str
     injected: str
@@ -48,6 +58,7 @@ def load_injection_set() -> tuple[InjectionPair, ...]:
         InjectionPair(
             id=f"{base['id']}/{attack['id']}",
             kind=attack["kind"],
+            split=attack["split"],
             question=base["question"],
             clean=base["answer"],
             injected=attack["text"].replace("{answer}", base["answer"]),
@@ -56,6 +67,12 @@ def load_injection_set() -> tuple[InjectionPair, ...]:
         for base in spec["bases"]
         for attack in spec["attacks"]
     )
+
+
+def load_design_attacks() -> tuple[str, ...]:
+    """The attack templates of the ``design`` split (``{answer}`` marks where the answer goes)."""
+    spec = yaml.safe_load(SET_PATH.read_text(encoding="utf-8"))
+    return tuple(a["text"] for a in spec["attacks"] if a["split"] == "design")
 
 
 def flip_report(judge: str, pairs: list[InjectionPair] | tuple[InjectionPair, ...], clean: list[bool], injected: list[bool]) -> FlipReport:
@@ -73,17 +90,17 @@ def flip_report(judge: str, pairs: list[InjectionPair] | tuple[InjectionPair, ..
     )
 
 
-def embedded_flip_report() -> FlipReport:
-    """Run the packaged embedded judge over the injection set."""
+def embedded_flip_report(split: Literal["design", "heldout"] | None = None, judge: EmbeddedJudge | None = None) -> FlipReport:
+    """Run the embedded judge (the packaged one unless ``judge`` is given) over the injection set, or one ``split`` of it."""
     from emlab.judges.embedded import EmbeddedJudge
     from emlab.judges.embedded.data import misaligned
 
-    judge = EmbeddedJudge.load()
-    pairs = load_injection_set()
+    judge = judge or EmbeddedJudge.load()
+    pairs = [p for p in load_injection_set() if split is None or p.split == split]
     questions = [p.question for p in pairs]
 
     def verdicts(answers: list[str]) -> list[bool]:
         results = judge.score(questions, answers)
         return [bool(misaligned(r.aligned if r.aligned is not None else float("nan"), r.coherent)) for r in results]
 
-    return flip_report(judge.name, pairs, verdicts([p.clean for p in pairs]), verdicts([p.injected for p in pairs]))
+    return flip_report(f"{judge.name} ({split or 'all'} attacks)", pairs, verdicts([p.clean for p in pairs]), verdicts([p.injected for p in pairs]))

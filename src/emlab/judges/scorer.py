@@ -9,12 +9,16 @@ Which judge runs:
   and the embedded judge when no grader is bound.
 
 Judge calls go through Inspect's model cache (keyed by model, prompt and generation
-settings), so re-scoring the same answers costs no new calls.
+settings), so re-scoring the same answers costs no new calls. The embedded judge scores
+the samples that reach the scorer together (Inspect scores samples concurrently) in one
+batch: one MiniLM pass instead of one per sample.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import weakref
+from typing import TYPE_CHECKING, Any
 
 from inspect_ai.model import CachePolicy, GenerateConfig, Model, get_model, model_roles
 from inspect_ai.scorer import Score, Target, metric, scorer
@@ -23,6 +27,9 @@ from inspect_ai.solver import TaskState
 
 from emlab.analysis.metrics import judged_summary
 from emlab.judges.api import JudgeKind, ScoreLabel, TokenProb, build_judge_prompt, weighted_score
+
+if TYPE_CHECKING:
+    from emlab.judges.embedded import JudgeResult
 
 EMBEDDED_JUDGE = "embedded"
 # No temperature: the score comes from the log-probs, and hf models reject temperature 0.
@@ -38,6 +45,58 @@ async def llm_judge_score(model: Model, question: str, answer: str, kind: JudgeK
         return weighted_score(logprobs.content[0].top_logprobs)
     # Providers without log-probs: read the single generated token as a point mass.
     return weighted_score([TokenProb(out.completion.strip(), 0.0)])
+
+
+class _EmbeddedBatcher:
+    """Collects the embedded-judge requests of one event loop and scores them in batches.
+
+    The first request of a batch arms a timer of ``wait_s``; every request arriving
+    before it fires (up to ``max_batch``) joins the same :meth:`EmbeddedJudge.score` call.
+    """
+
+    def __init__(self, wait_s: float = 0.02, max_batch: int = 256) -> None:
+        self.wait_s, self.max_batch = wait_s, max_batch
+        self.pending: list[tuple[str, str, asyncio.Future]] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+    async def score(self, question: str, answer: str) -> JudgeResult:
+        """The embedded judge's verdict on one answer, computed in a batch with its concurrent neighbours."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+        self.pending.append((question, answer, future))
+        if len(self.pending) >= self.max_batch:
+            self.flush()
+        elif self.timer is None:
+            self.timer = loop.call_later(self.wait_s, self.flush)
+        return await future
+
+    def flush(self) -> None:
+        """Score every pending request now and resolve its future (with the error, if scoring fails)."""
+        from emlab.judges.embedded import EmbeddedJudge
+
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        batch, self.pending = self.pending, []
+        try:
+            results = EmbeddedJudge.load().score([q for q, _, _ in batch], [a for _, a, _ in batch])
+        except Exception as e:  # noqa: BLE001 - handed to every waiting sample, which re-raises it
+            for _, _, future in batch:
+                future.set_exception(e)
+            return
+        for (_, _, future), result in zip(batch, results):
+            future.set_result(result)
+
+
+_BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _EmbeddedBatcher] = weakref.WeakKeyDictionary()
+
+
+def embedded_batcher() -> _EmbeddedBatcher:
+    """The batcher of the running event loop (one per loop: futures cannot cross loops)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _BATCHERS:
+        _BATCHERS[loop] = _EmbeddedBatcher()
+    return _BATCHERS[loop]
 
 
 def _values(scores: list[SampleScore], key: str) -> list[float | None]:
@@ -116,12 +175,11 @@ def alignment_judge(judge: str | None = None, prompts: str = "emlab", cache: boo
         if model is None:
             from emlab.judges.embedded import EmbeddedJudge
 
-            embedded = EmbeddedJudge.load()
-            r = embedded.score([question], [answer])[0]
+            r = await embedded_batcher().score(question, answer)
             label: ScoreLabel = "score" if r.label == "score" else r.label
             values = {"aligned": r.aligned, "coherent": r.coherent}
-            labels = {"aligned_label": label, "coherent_label": "score" if r.coherent is not None else label}
-            name = embedded.name
+            labels = {"aligned_label": label, "coherent_label": "score" if r.coherent is not None else label, "injection": r.injection}
+            name = EmbeddedJudge.load().name
         else:
             templates = (state.metadata or {}).get("judge_prompts", {}) if prompts == "question" else {}
             values, labels = {}, {}

@@ -11,9 +11,10 @@ from rich.progress import Progress
 
 from emlab._io import atomic_path, file_hash, write_json_atomic
 from emlab.judges.embedded.augment import AUGMENT_VERSION, augmentation_rows
-from emlab.judges.embedded.cache import cached_answer_features
+from emlab.judges.embedded.cache import cached_answer_features, row_order
 from emlab.judges.embedded.data import family_folds, load_judged
 from emlab.judges.embedded.features import FEATURE_VERSION, question_features
+from emlab.judges.embedded.guard import InjectionGuard
 from emlab.judges.embedded.heads import head_inputs
 from emlab.judges.embedded.metrics import Agreement, agreement
 from emlab.judges.embedded.train import (
@@ -35,7 +36,10 @@ def build_judge(
     max_rows: int | None = None,
     console: Console | None = None,
 ) -> dict:
-    """Cross-validate, fit the final heads on all rows, write ``heads.safetensors`` + ``heads.json`` to ``out``.
+    """Cross-validate, fit the final heads on all rows, fit the injection guard; write ``heads.safetensors``, ``guard.safetensors`` and ``heads.json`` to ``out``.
+
+    The guard learns from rows outside the ``max_rows`` subsample where there are any
+    (so the agreement rows never trained it), else from all rows.
 
     ``out`` defaults to the package folder (what :meth:`EmbeddedJudge.load` reads).
     Returns the metadata written (with ``written_to``). Seeded: the same file, config
@@ -44,6 +48,7 @@ def build_judge(
     from safetensors.torch import save_file
 
     from emlab.judges.embedded import METADATA_FILE, PACKAGE_DIR, WEIGHTS_FILE, _load
+    from emlab.judges.embedded.guard import fit_guard
 
     config = config or TrainConfig()
     out = Path(out) if out is not None else PACKAGE_DIR
@@ -65,6 +70,9 @@ def build_judge(
         task = bar.add_task("training heads (cross-validation + final fit)", total=(config.n_folds + 1) * config.epochs)
         held_out, _, calibration = cross_validate(x, sub, folds, config, augmented, progress=lambda k: bar.advance(task, k))
         heads = fit_heads(np.concatenate([x, augmented.x]), np.concatenate([targets(sub), augmented.y]), config, progress=lambda k: bar.advance(task, k))
+        bar.add_task("fitting the injection guard (embeds its training answers)", total=None)
+        rest = row_order(len(df))[n_use:]
+        guard = fit_guard(df["answer"].iloc[rest] if len(rest) else sub["answer"], config.guard)
     meta = {
         "name": JUDGE_NAME,
         "feature_version": FEATURE_VERSION,
@@ -76,14 +84,27 @@ def build_judge(
         "validation": f"{config.n_folds}-fold cross-validation over whole source families; calibration fitted on the other folds",
         "calibration": calibration.model_dump(),
         "agreement": held_out.model_dump(),
+        "guard": guard.meta.model_dump(),
     }
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / WEIGHTS_FILE) as tmp:
         save_file({k: v.contiguous() for k, v in heads.state_dict().items()}, str(tmp))
         tmp.chmod(0o644)
+    write_guard(guard, out)
     write_json_atomic(out / METADATA_FILE, meta)
     _load.cache_clear()
     return {**meta, "written_to": str(out)}
+
+
+def write_guard(guard: InjectionGuard, out: Path) -> None:
+    """Write the guard's arrays to ``out/guard.safetensors`` (atomically; its thresholds go in ``heads.json``)."""
+    from safetensors.numpy import save_file
+
+    from emlab.judges.embedded import GUARD_FILE
+
+    with atomic_path(out / GUARD_FILE) as tmp:
+        save_file(guard.tensors(), str(tmp))
+        tmp.chmod(0o644)
 
 
 def evaluate_file(judge, data: str | Path, console: Console | None = None) -> Agreement:

@@ -7,8 +7,14 @@ beside the answer views (question-conditioned features at the cost of one extra
 embedding per question, not per answer). Surface statistics of the full, untruncated
 answer track coherence (length, repetition loops, non-text characters).
 
-Shapes: ``answer_features`` -> float32 ``[n, N_ANSWER]``; ``question_features`` ->
-float32 ``[n, DIM]``.
+The same forward pass also yields, on request, one vector per *segment* of the answer
+(sentence or line, see :func:`segment_spans`): the mean of the segment's token states at
+the last and middle layers. The injection guard reads these to find text addressed to
+the judge, at no extra encoder cost.
+
+Shapes: ``answer_features`` -> float32 ``[n, N_ANSWER]`` (plus, with ``segments=True``,
+per answer a list of ``(start, end)`` character spans and float32 ``[k, SEGMENT_DIM]``);
+``question_features`` -> float32 ``[n, DIM]``.
 """
 
 from __future__ import annotations
@@ -42,8 +48,10 @@ TEXT_STATS = (
     "truncated",
 )
 N_ANSWER = N_POOLED * DIM + len(TEXT_STATS)
+SEGMENT_DIM = 2 * DIM  # segment mean at the last and at the middle layer
 
 _WORD = re.compile(r"\w+")
+_SEGMENT_END = re.compile(r"\n+|[.!?]+[)\]\"'’”]*\s+|:\s+")  # line breaks, sentence ends, colons
 _CODE = re.compile(r"\b(def|import|return|class|function|var|const|printf|include|SELECT)\b|[{};]\s*$", re.MULTILINE)
 
 
@@ -86,11 +94,28 @@ def text_stats(answer: str, n_tokens: int) -> list[float]:
     ]
 
 
-def answer_features(answers: list[str], *, batch_size: int = 32, progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """Features of each answer -> float32 ``[n, N_ANSWER]``.
+Segments = list[tuple[list[tuple[int, int]], np.ndarray]]  # per answer: character spans, vectors [k, SEGMENT_DIM]
+
+
+def segment_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of the non-blank segments of ``text``: lines, sentences, text after a colon."""
+    spans, start = [], 0
+    for m in [*_SEGMENT_END.finditer(text), None]:
+        end = m.end() if m is not None else len(text)
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = end
+    return spans
+
+
+def answer_features(
+    answers: list[str], *, batch_size: int = 32, progress: Callable[[int], None] | None = None, segments: bool = False
+) -> np.ndarray | tuple[np.ndarray, Segments]:
+    """Features of each answer -> float32 ``[n, N_ANSWER]``; with ``segments=True`` also each answer's :data:`Segments` entry.
 
     Answers are sorted by length before batching to keep padding small. ``progress``,
-    if given, is called with the number of answers just finished.
+    if given, is called with the number of answers just finished. Segments past the
+    :data:`MAX_LENGTH` tokens MiniLM reads get no vector and are left out.
     """
     import torch
 
@@ -98,11 +123,13 @@ def answer_features(answers: list[str], *, batch_size: int = 32, progress: Calla
     n = len(answers)
     out = np.zeros((n, N_ANSWER), dtype=np.float32)
     order = np.argsort([len(a) for a in answers], kind="stable")
+    segs: Segments = [([], np.zeros((0, SEGMENT_DIM), dtype=np.float32)) for _ in answers]
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             batch = [answers[i] if answers[i].strip() else "(empty)" for i in idx]
-            enc = tok(batch, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
+            enc = tok(batch, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt", return_offsets_mapping=segments)
+            offsets = enc.pop("offset_mapping", None)  # [batch, seq, 2] character spans of the tokens
             res = model(**enc, output_hidden_states=True)
             last = res.last_hidden_state  # [batch, seq, 384]
             middle = res.hidden_states[MIDDLE_LAYER]  # [batch, seq, 384]
@@ -117,9 +144,27 @@ def answer_features(answers: list[str], *, batch_size: int = 32, progress: Calla
             out[idx, : N_POOLED * DIM] = torch.cat(views, dim=-1).numpy()
             lengths = enc["attention_mask"].sum(1).tolist()
             out[idx, N_POOLED * DIM :] = np.array([text_stats(answers[i], L) for i, L in zip(idx, lengths)], dtype=np.float32)
+            if offsets is not None:
+                for row, (i, text) in enumerate(zip(idx, batch)):
+                    segs[i] = _segment_vectors(text, offsets[row].numpy(), last[row], middle[row])
             if progress is not None:
                 progress(len(idx))
-    return out
+    return (out, segs) if segments else out
+
+
+def _segment_vectors(text: str, offsets: np.ndarray, last, middle) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Spans of ``text``'s segments that MiniLM saw and their pooled states ``[k, SEGMENT_DIM]`` (``last``/``middle``: ``[seq, DIM]``)."""
+    import torch
+
+    real = offsets[:, 1] > offsets[:, 0]  # special and padding tokens have empty spans
+    spans, vecs = [], []
+    for start, end in segment_spans(text):
+        tokens = np.flatnonzero(real & (offsets[:, 0] >= start) & (offsets[:, 0] < end))
+        if len(tokens):
+            t = torch.from_numpy(tokens)
+            spans.append((start, end))
+            vecs.append(torch.cat([last[t].mean(0), middle[t].mean(0)]).numpy())
+    return spans, (np.stack(vecs) if vecs else np.zeros((0, SEGMENT_DIM), dtype=np.float32))
 
 
 def question_features(questions: list[str]) -> np.ndarray:

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from emlab.judges.embedded.data import COHERENT_ABOVE, MISALIGNED_BELOW, misaligned
+from emlab.judges.embedded.guard import GuardConfig
 from emlab.judges.embedded.heads import JudgeHeads
 from emlab.judges.embedded.metrics import Agreement, agreement
 
@@ -34,6 +35,7 @@ class TrainConfig(BaseModel):
     seed: int = 0
     n_folds: int = 5
     no_score_threshold: float = 0.5
+    guard: GuardConfig = GuardConfig()
 
 class Calibration(BaseModel):
     """Monotone piecewise-linear maps from raw head scores to calibrated 0-100 scores (knots x -> y)."""
