@@ -29,7 +29,7 @@ import numpy as np
 
 from emlab._minilm import DIM, load_minilm
 
-FEATURE_VERSION = "minilm-int8-a128-v1"  # bump when anything below changes: it keys the cache
+FEATURE_VERSION = "minilm-int8-a128-v2"  # bump when anything below changes: it keys the cache
 MAX_LENGTH = 128  # answer tokens read by MiniLM; statistics below see the whole answer
 MIDDLE_LAYER = 3  # of 6; hidden_states[3] is the output of the third transformer block
 N_POOLED = 4  # cls, mean, max, mean at MIDDLE_LAYER
@@ -109,46 +109,36 @@ def segment_spans(text: str) -> list[tuple[int, int]]:
 
 
 def answer_features(
-    answers: list[str], *, batch_size: int = 32, progress: Callable[[int], None] | None = None, segments: bool = False
+    answers: list[str], *, progress: Callable[[int], None] | None = None, segments: bool = False
 ) -> np.ndarray | tuple[np.ndarray, Segments]:
     """Features of each answer -> float32 ``[n, N_ANSWER]``; with ``segments=True`` also each answer's :data:`Segments` entry.
 
-    Answers are sorted by length before batching to keep padding small. ``progress``,
-    if given, is called with the number of answers just finished. Segments past the
-    :data:`MAX_LENGTH` tokens MiniLM reads get no vector and are left out.
+    Each answer is encoded on its own: dynamic int8 quantisation scales activations per
+    input tensor, so in a padded batch an answer's features (and scores, by up to ~40
+    points) would depend on which other answers shared the batch. One at a time, a verdict
+    depends only on the answer, and without padding it is also faster on CPU. ``progress``,
+    if given, is called with 1 per answer. Segments past the :data:`MAX_LENGTH` tokens
+    MiniLM reads get no vector and are left out.
     """
     import torch
 
     tok, model = quantized_minilm()
-    n = len(answers)
-    out = np.zeros((n, N_ANSWER), dtype=np.float32)
-    order = np.argsort([len(a) for a in answers], kind="stable")
+    out = np.zeros((len(answers), N_ANSWER), dtype=np.float32)
     segs: Segments = [([], np.zeros((0, SEGMENT_DIM), dtype=np.float32)) for _ in answers]
     with torch.inference_mode():
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            batch = [answers[i] if answers[i].strip() else "(empty)" for i in idx]
-            enc = tok(batch, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt", return_offsets_mapping=segments)
-            offsets = enc.pop("offset_mapping", None)  # [batch, seq, 2] character spans of the tokens
+        for i, answer in enumerate(answers):
+            text = answer if answer.strip() else "(empty)"
+            enc = tok([text], truncation=True, max_length=MAX_LENGTH, return_tensors="pt", return_offsets_mapping=segments)
+            offsets = enc.pop("offset_mapping", None)  # [1, seq, 2] character spans of the tokens
             res = model(**enc, output_hidden_states=True)
-            last = res.last_hidden_state  # [batch, seq, 384]
-            middle = res.hidden_states[MIDDLE_LAYER]  # [batch, seq, 384]
-            mask = enc["attention_mask"].unsqueeze(-1).float()  # [batch, seq, 1]
-            n_tok = mask.sum(1)
-            views = [
-                last[:, 0],
-                (last * mask).sum(1) / n_tok,
-                last.masked_fill(mask == 0, -1e4).max(1).values,
-                (middle * mask).sum(1) / n_tok,
-            ]
-            out[idx, : N_POOLED * DIM] = torch.cat(views, dim=-1).numpy()
-            lengths = enc["attention_mask"].sum(1).tolist()
-            out[idx, N_POOLED * DIM :] = np.array([text_stats(answers[i], L) for i, L in zip(idx, lengths)], dtype=np.float32)
+            last, middle = res.last_hidden_state[0], res.hidden_states[MIDDLE_LAYER][0]  # [seq, 384] each
+            views = [last[0], last.mean(0), last.max(0).values, middle.mean(0)]  # CLS, mean, max, middle-layer mean
+            out[i, : N_POOLED * DIM] = torch.cat(views).numpy()
+            out[i, N_POOLED * DIM :] = np.array(text_stats(answer, last.shape[0]), dtype=np.float32)
             if offsets is not None:
-                for row, (i, text) in enumerate(zip(idx, batch)):
-                    segs[i] = _segment_vectors(text, offsets[row].numpy(), last[row], middle[row])
+                segs[i] = _segment_vectors(text, offsets[0].numpy(), last, middle)
             if progress is not None:
-                progress(len(idx))
+                progress(1)
     return (out, segs) if segments else out
 
 
