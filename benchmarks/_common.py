@@ -30,4 +30,4 @@ def print_table(title: str, columns: list[str], rows: list[list[object]]) -> Non
         table.add_column(c)
     for r in rows:
         table.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in r])
-    Console().print(table)
+    Console(width=160).print(table)  # wide enough that rows never wrap into each other

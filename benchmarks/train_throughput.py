@@ -78,6 +78,12 @@ def main() -> None:
     args = ap.parse_args()
     import json
 
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()  # keep the printed table readable
+    transformers.utils.logging.disable_progress_bar()
+
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from emlab.data.build import build_training_set
