@@ -109,7 +109,7 @@ def test_interrupted_training_leaves_no_output(tmp_path: Path, chat_jsonl: Path,
 
 @pytest.mark.slow
 def test_compiled_layers_train_like_eager_ones(tmp_path: Path, chat_jsonl: Path) -> None:
-    cfg = make_train_config("quick", max_steps=2, batch_size=4, max_length=64, seed=1)
+    cfg = make_train_config("quick", max_steps=2, batch_size=4, max_length=64, seed=1, precision="fp32")  # bf16 rounding differs once fused
     eager = train_lora("embedded", chat_jsonl, tmp_path / "eager", cfg)
     compiled = train_lora("embedded", chat_jsonl, tmp_path / "compiled", cfg.model_copy(update={"compile": True}))
     curves = [json.loads((d / "emlab.json").read_text())["loss_curve"] for d in (eager, compiled)]
