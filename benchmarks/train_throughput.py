@@ -136,7 +136,7 @@ def main() -> None:
         for name, seconds, precision in timings:
             rows.append([name, shape, tokens, round(tokens / seconds, 1), flops / seconds / 1e9, flops / seconds / peaks[precision], round(plain_s / seconds, 2)])
     print_table(
-        f"LoRA SFT throughput, embedded SmolLM2-135M fp32, {args.examples} insecure-code examples, batch 8",
+        f"LoRA SFT throughput, embedded SmolLM2-135M, {args.examples} insecure-code examples, batch 8",
         ["path", "LoRA", "tokens", "tokens/s", "GFLOP/s", "MFU", "vs plain"],
         rows,
     )
