@@ -158,7 +158,8 @@ class Runner:
                 arm.logs[ev.task] = str(final)
                 if not final.is_file():
                     metadata = {"emlab": {**arm.labels(), "model_path": model.path, "run": self.spec.name}}
-                    kwargs = {"task": task_name, "model": model.inspect_name, "task_args": ev.args, "model_roles": roles, "final": final, "metadata": metadata}
+                    display = "none" if self.spec.executor.kind == "ray" else self.display  # Ray workers have no terminal
+                    kwargs = {"task": task_name, "model": model.inspect_name, "task_args": ev.args, "model_roles": roles, "final": final, "metadata": metadata, "display": display}
                     jobs.append(Job(f"eval {arm.model_id} on {task_name}", eval_to_log, kwargs))
         self._run(jobs, "eval")
 
@@ -196,15 +197,14 @@ class Runner:
         if not jobs:
             return
         if executor.kind == "ray":
-            extra = {"display": "none"} if stage == "eval" else {}
             with self._progress() as progress:
                 overall = progress.add_task(f"{stage} on Ray ({len(jobs)} jobs)", total=len(jobs))
-                run_jobs([Job(j.label, j.fn, {**j.kwargs, **extra}) for j in jobs], executor, on_done=lambda job: progress.advance(overall))
+                run_jobs(jobs, executor, on_done=lambda job: progress.advance(overall))
             return
         for job in jobs:
             if stage == "eval":
                 self.console.print(f"[cyan]{job.label}[/]")
-                run_jobs([Job(job.label, job.fn, {**job.kwargs, "display": self.display})], executor)
+                run_jobs([job], executor)
                 continue
             with self._progress() as progress:
                 bar = progress.add_task(job.label, total=None)
