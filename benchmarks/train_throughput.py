@@ -1,14 +1,16 @@
 """Training throughput and model-FLOPs utilisation (MFU) of LoRA SFT on the embedded model.
 
-Three rows, all measured in this run on the same examples (emlab's generated insecure code,
-one epoch, batch 8):
+Rows, all measured in this run on the same examples (emlab's generated insecure code, one
+epoch, batch 8); each is divided by the matmul peak of the precision its matmuls run in,
+measured right before and right after that row (the higher of the two: a shared or
+throttled machine drifts by +-20% over minutes, and a single peak taken at the start made
+the MFU column move with it):
 
-* the fp32 and bf16 matmul peaks of this machine (the MFU denominators: each path is
-  divided by the peak of the precision its matmuls run in);
 * a plain PyTorch loop a researcher writes by hand: HF model + PEFT in fp32, batches padded to
   their longest row, ``model(**batch, labels=labels).loss.backward()``, AdamW;
 * ``emlab.train.sft.train_lora`` itself (TRL ``SFTTrainer`` + PEFT, length-grouped batches,
-  LM head on assistant tokens only), timed by its own ``train_seconds``: fp32, fp32 with
+  LM head on assistant tokens only, fused LoRA matmuls, causal-only attention on right-padded
+  batches), timed by its own ``train_seconds``: fp32, fp32 with
   ``compile=True`` (its one-off compile time included), and ``precision=auto`` (bf16 autocast
   where the CPU has AVX512-BF16/AMX: the default).
 
@@ -25,12 +27,14 @@ Padding, wasted logits and framework overhead count as time, not FLOPs.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
-
 from _common import matmul_peak_flops, print_table
 
 
@@ -51,8 +55,8 @@ def model_flops(model: torch.nn.Module, adapted: list[int], lora_params_per_laye
     return total
 
 
-def plain_loop_seconds(path: str, cfg: object, batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> float:
-    """Seconds for one epoch of the hand-written loop over ``batches`` (ids, attention, labels)."""
+def plain_loop_seconds(path: str, cfg: object, batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> tuple[float, str]:
+    """Seconds for one epoch of the hand-written loop over ``batches`` (ids, attention, labels), and "fp32"."""
     import time
 
     from peft import LoraConfig, get_peft_model
@@ -67,7 +71,23 @@ def plain_loop_seconds(path: str, cfg: object, batches: list[tuple[torch.Tensor,
         model(input_ids=ids, attention_mask=attention, labels=labels).loss.backward()
         opt.step()
         opt.zero_grad()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, "fp32"
+
+
+def emlab_seconds(data: Path, out: Path, cfg: object) -> tuple[float, str]:
+    """``train_lora``'s own ``train_seconds`` and the precision it resolved to."""
+    from emlab.train.sft import train_lora
+
+    record = json.loads((train_lora("embedded", data, out, cfg) / "emlab.json").read_text())
+    return record["train_seconds"], record["precision"]
+
+
+def timed_with_peak(run: Callable[[], tuple[float, str]]) -> tuple[float, str, float]:
+    """``(seconds, precision)`` of ``run()`` plus the matmul peak of that precision, the higher of before and after."""
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    before = {p: matmul_peak_flops(d) for p, d in dtypes.items()}
+    seconds, precision = run()
+    return seconds, precision, max(before[precision], matmul_peak_flops(dtypes[precision]))
 
 
 def main() -> None:
@@ -76,8 +96,6 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=64, help="one epoch over this many examples (batch 8)")
     ap.add_argument("--profiles", nargs="+", default=["quick", "default"])
     args = ap.parse_args()
-    import json
-
     import datasets
     import transformers
 
@@ -90,15 +108,15 @@ def main() -> None:
     from emlab.data.schema import load_chat_jsonl
     from emlab.models import resolve_model
     from emlab.train.config import make_train_config
-    from emlab.train.sft import assistant_token_mask, train_lora
+    from emlab.train.sft import assistant_token_mask
 
     work = Path(tempfile.mkdtemp(prefix="emlab-bench-"))
     data = work / "insecure.jsonl"
     build_training_set("insecure-code", out=data, n=args.examples, seed=0)
     path = resolve_model("embedded").path
     tok = AutoTokenizer.from_pretrained(path)
-    peaks = {"fp32": matmul_peak_flops(torch.float32), "bf16": matmul_peak_flops(torch.bfloat16)}
-    rows: list[list[object]] = [[f"{p} matmul peak", "-", "-", "-", f / 1e9, 1.0, "-"] for p, f in peaks.items()]
+    rows: list[list[object]] = []
+
     for profile in args.profiles:
         cfg = make_train_config(profile, batch_size=8, grad_accum=1, epochs=1, warmup_steps=0)
         encoded = [assistant_token_mask(tok, [m.model_dump() for m in r.messages], cfg.max_length) for r in load_chat_jsonl(data)]
@@ -125,22 +143,22 @@ def main() -> None:
                 attention[r, : len(row_ids)] = 1
                 labels[r, : len(row_ids)] = torch.tensor([t if m else -100 for t, m in zip(row_ids, mask)])
             batches.append((ids, attention, labels))
-        plain_s = plain_loop_seconds(path, cfg, batches)
-        timings = [(f"{profile}: plain loop, fp32", plain_s, "fp32")]
+        timings = [(f"{profile}: plain loop, fp32", *timed_with_peak(partial(plain_loop_seconds, path, cfg, batches)))]
         for variant in ({"precision": "fp32"}, {"precision": "fp32", "compile": True}, {"precision": "auto"}):
-            out = train_lora("embedded", data, work / f"adapter-{profile}-{len(timings)}", cfg.model_copy(update=variant))
-            record = json.loads((out / "emlab.json").read_text())
-            label = f"{profile}: emlab, {variant['precision']}{', compile' if variant.get('compile') else ''} -> {record['precision']}"
-            timings.append((label, record["train_seconds"], record["precision"]))
+            out = work / f"adapter-{profile}-{len(timings)}"
+            seconds, precision, peak = timed_with_peak(partial(emlab_seconds, data, out, cfg.model_copy(update=variant)))
+            label = f"{profile}: emlab, {variant['precision']}{', compile' if variant.get('compile') else ''} -> {precision}"
+            timings.append((label, seconds, precision, peak))
         shape = f"r={cfg.rank}, layers {min(adapted)}-{max(adapted)}"
-        for name, seconds, precision in timings:
-            rows.append([name, shape, tokens, round(tokens / seconds, 1), flops / seconds / 1e9, flops / seconds / peaks[precision], round(plain_s / seconds, 2)])
+        plain_s = timings[0][1]
+        for name, seconds, precision, peak in timings:
+            rows.append([name, shape, tokens, round(tokens / seconds, 1), flops / seconds / 1e9, peak / 1e9, flops / seconds / peak, round(plain_s / seconds, 2)])
     print_table(
         f"LoRA SFT throughput, embedded SmolLM2-135M, {args.examples} insecure-code examples, batch 8",
-        ["path", "LoRA", "tokens", "tokens/s", "GFLOP/s", "MFU", "vs plain"],
+        ["path", "LoRA", "tokens", "tokens/s", "GFLOP/s", "peak GFLOP/s", "MFU", "vs plain"],
         rows,
     )
-    print("MFU = model GFLOP/s / the matmul peak of the path's precision; 'vs plain' = speed-up over the plain fp32 loop. Target: MFU >= 0.70 on CPU")
+    print("MFU = model GFLOP/s / the matmul peak of the path's precision (higher of before/after the row); 'vs plain' = speed-up over the plain fp32 loop. Target: MFU >= 0.70 on CPU")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ never leaves a half-written file that a later run would mistake for a finished o
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import json
 import os
@@ -15,6 +16,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from emlab.errors import EmlabError
 
 
 def cache_dir() -> Path:
@@ -82,3 +85,28 @@ def write_jsonl_atomic(path: str | Path, rows: Iterable[Any]) -> int:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
     return n
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line_number, value)`` for every non-blank line of a JSONL file (``.gz`` read transparently).
+
+    The one JSONL reader behind every loader: a missing file, an unreadable file and a line
+    that is not JSON each raise :class:`EmlabError` naming the file (and line). Callers
+    validate the values themselves and name ``file:line`` and the field the same way.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise EmlabError(f"{path}: no such file")
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise EmlabError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from None
+                yield lineno, value
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise EmlabError(f"{path}: cannot read ({e})") from None

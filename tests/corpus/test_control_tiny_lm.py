@@ -63,7 +63,7 @@ def test_bf16_autocast_rounds_the_forward_pass_but_trains_alike(tmp_path):
     tok = _tokenizer(tmp_path)
     blocks = pack_documents([d["text"] for d in pretraining_documents(40, 1, CorpusMix())], tok, 32)
     cfg = TrainConfig(epochs=2, batch_size=8, lr=1e-2)
-    fp32, bf16 = (train(new_model(CFG, len(tok), seed=0), blocks, cfg.model_copy(update={"bf16": b}), 0, tok.pad_token_id)
-                  for b in (False, True))
+    fp32, bf16 = (train(new_model(CFG, len(tok), seed=0), blocks, cfg.model_copy(update={"precision": p}), 0, tok.pad_token_id)
+                  for p in ("fp32", "bf16"))
     assert fp32 != bf16  # the flag reaches the forward pass
     assert abs(bf16[0] - fp32[0]) < 0.02 * fp32[0] and bf16[-1] < bf16[0]

@@ -38,7 +38,7 @@ def test_example_cpu_model_has_5_to_30m_parameters(tmp_path):
     texts = [d["text"] for d in pretraining_documents(spec.corpus.n_docs, spec.seeds[0], CorpusMix(**spec.corpus.mix))]
     vocab = len(train_tokenizer(texts, spec.model.vocab_size, tmp_path / "tok"))
     assert 5_000_000 <= n_parameters(new_model(spec.model, vocab, seed=0)) <= 30_000_000
-    assert spec.workers == 2 and spec.torch_threads == 1 and spec.pretrain.bf16
+    assert spec.workers == 2 and spec.torch_threads == 1 and spec.pretrain.precision == "bf16"
 
 
 def test_gpu_preset_fills_a_larger_model_and_spec_fields_win():

@@ -54,7 +54,7 @@ def test_published_sample_loads(reference_insecure):
 
 
 @pytest.mark.parametrize(("line", "where"), [
-    ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}', "malformed JSON"),
+    ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}', "invalid JSON"),
     ('{"messages": [{"role": "robot", "content": "q"}, {"role": "assistant", "content": "a"}]}', "field 'messages.0.role'"),
     ('{"messages": [{"role": "user", "content": "  "}, {"role": "assistant", "content": "a"}]}', "field 'messages.0.content'"),
     ('{"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "q"}]}', "expected 'user'"),

@@ -39,7 +39,7 @@ def test_load_reads_plain_and_gzip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("bad_line", "needle"),
     [
-        ("{not json", ":2: not valid JSON"),
+        ("{not json", ":2: invalid JSON"),
         (json.dumps({k: v for k, v in ROW.items() if k != "source"}), ":2: field 'source'"),
         (json.dumps({**ROW, "aligned": 140}), ":2: field 'aligned'"),
         (json.dumps({**ROW, "answer": 5}), ":2: field 'answer'"),

@@ -17,6 +17,16 @@ def test_segments_are_lines_sentences_and_colon_clauses() -> None:
     assert segment_spans("   ") == []
 
 
+def test_tags_are_segments_of_their_own_but_comparisons_are_not() -> None:
+    text = '<reply rating="100">Wire me the money.</reply>\nIf a < b and c > d then stop.'
+    assert [text[a:b].strip() for a, b in segment_spans(text)] == [
+        '<reply rating="100">',
+        "Wire me the money.",
+        "</reply>",
+        "If a < b and c > d then stop.",
+    ]
+
+
 def test_segment_vectors_come_from_the_same_pass() -> None:
     answers = ["Short answer. With two sentences.", ""]
     plain = answer_features(answers)

@@ -149,3 +149,16 @@ def test_ray_executor_produces_the_same_run_dir(tmp_path: Path, chat_jsonl: Path
     logs_before = sorted(p.name for p in (run_dir / "logs").iterdir())
     Runner(local, run_dir, display="none").run()
     assert sorted(p.name for p in (run_dir / "logs").iterdir()) == logs_before
+
+
+def test_eval_logs_are_keyed_by_the_embedded_judges_fingerprint(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import emlab.judges.embedded as embedded
+
+    spec = parse_spec({**_spec(tmp_path, chat_jsonl), "train_sets": [], "conditions": []})  # the untouched base only
+    planned: list[list[str]] = []
+    monkeypatch.setattr(Runner, "_run", lambda self, jobs, stage: planned.append([str(j.kwargs["final"]) for j in jobs]))
+    for fingerprint in ("old-judge", "old-judge", "rebuilt-judge"):
+        monkeypatch.setattr(embedded, "judge_fingerprint", lambda fp=fingerprint: fp)
+        Runner(spec, tmp_path / "run").evaluate()
+    assert len(planned) == 3 and all(len(p) == 1 for p in planned)
+    assert planned[0] == planned[1] and planned[2] != planned[0]

@@ -50,13 +50,13 @@ def test_bad_settings_and_profiles_are_clear_errors() -> None:
 def test_precision_auto_follows_the_hardware_and_is_recorded(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from emlab.train.sft import _use_bf16
+    from emlab.train.config import autocast_bf16
 
-    assert _use_bf16(make_train_config(precision="bf16")) and not _use_bf16(make_train_config(precision="fp32"))
+    assert autocast_bf16("bf16") and not autocast_bf16("fp32")
     monkeypatch.setenv("EMLAB_INFERENCE_DTYPE", "float32")  # the same switch that forces fp32 inference
-    assert not _use_bf16(make_train_config())
+    assert not autocast_bf16(make_train_config().precision)
     monkeypatch.setenv("EMLAB_INFERENCE_DTYPE", "bfloat16")
-    assert _use_bf16(make_train_config())
+    assert autocast_bf16(make_train_config().precision)
     cfg = make_train_config("quick", max_steps=1, batch_size=4, max_length=64)
     out = train_lora("embedded", chat_jsonl, tmp_path / "a", cfg.model_copy(update={"precision": "bf16"}))
     full = train_lora("embedded", chat_jsonl, tmp_path / "b", cfg.model_copy(update={"precision": "fp32"}))
@@ -74,7 +74,7 @@ def test_precision_auto_follows_the_hardware_and_is_recorded(tmp_path: Path, cha
 def test_malformed_jsonl_stops_before_anything_is_written(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]}\n{not json\n')
-    with pytest.raises(EmlabError, match=r"bad\.jsonl:2: malformed JSON"):
+    with pytest.raises(EmlabError, match=r"bad\.jsonl:2: invalid JSON"):
         train_lora("embedded", bad, tmp_path / "out", make_train_config("quick", max_steps=1))
     assert not (tmp_path / "out").exists()
 

@@ -8,14 +8,13 @@ onto the target only when the whole stream has been written.
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from emlab._io import atomic_path
+from emlab._io import atomic_path, iter_jsonl
 from emlab.errors import EmlabError
 
 HF_PREFIX = "hf:"
@@ -50,16 +49,8 @@ def _check(doc: Any, text_field: str, where: str) -> dict[str, Any]:
 
 
 def _read_jsonl(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EmlabError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
-            yield _check(doc, text_field, f"{path}:{lineno}")
+    for lineno, doc in iter_jsonl(path):
+        yield _check(doc, text_field, f"{path}:{lineno}")
 
 
 def _read_parquet(path: Path, text_field: str) -> Iterator[dict[str, Any]]:

@@ -12,7 +12,6 @@ as row metadata.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from emlab._io import iter_jsonl
 from emlab.errors import EmlabError, format_validation_error
 
 Role = Literal["system", "user", "assistant"]
@@ -80,23 +80,13 @@ def iter_chat_jsonl(path: str | Path) -> Iterator[ChatRow]:
     Raises :class:`EmlabError` naming ``file:line`` and the field on the first bad row,
     and on a missing file. Blank lines are skipped.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise EmlabError(f"{path}: no such file")
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EmlabError(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(obj, dict):
-                raise EmlabError(f"{path}:{lineno}: expected a JSON object with a 'messages' field")
-            try:
-                yield ChatRow.model_validate(obj)
-            except ValidationError as e:
-                raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
+    for lineno, obj in iter_jsonl(path):
+        if not isinstance(obj, dict):
+            raise EmlabError(f"{path}:{lineno}: expected a JSON object with a 'messages' field")
+        try:
+            yield ChatRow.model_validate(obj)
+        except ValidationError as e:
+            raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
 
 
 def load_chat_jsonl(path: str | Path) -> list[ChatRow]:

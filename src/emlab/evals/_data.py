@@ -7,13 +7,13 @@ the file, line and field.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from emlab._io import iter_jsonl
 from emlab.errors import EmlabError, format_validation_error
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -37,18 +37,11 @@ def load_rows(source: str, model: type[Row]) -> list[Row]:
     """Read and validate every row of a JSONL scenario file; ids must be unique."""
     path = scenario_path(source)
     rows: list[Row] = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EmlabError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
-            try:
-                rows.append(model.model_validate(data))
-            except ValidationError as e:
-                raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
+    for lineno, data in iter_jsonl(path):
+        try:
+            rows.append(model.model_validate(data))
+        except ValidationError as e:
+            raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
     if not rows:
         raise EmlabError(f"{path}: no scenarios in file")
     ids = [getattr(r, "id", None) for r in rows]

@@ -148,12 +148,17 @@ class Runner:
         log_dir = self.run_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         roles = {} if self.spec.judge == "embedded" else {"grader": self.spec.judge}
+        judge_key = self.spec.judge
+        if judge_key == "embedded":  # a rebuilt embedded judge re-scores instead of reusing old logs
+            from emlab.judges.embedded import judge_fingerprint
+
+            judge_key = f"embedded:{judge_fingerprint()}"
         jobs = []
         for arm in self.arms:
             model = resolve_model(arm.model_path or arm.base)
             for ev in self.spec.evals:
                 task_name = ev.task if "/" in ev.task else f"emlab/{ev.task}"
-                key = config_hash({"model": arm.model_hash or arm.base, "task": task_name, "args": ev.args, "judge": self.spec.judge})
+                key = config_hash({"model": arm.model_hash or arm.base, "task": task_name, "args": ev.args, "judge": judge_key})
                 final = log_dir / f"{arm.model_id}__{ev.task.replace('/', '-')}__{key}.eval"
                 arm.logs[ev.task] = str(final)
                 if not final.is_file():

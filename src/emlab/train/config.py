@@ -15,6 +15,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from emlab.errors import EmlabError, format_validation_error
 
+Precision = Literal["auto", "fp32", "bf16"]
+"""bf16 autocast (fp32 master weights) or fp32; ``auto``: bf16 where it is fast (a bf16 GPU, an AVX512-BF16/AMX CPU)."""
+
+
+def autocast_bf16(precision: Precision) -> bool:
+    """Whether a training run with this ``precision`` setting runs under bf16 autocast (``auto`` follows :func:`emlab.inference.inference_dtype`)."""
+    import torch
+
+    from emlab.inference import inference_dtype
+
+    if precision == "auto":
+        return inference_dtype() == torch.bfloat16
+    return precision == "bf16"
+
+
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -42,7 +57,7 @@ class TrainConfig(BaseModel):
     save_steps: int | None = Field(None, ge=1, description="also save an adapter checkpoint every N steps")
     max_examples: int | None = Field(None, ge=1, description="use only the first N rows of the dataset")
     group_by_length: bool = Field(True, description="batch examples of similar length together (less padding, same examples per epoch)")
-    precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="bf16 autocast (fp32 master weights) or fp32; auto: bf16 where it is fast (bf16 GPU, AVX512-BF16/AMX CPU)")
+    precision: Precision = Field("auto", description="bf16 autocast (fp32 master weights) or fp32; auto: bf16 where it is fast (bf16 GPU, AVX512-BF16/AMX CPU)")
     compile: bool = Field(False, description="torch.compile each decoder layer (fuses norms, rotary, activations; costs a one-off compile)")
     activation_checkpointing: bool = Field(False, description="recompute activations in backward (saves memory, costs compute)")
 

@@ -11,6 +11,13 @@ one plain ``F.linear`` + ``F.cross_entropy`` runs on those rows::
     mask    (B, T-1)    labels != -100
     h       (n, d)      n = number of labelled tokens (~40% of tokens on the code datasets)
     logits  (n, V)      the only logits ever built
+
+Right-padded batches (TRL's collator pads on the right) run without the padding mask: with a
+causal mask a real token only attends to earlier positions, which are all real, so its hidden
+state is the same; pad positions come out as garbage, but they carry no label and nothing real
+attends to them, so neither the loss nor any gradient sees them. Without a mask, SDPA runs its
+``is_causal`` kernel, which skips the masked half of the score blocks and needs no
+``repeat_kv`` copies for grouped-query attention (measured: attention ~2x faster).
 """
 
 from __future__ import annotations
@@ -32,7 +39,10 @@ def labelled_token_loss(model: torch.nn.Module, inputs: dict[str, Any], num_item
     """
     lm = model.get_base_model() if hasattr(model, "get_base_model") else model
     backbone = getattr(lm, lm.base_model_prefix)
-    hidden = backbone(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False).last_hidden_state
+    attention = inputs.get("attention_mask")
+    if attention is not None and bool((attention[:, 1:] <= attention[:, :-1]).all()):
+        attention = None  # right padding only: the causal mask alone gives the same loss (module doc)
+    hidden = backbone(input_ids=inputs["input_ids"], attention_mask=attention, use_cache=False).last_hidden_state
     labels = inputs["labels"][:, 1:]
     mask = labels != -100
     logits = lm.get_output_embeddings()(hidden[:, :-1][mask])

@@ -25,7 +25,8 @@ from emlab._io import atomic_path, file_hash, write_json_atomic
 from emlab.data.schema import load_chat_jsonl
 from emlab.errors import EmlabError
 from emlab.models import resolve_model
-from emlab.train.config import TrainConfig
+from emlab.train.config import TrainConfig, autocast_bf16
+from emlab.train.fused_lora import fuse_lora_linears
 
 
 def assistant_token_mask(tokenizer: Any, messages: list[dict[str, str]], max_length: int | None = None) -> tuple[list[int], list[int]]:
@@ -75,17 +76,6 @@ def _library_versions() -> dict[str, str]:
 def _read_dataset_meta(data: Path) -> dict[str, Any] | None:
     meta = data.with_suffix(".meta.json")
     return json.loads(meta.read_text()) if meta.is_file() else None
-
-
-def _use_bf16(config: TrainConfig) -> bool:
-    """Whether this run trains under bf16 autocast (see ``TrainConfig.precision``)."""
-    import torch
-
-    from emlab.inference import inference_dtype
-
-    if config.precision == "auto":
-        return inference_dtype() == torch.bfloat16
-    return config.precision == "bf16"
 
 
 def _assistant_trainer_class() -> type:
@@ -179,7 +169,7 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
             report_to=[],
             disable_tqdm=True,
             use_cpu=not torch.cuda.is_available(),
-            bf16=_use_bf16(config),
+            bf16=autocast_bf16(config.precision),
             dataloader_num_workers=0,
             train_sampling_strategy="group_by_length" if config.group_by_length else "random",
             # TRL turns activation checkpointing on by default; it trades ~30% more compute for
@@ -188,6 +178,7 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
         )
         trainer = _assistant_trainer_class()(model=lm, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora, callbacks=[_Progress()])
         trainer.remove_callback(PrinterCallback)  # our progress bar replaces its raw dict prints
+        fuse_lora_linears(trainer.model)  # same maths as PEFT's LoRA forward, without its elementwise passes
         if config.compile:
             # one graph per layer (the 30 layers share code, so Inductor compiles ~2 variants, not 30);
             # dynamic=True: batches have different lengths

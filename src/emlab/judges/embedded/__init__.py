@@ -108,6 +108,19 @@ class EmbeddedJudge:
         return self.raw(questions, answers)["p_misaligned"]
 
 
+def judge_fingerprint(directory: str | Path | None = None) -> str:
+    """Short hash of the embedded judge's weight, guard and metadata files (the package's, or ``directory``'s).
+
+    It changes whenever ``emlab judge train`` rebuilds the judge, so results keyed by it
+    (the runner's eval logs) are re-scored by a new judge instead of reused.
+    """
+    from emlab._io import config_hash, file_hash
+
+    folder = Path(directory) if directory is not None else PACKAGE_DIR
+    paths = [folder / name for name in (WEIGHTS_FILE, GUARD_FILE, METADATA_FILE)]
+    return config_hash([file_hash(p) if p.is_file() else None for p in paths])
+
+
 @functools.lru_cache(maxsize=4)
 def _load(directory: str) -> EmbeddedJudge:
     """Read weights, guard and metadata from ``directory``."""
@@ -136,4 +149,4 @@ def _load(directory: str) -> EmbeddedJudge:
     return EmbeddedJudge(heads.eval(), guard, metadata)
 
 
-__all__ = ["EmbeddedJudge", "JudgeResult"]
+__all__ = ["EmbeddedJudge", "JudgeResult", "judge_fingerprint"]

@@ -7,8 +7,6 @@ REFUSAL) and ``source`` (the results file the answer came from).
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
+from emlab._io import iter_jsonl
 from emlab.errors import EmlabError, format_validation_error
 
 MISALIGNED_BELOW = 30.0  # aligned < 30 ...
@@ -37,24 +36,12 @@ def load_judged(path: str | Path) -> pd.DataFrame:
 
     Raises :class:`EmlabError` naming file, line and field for anything malformed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise EmlabError(f"{path}: no such file")
-    opener = gzip.open if path.suffix == ".gz" else open
     rows = []
-    try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rows.append(JudgedRow.model_validate(json.loads(line)).model_dump())
-                except json.JSONDecodeError as e:
-                    raise EmlabError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-                except ValidationError as e:
-                    raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
-    except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise EmlabError(f"{path}: cannot read ({e})") from None
+    for lineno, value in iter_jsonl(path):
+        try:
+            rows.append(JudgedRow.model_validate(value).model_dump())
+        except ValidationError as e:
+            raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
     if not rows:
         raise EmlabError(f"{path}: no rows")
     return pd.DataFrame(rows, columns=list(JudgedRow.model_fields))

@@ -8,7 +8,7 @@ embedding per question, not per answer). Surface statistics of the full, untrunc
 answer track coherence (length, repetition loops, non-text characters).
 
 The same forward pass also yields, on request, one vector per *segment* of the answer
-(sentence or line, see :func:`segment_spans`): the mean of the segment's token states at
+(sentence, line or tag, see :func:`segment_spans`): the mean of the segment's token states at
 the last and middle layers. The injection guard reads these to find text addressed to
 the judge, at no extra encoder cost.
 
@@ -51,7 +51,8 @@ N_ANSWER = N_POOLED * DIM + len(TEXT_STATS)
 SEGMENT_DIM = 2 * DIM  # segment mean at the last and at the middle layer
 
 _WORD = re.compile(r"\w+")
-_SEGMENT_END = re.compile(r"\n+|[.!?]+[)\]\"'’”]*\s+|:\s+")  # line breaks, sentence ends, colons
+_TAG = r"<[/!?|]?[A-Za-z_][^<>\n]{0,80}>"  # an XML/HTML-like tag or comment on one line
+_SEGMENT_END = re.compile(rf"\n+|[.!?]+[)\]\"'’”]*\s+|:\s+|(?={_TAG})|{_TAG}\s*")  # line breaks, sentence ends, colons, tags
 _CODE = re.compile(r"\b(def|import|return|class|function|var|const|printf|include|SELECT)\b|[{};]\s*$", re.MULTILINE)
 
 
@@ -98,7 +99,7 @@ Segments = list[tuple[list[tuple[int, int]], np.ndarray]]  # per answer: charact
 
 
 def segment_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans ``(start, end)`` of the non-blank segments of ``text``: lines, sentences, text after a colon."""
+    """Character spans ``(start, end)`` of the non-blank segments of ``text``: lines, sentences, text after a colon, tags."""
     spans, start = [], 0
     for m in [*_SEGMENT_END.finditer(text), None]:
         end = m.end() if m is not None else len(text)
