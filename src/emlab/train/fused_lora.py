@@ -2,8 +2,9 @@
 
 PEFT's ``lora.Linear`` computes ``y = x W^T + (x A^T) B^T * s`` as five full-size passes over the
 ``(M, n)`` output: the base matmul, the LoRA-B matmul into a new tensor, the ``* s`` multiply, the
-add, and (in backward) the multiply again. On a CPU the elementwise passes run at memory speed,
-so at SmolLM2's widths (d = 576) they cost a quarter of the time of the matmuls themselves.
+add, and (in backward) the multiply again. On a CPU each elementwise pass runs at memory speed
+and synchronises every thread. Measured on SmolLM2-135M on a 2-core CPU (same batches, A/B in
+one process): 1.3-1.85x faster per step while another job shared the CPU, within +-5% when idle.
 
 :class:`LoraLinearFunction` does the same computation with the scale folded into the rank-r
 intermediate and the add folded into the matmul (``addmm_``)::
@@ -20,8 +21,8 @@ intermediate and the add folded into the matmul (``addmm_``)::
 ``W`` is frozen (no gradient). Under autocast the matmuls run in the autocast dtype, exactly
 like ``F.linear`` would; gradients are returned in the parameters' own (fp32) dtype.
 :func:`fuse_lora_linears` switches every plain LoRA linear of a PEFT model to this path and
-leaves anything it does not cover (DoRA and other variants, dropout > 0, merged or several active adapters) on
-PEFT's own forward. Saved adapters are unchanged: only ``forward`` is replaced.
+leaves anything it does not cover (DoRA and other variants, dropout > 0, merged or several
+active adapters) on PEFT's own forward. Saved adapters are unchanged: only ``forward`` is replaced.
 """
 
 from __future__ import annotations
@@ -101,4 +102,3 @@ def fuse_lora_linears(model: torch.nn.Module) -> int:
                 module.forward = types.MethodType(_fused_forward, module)
             count += 1
     return count
-
