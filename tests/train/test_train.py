@@ -21,6 +21,9 @@ def test_one_step_writes_adapter_and_full_record(tmp_path: Path, chat_jsonl: Pat
     assert record["steps"] == 2 and len(record["loss_curve"]) == 2
     assert all(0 < p["loss"] < 20 for p in record["loss_curve"])
     assert {"torch", "transformers", "trl", "peft"} <= set(record["versions"])
+    timeline = record["timeline"]  # per step: seconds since training began, non-pad tokens so far
+    assert [p["step"] for p in timeline] == [1, 2] and 0 < timeline[0]["seconds"] < timeline[1]["seconds"]
+    assert 0 < timeline[0]["tokens"] < timeline[1]["tokens"] == record["data"]["tokens"]
     adapter_cfg = json.loads((out / "adapter_config.json").read_text())
     assert adapter_cfg["r"] == 16 and adapter_cfg["use_rslora"] is True
     assert adapter_cfg["layers_to_transform"] == list(range(22, 30))

@@ -27,6 +27,7 @@ from emlab.errors import EmlabError
 from emlab.models import resolve_model
 from emlab.train.config import TrainConfig, autocast_bf16
 from emlab.train.fused_lora import fuse_lora_linears
+from emlab.train.memory import keep_freed_memory
 
 
 def assistant_token_mask(tokenizer: Any, messages: list[dict[str, str]], max_length: int | None = None) -> tuple[list[int], list[int]]:
@@ -99,10 +100,10 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
     """Finetune ``model_ref`` with LoRA on a ``messages`` JSONL file; write the adapter dir ``out``.
 
     ``out`` receives the adapter, the tokenizer, ``emlab.json`` (config, data hash, dataset
-    metadata incl. its training condition, seed, library versions, loss curve, throughput)
-    and, with ``save_steps``, ``checkpoint-N/`` adapters. It appears atomically: an
-    interrupted run leaves no ``out``. ``progress`` is an optional
-    ``callable(step, total_steps, loss)`` for progress bars.
+    metadata incl. its training condition, seed, library versions, loss curve, throughput and a
+    per-step ``timeline`` of elapsed seconds and non-pad tokens) and, with ``save_steps``,
+    ``checkpoint-N/`` adapters. It appears atomically: an interrupted run leaves no ``out``.
+    ``progress`` is an optional ``callable(step, total_steps, loss)`` for progress bars.
     """
     import torch
     from datasets import Dataset
@@ -140,8 +141,15 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
     steps_per_epoch = math.ceil(len(rows) / (config.batch_size * config.grad_accum))
     total_steps = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
     losses: list[dict[str, float]] = []
+    timeline: list[dict[str, float]] = []  # per optimiser step: seconds since training began, non-pad tokens so far
 
     class _Progress(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kw):  # noqa: ANN001 - HF callback signature
+            self.start = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kw):  # noqa: ANN001 - HF callback signature
+            timeline.append({"step": state.global_step, "seconds": round(time.perf_counter() - self.start, 3), "tokens": int(state.num_input_tokens_seen)})
+
         def on_log(self, args, state, control, logs=None, **kw):  # noqa: ANN001 - HF callback signature
             if logs and "loss" in logs:
                 losses.append({"step": state.global_step, "loss": float(logs["loss"])})
@@ -163,6 +171,7 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
             seed=config.seed,
             data_seed=config.seed,
             logging_steps=1,
+            include_num_input_tokens_seen="non_padding",
             save_strategy="steps" if config.save_steps else "no",
             save_steps=config.save_steps or 500,
             save_only_model=True,
@@ -185,7 +194,8 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
             for layer in trainer.model.get_base_model().model.layers:
                 layer.compile(dynamic=True)
         start = time.perf_counter()
-        trainer.train()
+        with keep_freed_memory():  # a CPU step re-allocates the same big tensors; keep their pages mapped
+            trainer.train()
         seconds = time.perf_counter() - start
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
@@ -207,6 +217,7 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
                 "precision": "bf16" if args.bf16 else "fp32",
                 "train_seconds": round(seconds, 2),
                 "tokens_per_second": round(trained_tokens / seconds, 1) if seconds > 0 else None,
+                "timeline": timeline,
             },
         )
     return out
