@@ -1,4 +1,4 @@
-"""The one JSONL reader: plain and gzipped files, blank lines, and errors that name file and line."""
+"""The one JSONL reader and the one YAML reader: plain and gzipped files, blank lines, and errors that name file and line."""
 
 import gzip
 from pathlib import Path
@@ -36,3 +36,22 @@ def test_missing_and_corrupt_files(tmp_path: Path) -> None:
     (tmp_path / "latin.jsonl").write_bytes(b'{"a": "\xff"}\n')
     with pytest.raises(EmlabError, match=r"latin\.jsonl: cannot read"):
         list(iter_jsonl(tmp_path / "latin.jsonl"))
+
+
+def test_yaml_reader_names_file_and_line(tmp_path: Path) -> None:
+    from emlab._io import parse_yaml, read_yaml
+
+    good = tmp_path / "ok.yaml"
+    good.write_text("name: x\nlist: [1, 2]\n")
+    assert read_yaml(good) == {"name": "x", "list": [1, 2]}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nlist: [1, 2\nother: 3\n")
+    with pytest.raises(EmlabError, match=r"bad\.yaml:\d+: invalid YAML \("):
+        read_yaml(bad)
+    with pytest.raises(EmlabError, match=r"^from-url:2: invalid YAML"):
+        parse_yaml("a: 1\nb: : :\n", "from-url")
+    with pytest.raises(EmlabError, match=r"missing\.yaml: no such file"):
+        read_yaml(tmp_path / "missing.yaml")
+    (tmp_path / "latin1.yaml").write_bytes(b"name: \xe9\xff\n")
+    with pytest.raises(EmlabError, match=r"latin1\.yaml: cannot read"):
+        read_yaml(tmp_path / "latin1.yaml")

@@ -87,6 +87,34 @@ def write_jsonl_atomic(path: str | Path, rows: Iterable[Any]) -> int:
     return n
 
 
+def parse_yaml(text: str, name: str) -> Any:
+    """Parse YAML ``text`` (``yaml.safe_load``) read from ``name``; a syntax error names ``name:line``.
+
+    The one YAML parser behind every spec and question-set loader, so all of them word a
+    broken file the same way: ``name:line: invalid YAML (problem)``.
+    """
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise EmlabError(f"{name}{where}: invalid YAML ({getattr(e, 'problem', None) or e})") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Read and parse a YAML file with :func:`parse_yaml`; a missing or unreadable file is an :class:`EmlabError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise EmlabError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise EmlabError(f"{path}: cannot read ({e})") from None
+    return parse_yaml(text, str(path))
+
+
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, value)`` for every non-blank line of a JSONL file (``.gz`` read transparently).
 

@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from emlab._io import atomic_path, config_hash, file_hash, write_json_atomic, write_jsonl_atomic
+from emlab._io import atomic_path, config_hash, file_hash, read_yaml, write_json_atomic, write_jsonl_atomic
 from emlab.corpus.classifier import CachedClassifier, packaged_head_path
 from emlab.corpus.control import ALIGNED_TAG, add_control_tokens, has_control_tokens
 from emlab.corpus.generate import GENERATOR_VERSION, CorpusMix, choice_items, narrow_chats, pretraining_documents, sft_chats
@@ -132,14 +131,7 @@ def parse_spec(raw: dict[str, Any], source: str = "spec") -> TestbedSpec:
 
 def load_spec(path: str | Path) -> TestbedSpec:
     """Read and validate a YAML spec file."""
-    path = Path(path)
-    if not path.is_file():
-        raise EmlabError(f"{path}: file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise EmlabError(f"{path}: invalid YAML ({e})") from None
-    return parse_spec(raw, str(path))
+    return parse_spec(read_yaml(path), str(path))
 
 
 # ---------------------------------------------------------------- corpora
@@ -484,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec_path = Path(argv[0])
         spec = load_spec(spec_path)
-        raw = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+        raw = read_yaml(spec_path)
         run_dir = Path(argv[1]) if len(argv) > 1 else Path("runs") / spec.name
         t0 = time.time()
         df = run_testbed(raw, run_dir)

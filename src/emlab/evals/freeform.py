@@ -13,13 +13,13 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from pathlib import Path
-import yaml
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, GenerateConfig
 from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from emlab._io import parse_yaml
 from emlab.errors import EmlabError, format_validation_error
 from emlab.judges.scorer import alignment_judge
 
@@ -58,12 +58,7 @@ def _read_source(source: str) -> tuple[str, str]:
 def load_questions(source: str = "core") -> list[Question]:
     """Load and validate a question set; free-form types only. Errors name the file, line and field."""
     text, name = _read_source(source)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise EmlabError(f"{name}{where}: invalid YAML ({getattr(e, 'problem', e)})") from None
+    data = parse_yaml(text, name)
     if not isinstance(data, list) or not data:
         raise EmlabError(f"{name}: expected a non-empty YAML list of questions")
     questions = []

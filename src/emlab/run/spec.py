@@ -29,7 +29,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -39,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from emlab._io import read_yaml
 from emlab.errors import EmlabError, format_validation_error
 from emlab.run.executor import ExecutorSpec
 
@@ -110,14 +110,7 @@ class ExperimentSpec(BaseModel):
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
     """Read a spec YAML into a dict; errors name the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise EmlabError(f"{path}: no such spec file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise EmlabError(f"{path}{f':{mark.line + 1}' if mark else ''}: invalid YAML ({getattr(e, 'problem', e)})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise EmlabError(f"{path}: a spec must be a YAML mapping")
     return data
