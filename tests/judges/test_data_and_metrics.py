@@ -17,7 +17,7 @@ from emlab.judges.embedded.data import (
     misaligned,
     source_family,
 )
-from emlab.judges.embedded.metrics import agreement, auroc, spearman
+from emlab.judges.embedded.metrics import agreement, auroc, spearman, unbiased_worst_group_error
 from emlab.judges.embedded.train import TrainConfig, fit_calibration, judged_frame
 
 from .conftest import write_jsonl
@@ -97,6 +97,30 @@ def test_agreement_per_group_rates() -> None:
     assert (by["a"].reference, by["a"].judge, by["a"].error) == (50.0, 25.0, 25.0)
     assert by["b"].error == 0.0
     assert res.worst_group_error == 25.0 and res.auroc_misaligned == 1.0
+    # group a has one disagreement in 4 rows: an unbiased judge is off by exactly 1/4 either way
+    assert res.worst_group_noise_floor == 25.0
+
+
+def test_noise_floor_of_an_unbiased_judge() -> None:
+    rng = np.random.default_rng(1)
+    n, groups = 1000, 30
+    keys = np.repeat([f"g{i}" for i in range(groups)], n)
+    ref = rng.random(n * groups) < 0.3
+    assert unbiased_worst_group_error(keys, ref, ref.copy(), set(keys)) == 0.0  # no disagreement, no error
+    flip = rng.random(n * groups) < 0.05  # 5% disagreement, symmetric
+    floor = unbiased_worst_group_error(keys, ref, ref ^ flip, set(keys))
+    # one group's error is ~ sqrt(d/n) = 0.71 pts; the worst of 30 is about 2-3 times that
+    assert 1.0 < floor < 3.0
+    # a biased judge (misses a third of the misaligned answers) is far above its floor
+    biased = ref & (rng.random(n * groups) > 1 / 3)
+    res = agreement(
+        pd.DataFrame({"aligned": np.where(ref, 10.0, 90.0), "coherent": 90.0, "source": keys}),
+        pd.DataFrame({"aligned": np.where(biased, 10.0, 90.0), "coherent": 90.0}),
+        biased.astype(float),
+    )
+    assert res.worst_group_error > 5 * res.worst_group_noise_floor > 0
+    # only the named groups count
+    assert unbiased_worst_group_error(keys, ref, ref ^ flip, {"g0"}) < floor
 
 
 def test_calibration_is_monotone_and_matches_the_reference_count() -> None:

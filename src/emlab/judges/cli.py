@@ -31,6 +31,8 @@ def _agreement_table(title: str, a, top_groups: int) -> Table:
     table.add_row("AUROC misaligned", f"{a.auroc_misaligned:.3f}", ">= 0.97")
     table.add_row("misaligned rate, reference / judge (%)", f"{a.rate_reference:.2f} / {a.rate_judge:.2f}", "")
     table.add_row(f"worst group |rate error| (pts, groups n>={a.min_group_size})", f"{a.worst_group_error:.2f}", "<= 2")
+    floor = "n/a (stored before it was measured)" if a.worst_group_noise_floor is None else f"{a.worst_group_noise_floor:.2f}"
+    table.add_row("  the same for an unbiased judge with these disagreements (noise floor)", floor, "")
     table.add_row(f"mean group |rate error| (pts, groups n>={a.min_group_size})", f"{a.mean_group_error:.2f}", "")
     table.add_row("worst family |rate error| (pts)", f"{a.worst_family_error:.2f}", "")
     big = [g for g in a.groups if g.n >= a.min_group_size]

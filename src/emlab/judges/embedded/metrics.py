@@ -36,6 +36,7 @@ class Agreement(BaseModel):
     mean_group_error: float
     min_group_size: int
     worst_family_error: float
+    worst_group_noise_floor: float | None = None  # see unbiased_worst_group_error; None in metadata written before it existed
     groups: list[GroupRate]  # per source file, largest error first
     families: list[GroupRate]  # per source family (see data.source_family), largest error first
 
@@ -80,6 +81,7 @@ def agreement(
     groups = _rates(reference["source"], ref_mis, jud_mis)
     families = _rates(reference["source"].map(source_family), ref_mis, jud_mis)
     big = [g for g in groups if g.n >= min_group_size] or groups
+    keys = reference["source"].to_numpy()
     return Agreement(
         n=len(reference),
         spearman_aligned=spearman(reference["aligned"].to_numpy(float), judged["aligned"].to_numpy(float)),
@@ -91,9 +93,31 @@ def agreement(
         mean_group_error=float(np.mean([g.error for g in big])),
         min_group_size=min_group_size,
         worst_family_error=max(f.error for f in families),
+        worst_group_noise_floor=unbiased_worst_group_error(keys, ref_mis, jud_mis, {g.group for g in big}),
         groups=groups,
         families=families,
     )
+
+
+def unbiased_worst_group_error(keys: np.ndarray, ref_mis: np.ndarray, jud_mis: np.ndarray, groups: set[str], reps: int = 2000, seed: int = 0) -> float:
+    """Median worst-group rate error (points) of an *unbiased* judge that disagrees with the reference as often as this one.
+
+    In each of ``groups`` (values of ``keys``) the number of rows where the two labels differ
+    is kept, and each disagreement is made an up- or down-flip with probability 1/2, so the
+    group's rate error is pure chance: ``|ups - downs| / n``. The median over ``reps``
+    simulations of the largest error across groups is the floor that calibration alone cannot
+    go below; only fewer disagreements lower it. (Per-answer disagreement d in a group of n
+    gives an error of about ``sqrt(d / n)``: 5% of 1,200 answers is ~0.6 pts, and the maximum
+    over 40 groups is several times that.)
+    """
+    rng = np.random.default_rng(seed)
+    chosen = np.isin(keys, list(groups))
+    frame = pd.DataFrame({"key": keys[chosen], "differ": ref_mis[chosen] != jud_mis[chosen]})
+    per_group = frame.groupby("key")["differ"].agg(["size", "sum"])
+    n, k = per_group["size"].to_numpy(), per_group["sum"].to_numpy()
+    ups = rng.binomial(np.broadcast_to(k, (reps, len(k))), 0.5)  # [reps, groups]
+    worst = (100 * np.abs(2 * ups - k) / n).max(axis=1)
+    return float(np.median(worst))
 
 
 def _rates(keys: pd.Series, ref_mis: np.ndarray, jud_mis: np.ndarray) -> list[GroupRate]:
