@@ -194,9 +194,10 @@ def synthesize_cmd(output: Path, n: int = typer.Option(100, help="Number of stor
 def testbed_cmd(spec: Path, run_dir: Path | None = typer.Argument(None, help="Default: runs/<spec name>")) -> None:
     """Run (or resume) a `kind: pretraining` spec: pretrain → SFT → narrow finetune → evaluate."""
     from emlab._io import read_yaml
-    from emlab.corpus.testbed import load_spec, run_testbed
+    from emlab.corpus.testbed import parse_spec, run_testbed
 
-    parsed = load_spec(spec)
+    raw = read_yaml(spec)
+    parsed = parse_spec(raw, str(spec))  # errors name the file before anything runs
     out = run_dir or Path("runs") / parsed.name
-    df = run_testbed(read_yaml(spec), out)
+    df = run_testbed(raw, out)
     print(df.groupby(["stage", "condition"], sort=False)["score_p_misaligned"].agg(["mean", "std", "count"]).round(3).to_string())

@@ -475,8 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         spec_path = Path(argv[0])
-        spec = load_spec(spec_path)
         raw = read_yaml(spec_path)
+        spec = parse_spec(raw, str(spec_path))
         run_dir = Path(argv[1]) if len(argv) > 1 else Path("runs") / spec.name
         t0 = time.time()
         df = run_testbed(raw, run_dir)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from pathlib import Path
+
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, GenerateConfig
