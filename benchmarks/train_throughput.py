@@ -9,9 +9,10 @@ allocator state or warmed-up memory:
 
 * a plain PyTorch loop a researcher writes by hand: HF model + PEFT in fp32, batches padded to
   their longest row, ``model(**batch, labels=labels).loss.backward()``, AdamW;
-* ``emlab.train.sft.train_lora`` itself (TRL ``SFTTrainer`` + PEFT, length-grouped batches,
-  LM head on assistant tokens only, fused LoRA matmuls, causal-only attention on right-padded
-  batches, freed memory kept mapped for reuse), timed by its own ``train_seconds``: fp32, fp32 with
+* ``emlab.train.sft.train_lora`` itself (TRL ``SFTTrainer`` + PEFT, length-grouped batches with
+  little padding, LM head on assistant tokens only, fused LoRA matmuls, RMSNorm/SwiGLU/rotary with
+  hand-written backward passes, causal-only attention on right-padded batches, freed memory kept
+  mapped for reuse), timed by its own ``train_seconds``: fp32, fp32 with
   ``compile=True`` (its one-off compile time included), and ``precision=auto`` (bf16 autocast
   where the CPU has AVX512-BF16/AMX: the default).
 

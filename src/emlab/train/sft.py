@@ -26,6 +26,7 @@ from emlab.data.schema import load_chat_jsonl
 from emlab.errors import EmlabError
 from emlab.models import resolve_model
 from emlab.train.config import TrainConfig, autocast_bf16
+from emlab.train.fused_layers import fuse_decoder_layers, fused_rotary
 from emlab.train.fused_lora import fuse_lora_linears
 from emlab.train.memory import keep_freed_memory
 
@@ -80,12 +81,22 @@ def _read_dataset_meta(data: Path) -> dict[str, Any] | None:
 
 
 def _assistant_trainer_class() -> type:
-    """``SFTTrainer`` whose loss runs the LM head on labelled tokens only (see :mod:`emlab.train.loss`)."""
+    """``SFTTrainer`` whose loss runs the LM head on labelled tokens only (see :mod:`emlab.train.loss`)
+    and whose ``group_by_length`` order pads less (see :mod:`emlab.train.sampler`)."""
     from trl import SFTTrainer
 
     from emlab.train.loss import labelled_token_loss
+    from emlab.train.sampler import LengthGroupedSampler
 
     class AssistantSFTTrainer(SFTTrainer):
+        def _get_train_sampler(self, train_dataset=None):  # noqa: ANN001, ANN202 - HF signature
+            if self.args.train_sampling_strategy != "group_by_length":
+                return super()._get_train_sampler(train_dataset)
+            dataset = self.train_dataset if train_dataset is None else train_dataset
+            group = self.args.train_batch_size * self.args.gradient_accumulation_steps
+            seed = self.args.seed if self.args.data_seed is None else self.args.data_seed
+            return LengthGroupedSampler([len(ids) for ids in dataset["input_ids"]], group, seed)
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001 - HF signature
             if return_outputs:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
@@ -188,13 +199,15 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
         trainer = _assistant_trainer_class()(model=lm, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora, callbacks=[_Progress()])
         trainer.remove_callback(PrinterCallback)  # our progress bar replaces its raw dict prints
         fuse_lora_linears(trainer.model)  # same maths as PEFT's LoRA forward, without its elementwise passes
+        fuse_decoder_layers(trainer.model)  # RMSNorm and SwiGLU with hand-written backward (same maths)
         if config.compile:
             # one graph per layer (the 30 layers share code, so Inductor compiles ~2 variants, not 30);
             # dynamic=True: batches have different lengths
             for layer in trainer.model.get_base_model().model.layers:
                 layer.compile(dynamic=True)
         start = time.perf_counter()
-        with keep_freed_memory():  # a CPU step re-allocates the same big tensors; keep their pages mapped
+        # a CPU step re-allocates the same big tensors: keep their pages mapped; rotary with a hand-written backward
+        with keep_freed_memory(), fused_rotary(trainer.model):
             trainer.train()
         seconds = time.perf_counter() - start
         trainer.model.save_pretrained(tmp)
