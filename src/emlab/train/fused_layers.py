@@ -13,7 +13,9 @@ FLOPs. Each function below does the same maths in fewer passes and saves less (x
     rotary    y = x cos + rotate_half(x) sin     HF: neg + cat + 3 passes, twice (q and k)
               dx = g cos + rotate_half^T(g sin)  here: one pass + two in-place half passes
 
-Measured on SmolLM2-135M (2-core CPU, A/B in one process): see the README.
+Measured on SmolLM2-135M, 2-core CPU, 7 batches of 8 run alternately with and without them in
+one process: 1.01-1.02x per step in fp32 (matmuls are ~70% of a step there) and 1.03-1.05x
+under bf16 autocast, where the matmuls are faster and the elementwise passes are not.
 
 :func:`fuse_decoder_layers` switches a model's RMSNorm and MLP modules to these paths and
 :func:`fused_rotary` swaps the rotary function of the model's modeling module while it is
