@@ -38,7 +38,9 @@ def test_fused_model_has_the_same_loss_and_gradients(lora: bool) -> None:
         model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "gate_proj", "down_proj"], layers_to_transform=[1, 2], init_lora_weights=False))
         fuse_lora_linears(model)
     ref_loss, ref_grads = _loss_and_grads(model)
+    model.zero_grad(set_to_none=True)
     assert fuse_decoder_layers(model) == {"rms_norm": 7, "swiglu_mlp": 3}  # 2 per layer + final norm; 3 MLPs
+    assert all(p.grad is None for p in model.parameters())  # the numerical check leaves no gradients behind
     assert fuse_decoder_layers(model) == {"rms_norm": 7, "swiglu_mlp": 3}  # idempotent
     with fused_rotary(model) as swapped:
         assert swapped and modeling_llama.apply_rotary_pos_emb.__name__ == "fused_apply_rotary_pos_emb"
