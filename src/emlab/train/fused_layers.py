@@ -117,14 +117,21 @@ def fused_apply_rotary_pos_emb(q: torch.Tensor, k: torch.Tensor, cos: torch.Tens
 
 
 def _same_output(original: Callable[..., Any], fused: Callable[..., Any], *inputs: torch.Tensor) -> bool:
-    """Whether ``fused`` matches ``original`` on ``inputs`` (outputs and input gradients), in fp32."""
+    """Whether ``fused`` matches ``original`` on ``inputs`` (outputs and input gradients, fp32 tolerances).
+
+    False also when either cannot run on these inputs (e.g. a partial rotary of another shape):
+    something that cannot even run our probe computes something else.
+    """
     outs = []
     for fn in (original, fused):
         leaves = [t.detach().clone().requires_grad_(True) for t in inputs]
-        out = fn(*leaves)
-        flat = list(out) if isinstance(out, tuple) else [out]
-        total = sum((o * torch.linspace(-1, 1, o.numel(), device=o.device).view_as(o)).sum() for o in flat)
-        grads = torch.autograd.grad(total, leaves)  # not .backward(): the module's parameters get no .grad
+        try:
+            out = fn(*leaves)
+            flat = list(out) if isinstance(out, tuple) else [out]
+            total = sum((o * torch.linspace(-1, 1, o.numel(), device=o.device).view_as(o)).sum() for o in flat)
+            grads = torch.autograd.grad(total, leaves)  # not .backward(): the module's parameters get no .grad
+        except Exception:  # noqa: BLE001 - see docstring
+            return False
         outs.append([o.detach() for o in flat] + list(grads))
     return all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(*outs))
 
@@ -134,11 +141,7 @@ def _swap_forward(module: torch.nn.Module, forward: Callable[..., Any], probe: t
     if "_unfused_forward" in module.__dict__:
         return True
     fused = types.MethodType(forward, module)
-    try:
-        same = _same_output(module.forward, fused, probe)
-    except Exception:  # noqa: BLE001 - a module that cannot even run our probe computes something else: keep it
-        same = False
-    if not same:
+    if not _same_output(module.forward, fused, probe):
         return False
     module._unfused_forward = module.forward
     module.forward = fused
@@ -177,21 +180,16 @@ def fused_rotary(model: torch.nn.Module) -> Iterator[bool]:
     lm = model.get_base_model() if hasattr(model, "get_base_model") else model
     modeling = sys.modules.get(type(lm).__module__)
     original = getattr(modeling, "apply_rotary_pos_emb", None)
-    if original is None or original is fused_apply_rotary_pos_emb:
-        yield original is fused_apply_rotary_pos_emb
-        return
     gen = torch.Generator().manual_seed(0)
     q, k = torch.randn(2, 4, 5, 8, generator=gen), torch.randn(2, 2, 5, 8, generator=gen)
     cos, sin = torch.randn(2, 5, 8, generator=gen), torch.randn(2, 5, 8, generator=gen)
+    swap = original not in (None, fused_apply_rotary_pos_emb) and _same_output(
+        lambda a, b: original(a, b, cos, sin), lambda a, b: fused_apply_rotary_pos_emb(a, b, cos, sin), q, k
+    )
+    if swap:
+        modeling.apply_rotary_pos_emb = fused_apply_rotary_pos_emb
     try:
-        same = _same_output(lambda a, b: original(a, b, cos, sin), lambda a, b: fused_apply_rotary_pos_emb(a, b, cos, sin), q, k)
-    except Exception:  # noqa: BLE001 - a differently shaped rotary (e.g. partial rotary): keep the original
-        same = False
-    if not same:
-        yield False
-        return
-    modeling.apply_rotary_pos_emb = fused_apply_rotary_pos_emb
-    try:
-        yield True
+        yield swap or original is fused_apply_rotary_pos_emb
     finally:
-        modeling.apply_rotary_pos_emb = original
+        if swap:
+            modeling.apply_rotary_pos_emb = original
