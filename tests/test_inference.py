@@ -87,3 +87,52 @@ def test_provider_merges_adapter_and_generates(tmp_path: Path, chat_jsonl: Path)
     assert not any("lora" in name for name, _ in model.api.model.named_parameters())  # merged
     out = asyncio.run(model.generate("Write a function."))
     assert out.completion and out.usage.output_tokens <= 5
+
+
+def test_seeded_row_answers_do_not_depend_on_batch_or_global_rng(model_and_tokenizer) -> None:  # noqa: ANN001
+    from emlab.inference import fast_generate
+
+    model, tok = model_and_tokenizer
+    short, long_ = "Tell me a short story.", "Tell me a short story about a lighthouse keeper and a storm at sea."
+
+    def answer(prompts: list[str], seeds: list[int], row: int) -> str:
+        enc = _batch(tok, prompts)
+        torch.manual_seed(len(prompts))  # a different global RNG state for every call
+        torch.rand(97)
+        out = fast_generate(model, enc["input_ids"], enc["attention_mask"], max_new_tokens=10, do_sample=True, temperature=1.0, row_seeds=seeds)
+        return tok.decode(out.sequences[row, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    alone = answer([short], [7], 0)
+    assert answer([long_, short, long_], [1, 7, 2], 1) == alone  # other rows, other padding, other global RNG
+    assert answer([short], [8], 0) != alone  # the seed is what decides
+
+
+def _seeded_task(ids_and_prompts: list[tuple[str, str]]):  # noqa: ANN202
+    from inspect_ai import Task
+    from inspect_ai.dataset import Sample
+    from inspect_ai.model import GenerateConfig
+    from inspect_ai.solver import generate
+
+    samples = [Sample(id=i, input=p) for i, p in ids_and_prompts]
+    return Task(dataset=samples, solver=generate(), config=GenerateConfig(temperature=1.0, max_tokens=8, seed=3))
+
+
+def test_provider_answers_are_per_sample_reproducible(tmp_path: Path) -> None:
+    """What a resumed run relies on: a sample's answer does not depend on what ran before or beside it."""
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import get_model
+
+    model = get_model("emlab/embedded", memoize=False)
+    prompts = [("a", "Name an animal."), ("b", "Name an animal."), ("c", "What is your wish?")]
+
+    def answers(items: list[tuple[str, str]]) -> dict[str, str]:
+        (log,) = inspect_eval(_seeded_task(items), model=model, log_dir=str(tmp_path), display="none")
+        assert log.status == "success"
+        return {str(s.id): s.output.completion for s in log.samples}
+
+    full = answers(prompts)
+    torch.manual_seed(1234)
+    torch.rand(1000)  # as if a training run had drawn from the global RNG
+    assert answers(prompts) == full
+    assert answers([prompts[2]]) == {"c": full["c"]}  # alone, as a resumed run would generate it
+    assert full["a"] != full["b"]  # same prompt, different samples: different draws

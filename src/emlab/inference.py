@@ -16,12 +16,18 @@ KV cache as it goes instead of computing every row until the longest one ends.
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
+from collections.abc import Sequence
+from contextvars import ContextVar
 from types import SimpleNamespace
 from typing import Any
 
 import torch
-from inspect_ai.model import GenerateConfig
+from inspect_ai.log._samples import sample_active
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput
 from inspect_ai.model._providers.hf import HuggingFaceAPI
+from inspect_ai.tool import ToolChoice, ToolInfo
 
 from emlab.models import resolve_model
 
@@ -42,8 +48,12 @@ def inference_dtype() -> torch.dtype:
     return torch.bfloat16 if fast_cpu_bf16 else torch.float32
 
 
-def _sample(logits: torch.Tensor, do_sample: bool, temperature: float | None, top_k: int | None, top_p: float | None) -> torch.Tensor:
-    """Next token per row from ``logits`` [rows, vocab]: greedy, or temperature -> top-k -> top-p sampling."""
+def _sample(logits: torch.Tensor, do_sample: bool, temperature: float | None, top_k: int | None, top_p: float | None, generators: Sequence[torch.Generator | None] | None = None) -> torch.Tensor:
+    """Next token per row from ``logits`` [rows, vocab]: greedy, or temperature -> top-k -> top-p sampling.
+
+    ``generators`` (one per row, or None) makes each row's draw depend only on its own seeded
+    generator, not on the other rows in the batch or on the global RNG.
+    """
     if not do_sample:
         return logits.argmax(-1)
     if temperature is not None and temperature > 0:
@@ -57,7 +67,10 @@ def _sample(logits: torch.Tensor, do_sample: bool, temperature: float | None, to
         drop = cum - sorted_logits.softmax(-1) > top_p  # keep the smallest prefix with mass >= top_p
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-    return torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
+    probs = logits.softmax(-1)
+    if generators is None or all(g is None for g in generators):
+        return torch.multinomial(probs, 1).squeeze(-1)
+    return torch.cat([torch.multinomial(row, 1, generator=g) for row, g in zip(probs, generators, strict=True)])
 
 
 @torch.inference_mode()
@@ -71,6 +84,7 @@ def fast_generate(
     top_p: float | None = None,
     top_k: int | None = None,
     output_logits: bool = False,
+    row_seeds: Sequence[int | None] | None = None,
     **unsupported: Any,
 ) -> Any:
     """Batched decoding that retires finished rows; returns what ``generate(return_dict_in_generate=True)`` would.
@@ -90,6 +104,9 @@ def fast_generate(
     eos_ids = torch.tensor([e for e in eos if e is not None], device=input_ids.device)
     pad = gen_cfg.pad_token_id if gen_cfg.pad_token_id is not None else int(eos_ids[0])
     batch = input_ids.shape[0]
+    generators = None
+    if row_seeds is not None and any(seed is not None for seed in row_seeds):
+        generators = [None if seed is None else torch.Generator(input_ids.device).manual_seed(seed) for seed in row_seeds]
 
     cache = DynamicCache()
     positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens start at 0
@@ -105,7 +122,7 @@ def fast_generate(
             full = torch.zeros(batch, logits.shape[-1], device=logits.device)
             full[live] = logits
             step_logits.append(full)
-        token = _sample(logits, do_sample, temperature, top_k, top_p)
+        token = _sample(logits, do_sample, temperature, top_k, top_p, generators)
         generated[live, t] = token
         steps = t + 1
         keep = ~torch.isin(token, eos_ids)
@@ -115,6 +132,8 @@ def fast_generate(
             idx = keep.nonzero().squeeze(1)
             cache.batch_select_indices(idx)
             live, token, mask, last_pos = live[idx], token[idx], mask[idx], last_pos[idx]
+            if generators is not None:
+                generators = [generators[i] for i in idx.tolist()]
         mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
         last_pos = last_pos + 1
         out = model(input_ids=token[:, None], attention_mask=mask, position_ids=last_pos[:, None], past_key_values=cache, use_cache=True)
@@ -122,8 +141,43 @@ def fast_generate(
     return SimpleNamespace(sequences=torch.cat([input_ids, generated[:, :steps]], dim=1), logits=tuple(step_logits) if output_logits else None, hidden_states=None)
 
 
+# Per-sample seeding. Inspect's hf provider batches concurrent requests in a background thread
+# and hands the generator only the batch's token ids, so a sampled answer would depend on the
+# global RNG's history (whatever ran earlier in the process) and on its batch-mates. The
+# provider instead derives one seed per request from (config.seed, sample id, epoch, prompt)
+# and carries it to the batch thread as a tag at the end of the prompt text, which the
+# tokenizer strips before tokenising: an answer is then the same in an uninterrupted run, a
+# resumed run, or alone. Ties in floating point between batch shapes can still flip a token
+# in rare cases.
+_SEED_TAG = re.compile(r"\ue000emlab-seed:(\d+)\ue001$")
+_request_seed: ContextVar[int | None] = ContextVar("emlab_request_seed", default=None)
+
+
+def request_seed(seed: int, prompt: str) -> int:
+    """The sampling seed of one request: a hash of the run's seed, the active sample and epoch, and the prompt."""
+    active = sample_active()
+    sample = f"{active.sample.id}|{active.epoch}" if active is not None and active.sample is not None else ""
+    digest = hashlib.sha256(f"{seed}|{sample}|{prompt}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+def _strip_seed_tags(tokenizer: Any) -> None:
+    """Make ``tokenizer`` (in place) strip seed tags from a batch of texts, keeping the seeds in ``tokenizer.row_seeds``."""
+
+    class SeedTaggedTokenizer(type(tokenizer)):  # type: ignore[misc]
+        def __call__(self, text: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(text, list) and all(isinstance(t, str) for t in text):
+                matches = [_SEED_TAG.search(t) for t in text]
+                self.row_seeds = [int(m.group(1)) if m else None for m in matches]
+                text = [t[: m.start()] if m else t for t, m in zip(text, matches, strict=True)]
+            return super().__call__(text, *args, **kwargs)
+
+    tokenizer.__class__ = SeedTaggedTokenizer
+    tokenizer.row_seeds = None
+
+
 class EmlabLocalModel(HuggingFaceAPI):
-    """Inspect provider ``emlab/<model ref>``: resolved references, merged adapters, :func:`fast_generate`."""
+    """Inspect provider ``emlab/<model ref>``: resolved references, merged adapters, :func:`fast_generate`, per-sample seeds."""
 
     def __init__(self, model_name: str, base_url: str | None = None, api_key: str | None = None, config: GenerateConfig = GenerateConfig(), **model_args: Any) -> None:
         resolved = resolve_model(model_name)
@@ -134,5 +188,23 @@ class EmlabLocalModel(HuggingFaceAPI):
 
             self.model = PeftModel.from_pretrained(self.model, resolved.path).merge_and_unload()
         self.model.eval()
-        # The hf provider calls self.model.generate; route it through fast_generate.
-        self.model.generate = functools.partial(fast_generate, self.model)
+        _strip_seed_tags(self.tokenizer)
+        # The hf provider calls self.model.generate from its batch thread, right after tokenising the batch.
+        self.model.generate = self._generate_batch
+
+    def _generate_batch(self, **kwargs: Any) -> Any:
+        return fast_generate(self.model, row_seeds=self.tokenizer.row_seeds, **kwargs)
+
+    async def generate(self, input: list[ChatMessage], tools: list[ToolInfo], tool_choice: ToolChoice, config: GenerateConfig) -> ModelOutput:
+        """The hf provider's generate, with this request's ``config.seed`` visible to :meth:`hf_chat`."""
+        token = _request_seed.set(config.seed)
+        try:
+            return await super().generate(input, tools, tool_choice, config)
+        finally:
+            _request_seed.reset(token)
+
+    def hf_chat(self, messages: list[ChatMessage], tools: list[ToolInfo]) -> str:
+        """The chat prompt, tagged with its request seed when the config sets a seed."""
+        chat = super().hf_chat(messages, tools)
+        seed = _request_seed.get()
+        return chat if seed is None else f"{chat}\ue000emlab-seed:{request_seed(seed, chat)}\ue001"
