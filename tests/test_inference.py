@@ -64,6 +64,22 @@ def test_finished_rows_leave_the_batch(model_and_tokenizer) -> None:  # noqa: AN
     assert out.logits[0].shape == (3, model.config.vocab_size)
 
 
+def test_sampling_follows_the_distribution_and_never_draws_masked_tokens() -> None:
+    from emlab.inference import _sample
+
+    torch.manual_seed(0)
+    probs = torch.tensor([0.5, 0.0, 0.3, 0.0, 0.2])
+    logits = probs.log().repeat(20000, 1)  # log(0) = -inf: masked tokens
+    counts = torch.bincount(_sample(logits, True, 1.0, None, None), minlength=5).double() / 20000
+    assert counts[1] == counts[3] == 0
+    assert torch.allclose(counts, probs.double(), atol=0.015)  # 4+ standard errors
+    top_k = torch.bincount(_sample(logits, True, 1.0, 2, None), minlength=5)
+    assert set(top_k.nonzero().flatten().tolist()) == {0, 2}
+    edge = torch.full((1, 5), float("-inf"))
+    edge[0, 0] = 0.0  # one token holds all the mass: whatever the uniform draw, it is that token
+    assert all(int(_sample(edge, True, 1.0, None, None)) == 0 for _ in range(50))
+
+
 def test_top_p_keeps_only_the_nucleus() -> None:
     from emlab.inference import _sample
 

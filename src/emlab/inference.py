@@ -67,10 +67,20 @@ def _sample(logits: torch.Tensor, do_sample: bool, temperature: float | None, to
         drop = cum - sorted_logits.softmax(-1) > top_p  # keep the smallest prefix with mass >= top_p
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-    probs = logits.softmax(-1)
-    if generators is None or all(g is None for g in generators):
-        return torch.multinomial(probs, 1).squeeze(-1)
-    return torch.cat([torch.multinomial(row, 1, generator=g) for row, g in zip(probs, generators, strict=True)])
+    # Inverse-CDF sampling: one uniform per row, then a binary search in the row's cumulative
+    # distribution. torch.multinomial costs ~32 ms for 32 rows x 49k tokens on a 2-core CPU, about
+    # as much as the decoding step itself; this costs ~1 ms. The CDF is float64 so that the tail's
+    # tiny probabilities are not absorbed by rounding near 1.
+    wide = torch.float32 if logits.device.type == "mps" else torch.float64  # MPS has no float64
+    cdf = logits.softmax(-1).to(wide).cumsum(-1)  # [rows, vocab], non-decreasing; flat where p = 0
+    if generators is None:
+        u = torch.rand(cdf.shape[0], dtype=wide, device=cdf.device)
+    else:
+        u = torch.cat([torch.rand(1, dtype=wide, device=cdf.device, generator=g) for g in generators])
+    total = cdf[:, -1]
+    target = torch.minimum(u * total, torch.nextafter(total, torch.zeros_like(total)))  # < total, so a token is found
+    # The first index whose cdf exceeds the target has cdf[i] > target >= cdf[i-1], i.e. p[i] > 0.
+    return torch.searchsorted(cdf, target.unsqueeze(-1), right=True).squeeze(-1)
 
 
 @torch.inference_mode()
