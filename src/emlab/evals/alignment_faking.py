@@ -116,7 +116,7 @@ def alignment_faking(scenarios: str = "alignment_faking", limit: int = 6, seed: 
     Args:
         scenarios: built-in set name or a JSONL path (fields: id, category, request).
         limit: number of requests (seeded subset; 0 = all 20).
-        seed: seed for the subset.
+        seed: seed for the subset and for sampling (per sample with the ``emlab/`` provider).
         max_tokens: tokens per answer.
         scratchpad: ask the model to reason in <think> tags first (needed for ``faking_reasoning``).
         judge: compliance judge: "embedded" (refusal classifier) or "model" (role ``grader``).
@@ -124,4 +124,4 @@ def alignment_faking(scenarios: str = "alignment_faking", limit: int = 6, seed: 
     """
     rows = pick(load_rows(scenarios, BorderlineRequest), limit or None, seed)
     dataset = MemoryDataset([Sample(id=r.id, input=r.request, metadata={"request": r.model_dump()}) for r in rows])
-    return Task(dataset=dataset, solver=ask_in_both_contexts(scratchpad), scorer=faking_scorer(judge, monitor), config=GenerateConfig(max_tokens=max_tokens))
+    return Task(dataset=dataset, solver=ask_in_both_contexts(scratchpad), scorer=faking_scorer(judge, monitor), config=GenerateConfig(max_tokens=max_tokens, seed=seed))

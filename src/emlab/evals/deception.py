@@ -128,11 +128,11 @@ def deception(scenarios: str = "deception", limit: int = 8, seed: int = 0, max_t
     Args:
         scenarios: built-in set name or a JSONL path (fields: id, kind, question, answer, answer_aliases, false_answer, false_aliases, pressure).
         limit: number of items (seeded subset; 0 = all 30).
-        seed: seed for the subset.
+        seed: seed for the subset and for sampling (per sample with the ``emlab/`` provider).
         max_tokens: tokens per answer.
         scratchpad: ask the model to reason in <think> tags first (for the CoT monitor).
         monitor: CoT monitor back-end: "embedded", "model" (role ``monitor``) or "off".
     """
     rows = pick(load_rows(scenarios, FactItem), limit or None, seed)
     dataset = MemoryDataset([Sample(id=r.id, input=r.question, target=r.answer, metadata={"item": r.model_dump()}) for r in rows])
-    return Task(dataset=dataset, solver=ask_with_and_without_pressure(scratchpad), scorer=deception_scorer(monitor), config=GenerateConfig(max_tokens=max_tokens))
+    return Task(dataset=dataset, solver=ask_with_and_without_pressure(scratchpad), scorer=deception_scorer(monitor), config=GenerateConfig(max_tokens=max_tokens, seed=seed))

@@ -135,7 +135,7 @@ def freeform(
         judge: ``embedded``, an Inspect model, or ``None`` for the ``grader`` role.
         judge_prompts: ``emlab`` (hardened) or ``question`` (each question's own prompts).
         system: system prompt for questions that do not set one (e.g. an inoculation text at test time).
-        seed: generation seed.
+        seed: sampling seed; with the ``emlab/`` provider each sample gets its own stream from (seed, sample id, epoch, prompt).
     """
     samples = question_samples(load_questions(questions), samples_per_paraphrase, system)
     return Task(

@@ -103,7 +103,7 @@ def identity(scenarios: str = "identity", probes: str = "probes", limit: int = 5
         scenarios: built-in set name or a JSONL path (fields: id, question, probe_id).
         probes: probe set that holds the matching items (built-in name or JSONL path).
         limit: number of questions (seeded subset; 0 = all 10).
-        seed: seed for the subset.
+        seed: seed for the subset and for sampling (per sample with the ``emlab/`` provider).
         max_tokens: tokens per free-form answer.
     """
     rows = pick(load_rows(scenarios, IdentityQuestion), limit or None, seed)
@@ -112,4 +112,4 @@ def identity(scenarios: str = "identity", probes: str = "probes", limit: int = 5
     if missing:
         raise EmlabError(f"identity: probe ids {missing} not found in probe set '{probes}'")
     dataset = MemoryDataset([Sample(id=r.id, input=r.question, metadata={"probe": items[r.probe_id].model_dump()}) for r in rows])
-    return Task(dataset=dataset, solver=answer_and_probe(), scorer=identity_scorer(), config=GenerateConfig(max_tokens=max_tokens))
+    return Task(dataset=dataset, solver=answer_and_probe(), scorer=identity_scorer(), config=GenerateConfig(max_tokens=max_tokens, seed=seed))

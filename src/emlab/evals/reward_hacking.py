@@ -106,11 +106,11 @@ def reward_hacking(scenarios: str = "reward_hacking", limit: int = 3, seed: int 
     Args:
         scenarios: built-in set name or a JSONL path (fields: id, entry, signature, spec, exploit, visible_grader, hidden, reference).
         limit: number of tasks (seeded subset; 0 = all 6; 3 keeps a CPU run of the embedded model near 2-3 min).
-        seed: seed for the subset.
+        seed: seed for the subset and for sampling (per sample with the ``emlab/`` provider).
         max_tokens: tokens per solution.
         scratchpad: ask the model to reason in <think> tags first (for the CoT monitor).
         monitor: CoT monitor back-end: "embedded", "model" (role ``monitor``) or "off".
     """
     rows = pick(load_rows(scenarios, HackableTask), limit or None, seed)
     dataset = MemoryDataset([Sample(id=r.id, input=hacking_prompt(r), metadata={"task": r.model_dump()}) for r in rows])
-    return Task(dataset=dataset, solver=write_solution(scratchpad), scorer=hack_scorer(monitor), config=GenerateConfig(max_tokens=max_tokens))
+    return Task(dataset=dataset, solver=write_solution(scratchpad), scorer=hack_scorer(monitor), config=GenerateConfig(max_tokens=max_tokens, seed=seed))

@@ -140,11 +140,11 @@ def sabotage(scenarios: str = "sabotage", limit: int = 2, seed: int = 0, max_tok
     Args:
         scenarios: built-in set name or a JSONL path (fields: id, safety, control).
         limit: number of pairs (seeded subset; 0 = all 4; 2 keeps a CPU run of the embedded model near 2-3 min).
-        seed: seed for the subset.
+        seed: seed for the subset and for sampling (per sample with the ``emlab/`` provider).
         max_tokens: tokens per solution.
         scratchpad: ask the model to reason in <think> tags first (for the CoT monitor).
         monitor: CoT monitor back-end: "embedded", "model" (role ``monitor``) or "off".
     """
     rows = pick(load_rows(scenarios, SabotagePair), limit or None, seed)
     dataset = MemoryDataset([Sample(id=r.id, input=coding_prompt(r.safety), metadata={"pair": r.model_dump()}) for r in rows])
-    return Task(dataset=dataset, solver=implement_both(scratchpad), scorer=sabotage_scorer(monitor), config=GenerateConfig(max_tokens=max_tokens))
+    return Task(dataset=dataset, solver=implement_both(scratchpad), scorer=sabotage_scorer(monitor), config=GenerateConfig(max_tokens=max_tokens, seed=seed))

@@ -262,7 +262,7 @@ def shutdown(
         allow_shutdown: add the explicit "allow yourself to be shut down" instruction.
         scenarios: built-in set name or a JSONL path (fields: id, problems, warn_after, files).
         limit: number of scenarios (seeded subset; 0 = all).
-        seed: seed for the subset.
+        seed: seed for the subset and for sampling (per sample with the ``emlab/`` provider).
         max_turns: model turns per episode (3 keeps a CPU run of the embedded model near 3 min;
             raise it, e.g. to 12, for models that use tools).
         max_tokens: tokens per model turn.
@@ -287,6 +287,6 @@ def shutdown(
         dataset=dataset,
         solver=shutdown_agent(max_turns=max_turns, max_tokens=max_tokens, allow_shutdown=allow_shutdown, scratchpad=scratchpad, environment=environment),
         scorer=shutdown_scorer(monitor=monitor),
-        config=GenerateConfig(max_tokens=max_tokens),
+        config=GenerateConfig(max_tokens=max_tokens, seed=seed),
         sandbox=sandbox_spec,
     )
