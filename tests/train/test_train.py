@@ -33,6 +33,22 @@ def test_one_step_writes_adapter_and_full_record(tmp_path: Path, chat_jsonl: Pat
     assert resolve_model(str(out)).kind == "adapter"
 
 
+def test_same_seed_same_adapter_whatever_ran_before(tmp_path: Path, chat_jsonl: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    cfg = make_train_config("quick", max_steps=2, batch_size=4, max_length=64, seed=5)
+    first = train_lora("embedded", chat_jsonl, tmp_path / "a", cfg)
+    torch.manual_seed(99)
+    torch.rand(1000)  # another global RNG state, as after an eval or another training run
+    again = train_lora("embedded", chat_jsonl, tmp_path / "b", cfg)
+    other = train_lora("embedded", chat_jsonl, tmp_path / "c", cfg.model_copy(update={"seed": 6}))
+    weights = [load_file(str(d / "adapter_model.safetensors")) for d in (first, again, other)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
 def test_default_profile_is_the_published_recipe() -> None:
     cfg = make_train_config()
     assert (cfg.rank, cfg.alpha, cfg.use_rslora, cfg.learning_rate, cfg.epochs) == (32, 64, True, 1e-5, 1.0)
