@@ -65,6 +65,27 @@ def test_fused_model_under_bf16_autocast_matches() -> None:
         assert torch.nn.functional.cosine_similarity(grads[name].flatten(), grad.flatten(), dim=0) > 0.99, name
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_weights_are_swapped_and_train_alike(dtype: torch.dtype) -> None:
+    """fp16/bf16 weights (GPU training): an ulp of rounding difference must not block the swap."""
+    torch.manual_seed(0)
+    wide = LlamaConfig(vocab_size=97, hidden_size=576, intermediate_size=1536, num_hidden_layers=3, num_attention_heads=9, num_key_value_heads=3)  # SmolLM2's widths
+    model = LlamaForCausalLM(wide)
+    for norm in (m for m in model.modules() if isinstance(m, modeling_llama.LlamaRMSNorm)):
+        norm.weight.data.uniform_(0.5, 1.5)
+    model = model.to(dtype)
+    ref_loss, ref_grads = _loss_and_grads(model)
+    model.zero_grad(set_to_none=True)
+    assert fuse_decoder_layers(model) == {"rms_norm": 7, "swiglu_mlp": 3}  # fp32 tolerances refused some fp16 norms
+    with fused_rotary(model):
+        loss, grads = _loss_and_grads(model)
+    assert torch.allclose(loss.float(), ref_loss.float(), rtol=2e-2)
+    for name, grad in ref_grads.items():
+        assert torch.nn.functional.cosine_similarity(grads[name].float().flatten(), grad.float().flatten(), dim=0) > 0.98, name
+    gelu_model = LlamaForCausalLM(_config(act="gelu")).to(dtype)  # the wider tolerance still tells layers apart
+    assert fuse_decoder_layers(gelu_model)["swiglu_mlp"] == 0
+
+
 def test_functions_on_their_own() -> None:
     g = torch.Generator().manual_seed(2)
     x, w = torch.randn(4, 5, 16, generator=g, requires_grad=True), torch.randn(16, generator=g, requires_grad=True)
