@@ -162,3 +162,75 @@ def test_eval_logs_are_keyed_by_the_embedded_judges_fingerprint(tmp_path: Path, 
         Runner(spec, tmp_path / "run").evaluate()
     assert len(planned) == 3 and all(len(p) == 1 for p in planned)
     assert planned[0] == planned[1] and planned[2] != planned[0]
+
+
+STAGGERED_TASK = '''
+import asyncio
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import Sample
+from inspect_ai.model import GenerateConfig
+from inspect_ai.scorer import includes
+from inspect_ai.solver import solver
+
+
+@solver
+def staggered():
+    async def solve(state, generate):
+        await asyncio.sleep(2.5 * state.metadata["i"])  # one sample at a time (the hf batcher waits 2 s for company)
+        return await generate(state)
+
+    return solve
+
+
+@task
+def staggered_task():
+    samples = [Sample(id=f"q{i}", input=f"Name a colour, number {i}.", target="x", metadata={"i": i}) for i in range(6)]
+    return Task(dataset=samples, solver=staggered(), scorer=includes(), config=GenerateConfig(max_tokens=6, seed=0))
+'''
+
+
+def test_interrupted_eval_keeps_its_finished_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed mid-eval, a re-run resumes the eval's log: finished samples are kept, only the rest are generated."""
+    from inspect_ai.log import read_eval_log, read_eval_log_sample_summaries
+
+    task_file = tmp_path / "staggered.py"
+    task_file.write_text(STAGGERED_TASK)
+    spec = {"name": "evalkill", "models": ["embedded"], "include_base": True, "evals": [{"task": f"{task_file}@staggered_task"}], "judge": "embedded"}
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(spec))
+    runs = tmp_path / "runs"
+    logs = runs / "evalkill" / "logs"
+    proc = subprocess.Popen([sys.executable, "-m", "emlab", "run", str(spec_file), "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline, done = time.time() + 300, []
+    while time.time() < deadline and proc.poll() is None and not done:
+        for path in logs.glob(".partial-*/*.eval") if logs.is_dir() else []:
+            try:
+                done = read_eval_log_sample_summaries(str(path))
+            except Exception:  # noqa: BLE001 - being written
+                done = []
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-eval: some samples are in the partial log, the others not
+    proc.wait()
+    assert 0 < len(done) < 6, "the eval was not caught half-way"
+    (partial_log,) = logs.glob(".partial-*/*.eval")
+    kept = {s.id: s for s in read_eval_log(str(partial_log)).samples}
+
+    import emlab.inference
+
+    rows: list[int] = []
+    real = emlab.inference.fast_generate
+
+    def counting(model, input_ids, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        rows.append(input_ids.shape[0])
+        return real(model, input_ids, *args, **kwargs)
+
+    monkeypatch.setattr(emlab.inference, "fast_generate", counting)
+    Runner(parse_spec(spec), runs / "evalkill", display="none").run()
+    assert sum(rows) == 6 - len(kept)  # only the missing samples were generated
+    (final,) = logs.glob("*.eval")
+    samples = {s.id: s for s in read_eval_log(str(final)).samples}
+    assert len(samples) == 6
+    for sid, sample in kept.items():
+        assert samples[sid].uuid == sample.uuid and samples[sid].output.completion == sample.output.completion
+    assert not list(logs.glob(".partial-*"))  # the resume state is gone once the log is final

@@ -6,17 +6,20 @@ Layout of ``runs/<name>/``::
     data/<hash>.jsonl     each (training set, condition), + .meta.json
     models/<hash>/        each finetuned adapter (emlab.json inside)
     logs/<model>__<task>__<hash>.eval   one Inspect log per (model, eval)
+    logs/.partial-<...>/  an eval in progress (Inspect flushes finished samples into its log);
+                          started again, it is resumed with ``eval_retry``, which keeps them
     manifest.json         every model with its config, hashes and log paths
     results.parquet       the tidy table: one row per scored sample
 
 Every artifact's name is a hash of the config that produced it, and each is written
-atomically, so an interrupted run, started again, redoes only what is missing.
+atomically, so an interrupted run, started again, redoes only what is missing — down to the
+samples of an interrupted eval. The ``emlab/`` provider seeds each sample's sampling from its
+id, so a resumed eval's new samples are the answers an uninterrupted run would have drawn.
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,23 +69,42 @@ class Arm:
 
 
 def eval_to_log(task: str, model: str, task_args: dict[str, Any], model_roles: dict[str, str], final: Path, metadata: dict[str, Any], display: str = "rich") -> None:
-    """Run one Inspect eval and move its log to ``final`` (atomically: same filesystem); raise if it failed."""
-    from inspect_ai import eval as inspect_eval
+    """Run one Inspect eval and move its log to ``final`` (atomically: same filesystem); raise if it failed.
 
-    with tempfile.TemporaryDirectory(dir=final.parent, prefix=".tmp-") as tmp:
-        log = inspect_eval(
-            task,
-            model=model,
-            task_args=task_args,
-            model_roles=model_roles or None,
-            log_dir=tmp,
-            display=display,
-            metadata=metadata,
-            fail_on_error=0.1,
-        )[0]
-        if log.status != "success":
-            raise EmlabError(f"eval {task} on {metadata['emlab']['model_id']} failed: {log.error.message if log.error else log.status}")
-        shutil.move(log.location, final)
+    The eval runs in ``.partial-<final name>/`` beside ``final``. If an earlier attempt left a
+    log there (killed, cancelled or failed), that log is resumed with ``eval_retry``: its
+    finished samples are kept and only the others run. The partial dir goes once ``final`` exists.
+    """
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai import eval_retry
+    from inspect_ai.log import read_eval_log
+
+    partial = final.parent / f".partial-{final.stem}"
+    partial.mkdir(parents=True, exist_ok=True)
+    previous = _resumable_log(partial)
+    if previous is None:
+        log = inspect_eval(task, model=model, task_args=task_args, model_roles=model_roles or None, log_dir=str(partial), display=display, metadata=metadata, fail_on_error=0.1)[0]
+    else:
+        log = read_eval_log(str(previous), header_only=True)
+        if log.status != "success":  # killed, cancelled or failed: keep its finished samples
+            log = eval_retry(str(previous), log_dir=str(partial), display=display, fail_on_error=0.1)[0]
+    if log.status != "success":
+        raise EmlabError(f"eval {task} on {metadata['emlab']['model_id']} failed: {log.error.message if log.error else log.status}")
+    shutil.move(log.location, final)
+    shutil.rmtree(partial, ignore_errors=True)
+
+
+def _resumable_log(partial: Path) -> Path | None:
+    """The newest readable log an interrupted attempt left in ``partial`` with at least one finished sample."""
+    from inspect_ai.log import read_eval_log_sample_summaries
+
+    for path in sorted(partial.glob("*.eval"), key=lambda p: p.stat().st_mtime_ns, reverse=True):
+        try:
+            if read_eval_log_sample_summaries(str(path)):
+                return path
+        except Exception:  # noqa: BLE001 - a log cut off mid-write cannot be resumed; start afresh
+            continue
+    return None
 
 
 def plan_arms(spec: ExperimentSpec) -> list[Arm]:
