@@ -234,3 +234,27 @@ def test_interrupted_eval_keeps_its_finished_samples(tmp_path: Path, monkeypatch
     for sid, sample in kept.items():
         assert samples[sid].uuid == sample.uuid and samples[sid].output.completion == sample.output.completion
     assert not list(logs.glob(".partial-*"))  # the resume state is gone once the log is final
+
+
+def test_a_partial_log_that_cannot_be_resumed_is_replaced(tmp_path: Path) -> None:
+    """A partial log whose task can no longer be built (its code moved) must not block the run forever."""
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    from emlab.run.runner import eval_to_log
+
+    quick = STAGGERED_TASK.replace("2.5 * ", "0 * ").replace("range(6)", "range(2)")
+    gone = tmp_path / "old.py"
+    gone.write_text(quick)
+    final = tmp_path / "logs" / "m__t__abc.eval"
+    partial = final.parent / f".partial-{final.stem}"
+    (first,) = inspect_eval(f"{gone}@staggered_task", model="emlab/embedded", log_dir=str(partial), display="none")
+    log = read_eval_log(first.location)
+    log.status = "cancelled"  # as if interrupted
+    write_eval_log(log, first.location)
+    gone.unlink()  # the task it was made from no longer exists
+    task = tmp_path / "new.py"
+    task.write_text(quick)
+    eval_to_log(f"{task}@staggered_task", "emlab/embedded", {}, {}, final, {"emlab": {"model_id": "m"}}, display="none")
+    assert read_eval_log(str(final)).status == "success" and len(read_eval_log(str(final)).samples) == 2
+    assert not partial.exists()

@@ -82,12 +82,18 @@ def eval_to_log(task: str, model: str, task_args: dict[str, Any], model_roles: d
     partial = final.parent / f".partial-{final.stem}"
     partial.mkdir(parents=True, exist_ok=True)
     previous = _resumable_log(partial)
-    if previous is None:
-        log = inspect_eval(task, model=model, task_args=task_args, model_roles=model_roles or None, log_dir=str(partial), display=display, metadata=metadata, fail_on_error=0.1)[0]
-    else:
+    log = None
+    if previous is not None:
         log = read_eval_log(str(previous), header_only=True)
         if log.status != "success":  # killed, cancelled or failed: keep its finished samples
-            log = eval_retry(str(previous), log_dir=str(partial), display=display, fail_on_error=0.1)[0]
+            try:
+                log = eval_retry(str(previous), log_dir=str(partial), display=display, fail_on_error=0.1)[0]
+            except Exception as e:  # noqa: BLE001 - e.g. the task's code changed since: its samples cannot be reused
+                Console(stderr=True).print(f"[yellow]cannot resume {previous.name} ({type(e).__name__}: {e}); starting the eval afresh[/]")
+                previous.unlink()
+                log = None
+    if log is None:
+        log = inspect_eval(task, model=model, task_args=task_args, model_roles=model_roles or None, log_dir=str(partial), display=display, metadata=metadata, fail_on_error=0.1)[0]
     if log.status != "success":
         raise EmlabError(f"eval {task} on {metadata['emlab']['model_id']} failed: {log.error.message if log.error else log.status}")
     shutil.move(log.location, final)
