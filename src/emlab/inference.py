@@ -15,7 +15,6 @@ KV cache as it goes instead of computing every row until the longest one ends.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Sequence

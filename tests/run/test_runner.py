@@ -229,7 +229,9 @@ def test_interrupted_eval_keeps_its_finished_samples(tmp_path: Path, monkeypatch
     Runner(parse_spec(spec), runs / "evalkill", display="none").run()
     assert sum(rows) == 6 - len(kept)  # only the missing samples were generated
     (final,) = logs.glob("*.eval")
-    samples = {s.id: s for s in read_eval_log(str(final)).samples}
+    resumed = read_eval_log(str(final))
+    assert resumed.eval.metadata["emlab"]["model_id"] == "embedded"  # the run's labels survive eval_retry
+    samples = {s.id: s for s in resumed.samples}
     assert len(samples) == 6
     for sid, sample in kept.items():
         assert samples[sid].uuid == sample.uuid and samples[sid].output.completion == sample.output.completion
