@@ -76,22 +76,10 @@ def eval_to_log(task: str, model: str, task_args: dict[str, Any], model_roles: d
     finished samples are kept and only the others run. The partial dir goes once ``final`` exists.
     """
     from inspect_ai import eval as inspect_eval
-    from inspect_ai import eval_retry
-    from inspect_ai.log import read_eval_log
 
     partial = final.parent / f".partial-{final.stem}"
     partial.mkdir(parents=True, exist_ok=True)
-    previous = _resumable_log(partial)
-    log = None
-    if previous is not None:
-        log = read_eval_log(str(previous), header_only=True)
-        if log.status != "success":  # killed, cancelled or failed: keep its finished samples
-            try:
-                log = eval_retry(str(previous), log_dir=str(partial), display=display, fail_on_error=0.1)[0]
-            except Exception as e:  # noqa: BLE001 - e.g. the task's code changed since: its samples cannot be reused
-                Console(stderr=True).print(f"[yellow]cannot resume {previous.name} ({type(e).__name__}: {e}); starting the eval afresh[/]")
-                previous.unlink()
-                log = None
+    log = _resume(partial, display)
     if log is None:
         log = inspect_eval(task, model=model, task_args=task_args, model_roles=model_roles or None, log_dir=str(partial), display=display, metadata=metadata, fail_on_error=0.1)[0]
     if log.status != "success":
@@ -100,16 +88,30 @@ def eval_to_log(task: str, model: str, task_args: dict[str, Any], model_roles: d
     shutil.rmtree(partial, ignore_errors=True)
 
 
-def _resumable_log(partial: Path) -> Path | None:
-    """The newest readable log an interrupted attempt left in ``partial`` with at least one finished sample."""
-    from inspect_ai.log import read_eval_log_sample_summaries
+def _resume(partial: Path, display: str) -> Any:
+    """Finish the newest log an earlier attempt left in ``partial`` (keeping its finished samples); None if there is none to finish.
+
+    A log that already succeeded is returned as it is. One that cannot be resumed (e.g. its
+    task's code changed since) is deleted, with a warning, so the caller starts afresh.
+    """
+    from inspect_ai import eval_retry
+    from inspect_ai.log import read_eval_log, read_eval_log_sample_summaries
 
     for path in sorted(partial.glob("*.eval"), key=lambda p: p.stat().st_mtime_ns, reverse=True):
         try:
-            if read_eval_log_sample_summaries(str(path)):
-                return path
-        except Exception:  # noqa: BLE001 - a log cut off mid-write cannot be resumed; start afresh
+            if not read_eval_log_sample_summaries(str(path)):
+                continue
+        except Exception:  # noqa: BLE001 - a log cut off mid-write cannot be resumed; try an older one
             continue
+        log = read_eval_log(str(path), header_only=True)
+        if log.status == "success":
+            return log
+        try:
+            return eval_retry(str(path), log_dir=str(partial), display=display, fail_on_error=0.1)[0]
+        except Exception as e:  # noqa: BLE001 - its samples cannot be reused
+            Console(stderr=True).print(f"[yellow]cannot resume {path.name} ({type(e).__name__}: {e}); starting the eval afresh[/]")
+            path.unlink()
+            return None
     return None
 
 
