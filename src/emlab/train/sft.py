@@ -25,6 +25,7 @@ from emlab._io import atomic_path, file_hash, write_json_atomic
 from emlab.data.schema import load_chat_jsonl
 from emlab.errors import EmlabError
 from emlab.models import resolve_model
+from emlab.train.attention import use_causal_attention
 from emlab.train.config import TrainConfig, autocast_bf16
 from emlab.train.fused_layers import fuse_decoder_layers, fused_rotary
 from emlab.train.fused_lora import fuse_lora_linears
@@ -200,6 +201,7 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
         trainer.remove_callback(PrinterCallback)  # our progress bar replaces its raw dict prints
         fuse_lora_linears(trainer.model)  # same maths as PEFT's LoRA forward, without its elementwise passes
         fuse_decoder_layers(trainer.model)  # RMSNorm and SwiGLU with hand-written backward (same maths)
+        use_causal_attention(trainer.model)  # stacked-head causal attention on CPU, SDPA otherwise (same maths)
         if config.compile:
             # one graph per layer (the 30 layers share code, so Inductor compiles ~2 variants, not 30);
             # dynamic=True: batches have different lengths
