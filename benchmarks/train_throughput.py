@@ -11,7 +11,8 @@ allocator state or warmed-up memory:
   their longest row, ``model(**batch, labels=labels).loss.backward()``, AdamW;
 * ``emlab.train.sft.train_lora`` itself (TRL ``SFTTrainer`` + PEFT, length-grouped batches with
   little padding, LM head on assistant tokens only, fused LoRA matmuls, RMSNorm/SwiGLU/rotary with
-  hand-written backward passes, causal-only attention on right-padded batches, freed memory kept
+  hand-written backward passes, causal-only attention on right-padded batches with the query heads
+  of each key-value head stacked into one matmul (``emlab.train.attention``), freed memory kept
   mapped for reuse), timed by its own ``train_seconds``: fp32, fp32 with
   ``compile=True`` (its one-off compile time included), and ``precision=auto`` (bf16 autocast
   where the CPU has AVX512-BF16/AMX: the default).

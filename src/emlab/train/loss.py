@@ -18,7 +18,8 @@ state is the same; pad positions come out as garbage, but they carry no label an
 attends to them, so neither the loss nor any gradient sees them. Without a mask, SDPA runs its
 ``is_causal`` kernel, which skips the masked half of the score blocks and needs no
 ``repeat_kv`` copies for grouped-query attention (measured on SmolLM2-135M, 2-core CPU: up to
-1.4x faster per step while another job shared the CPU, no change when idle).
+1.4x faster per step while another job shared the CPU, no change when idle); on a CPU an
+unmasked batch also qualifies for :mod:`emlab.train.attention`'s stacked-head kernel.
 """
 
 from __future__ import annotations
