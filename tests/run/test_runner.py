@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from rich.console import Console
 
 from emlab.errors import EmlabError
 from emlab.run.runner import Runner, plan_arms
@@ -108,7 +109,10 @@ def test_interrupted_run_resumes_and_redoes_only_what_is_missing(tmp_path: Path,
 
     monkeypatch.setattr(sft, "train_lora", counting_train)
     spec = parse_spec(yaml.safe_load(spec_file.read_text()))
-    run_dir = Runner(spec, runs / "tiny", display="none").run()
+    console = Console(record=True, width=400)  # wide: one line per path
+    run_dir = Runner(spec, runs / "tiny", console=console, display="none").run()
+    printed = [line.split(" ", 1)[1] for line in console.export_text().splitlines() if line.startswith("log ")]
+    assert len(printed) == 3 and all(Path(p).is_file() for p in printed)  # the final log paths, not the partial ones
     assert len(calls) == 1 and Path(calls[0]) != first  # only the missing model was trained
     assert (first / "emlab.json").stat().st_mtime_ns == stamp
     assert not [p for p in models.iterdir() if p.name.startswith(".")]  # no half-written leftovers

@@ -240,6 +240,8 @@ class Runner:
             if stage == "eval":
                 self.console.print(f"[cyan]{job.label}[/]")
                 run_jobs([job], executor)
+                # Inspect's own summary names the log inside .partial-*/, which is gone once it is moved
+                self.console.print(f"[green]log[/] {job.kwargs['final']}", soft_wrap=True)
                 continue
             with self._progress() as progress:
                 bar = progress.add_task(job.label, total=None)
