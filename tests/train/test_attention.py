@@ -31,9 +31,9 @@ def _sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True).transpose(1, 2)
 
 
-@pytest.mark.parametrize(("length", "block"), [(1, 80), (7, 80), (50, 16), (97, 20), (130, 80)])
-def test_stacked_attention_matches_sdpa_in_fp32(length: int, block: int) -> None:
-    q, k, v, grad = _qkv(length)
+@pytest.mark.parametrize(("length", "block", "heads", "kv_heads"), [(1, 80, 6, 2), (7, 80, 6, 2), (50, 16, 6, 2), (97, 20, 6, 2), (130, 80, 6, 2), (45, 16, 7, 1), (45, 16, 4, 4)])
+def test_stacked_attention_matches_sdpa_in_fp32(length: int, block: int, heads: int, kv_heads: int) -> None:
+    q, k, v, grad = _qkv(length, heads=heads, kv_heads=kv_heads)
     ref = _run(_sdpa, q, k, v, grad)
     got = _run(lambda a, b, c: StackedCausalAttention.apply(a, b, c, a.shape[-1] ** -0.5, torch.float32, block), q, k, v, grad)
     for name, r, x in zip(("out", "dq", "dk", "dv"), ref, got):
@@ -62,9 +62,16 @@ def test_causal_attention_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     # a padding mask, dropout, or probabilities over the memory budget: SDPA, unchanged
     mask = torch.ones(2, 1, 24, 24, dtype=torch.bool).tril()
     mask[0, :, 3:, :3] = False  # left padding of row 0
+    bidirectional = torch.nn.Module()
+    bidirectional.num_key_value_groups, bidirectional.is_causal = 3, False
+    assert type(causal_attention(module, q, k, v, None, position_ids=torch.arange(24)[None], use_cache=False, sliding_window=None)[0].grad_fn).__name__ == "StackedCausalAttentionBackward"
     for call in (
         lambda: causal_attention(module, q, k, v, mask),
         lambda: causal_attention(module, q, k, v, None, dropout=0.5),
+        lambda: causal_attention(bidirectional, q, k, v, None),
+        lambda: causal_attention(module, q, k, v, None, is_causal=False),
+        lambda: causal_attention(module, q, k, v, None, sliding_window=8),
+        lambda: causal_attention(module, q, k, v, None, s_aux=torch.zeros(6)),  # attention sinks (gpt-oss)
     ):
         assert type(call()[0].grad_fn).__name__ != "StackedCausalAttentionBackward"
     monkeypatch.setattr(attention, "MAX_SAVED_BYTES", 2 * 6 * 24 * 24 * 4 // 2 - 1)

@@ -109,26 +109,35 @@ class StackedCausalAttention(torch.autograd.Function):
         return grad_q, dk.to(k_dtype), dv.to(v_dtype), None, None, None
 
 
+_NEUTRAL_KWARGS = {"position_ids", "use_cache", "cache_position"}
+"""Attention kwargs Hugging Face layers pass that do not change the attention maths (anything else must be None/False)."""
+
+
 def causal_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, attention_mask: torch.Tensor | None, dropout: float = 0.0, scaling: float | None = None, **kwargs: Any) -> tuple[torch.Tensor, None]:
     """Hugging Face attention-interface function: :class:`StackedCausalAttention` where it applies, else SDPA.
 
     It applies to unmasked causal self-attention (no padding mask: :mod:`emlab.train.loss`
-    trains right-padded batches without one) on a CPU in bf16/fp16 (the autocast dtype, or the
-    query's), without dropout, sliding window or soft-capping, while the saved probabilities fit
-    :data:`MAX_SAVED_BYTES`, and outside ``torch.compile`` (compiled layers get SDPA, which
-    Inductor knows).
+    trains right-padded batches without one) on a CPU, computed in the autocast dtype or the
+    query's, without dropout or any other attention option (sliding window, soft-capping,
+    sinks, ...), while the saved probabilities fit :data:`MAX_SAVED_BYTES`, and outside
+    ``torch.compile`` (compiled layers get SDPA, which Inductor knows).
     """
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     device = query.device.type
     dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else query.dtype
     b, h, t, _ = query.shape
+    causal = kwargs.get("is_causal")
+    causal = getattr(module, "is_causal", True) if causal is None else causal  # as SDPA's path decides it
+    options = [k for k, v in kwargs.items() if k not in _NEUTRAL_KWARGS | {"is_causal"} and v is not None and v is not False]
     fits = b * h * t * t * dtype.itemsize // 2 <= MAX_SAVED_BYTES  # roughly the causal half is saved
-    plain = kwargs.get("sliding_window") is None and kwargs.get("softcap") is None and kwargs.get("is_causal", True) is not False
-    if not torch.compiler.is_compiling() and attention_mask is None and dropout == 0.0 and device == "cpu" and dtype in (torch.float32, torch.bfloat16, torch.float16) and key.shape[2] == t and h % key.shape[1] == 0 and plain and fits:
+    if (
+        causal is True and not options and attention_mask is None and dropout == 0.0
+        and device == "cpu" and dtype in (torch.float32, torch.bfloat16, torch.float16)
+        and key.shape[2] == t and h % key.shape[1] == 0 and fits and not torch.compiler.is_compiling()
+    ):
         return StackedCausalAttention.apply(query, key, value, query.shape[-1] ** -0.5 if scaling is None else scaling, dtype, BLOCK_POSITIONS), None
     return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
-
 
 
 def use_causal_attention(model: torch.nn.Module) -> bool:
