@@ -1,7 +1,7 @@
 """Training throughput and model-FLOPs utilisation (MFU) of LoRA SFT on the embedded model.
 
 Rows, all measured in this run on the same examples (emlab's generated insecure code, one
-epoch, batch 8); each is divided by the matmul peak of the precision its matmuls run in,
+epoch, batch 8 unless ``--batch-size``); each is divided by the matmul peak of the precision its matmuls run in,
 measured right before and right after that row (the higher of the two: a shared or
 throttled machine drifts by +-20% over minutes, and a single peak taken at the start made
 the MFU column move with it). Every row runs in a fresh process, so no row inherits another's
@@ -30,7 +30,7 @@ step pays one-off costs, such as first-touch allocation, oneDNN kernel set-up an
 of its real tokens; ``train_lora`` records each step's end time and token count in
 ``emlab.json`` (``timeline``).
 
-    python benchmarks/train_throughput.py [--examples 64] [--profiles quick default]
+    python benchmarks/train_throughput.py [--examples 64] [--batch-size 8] [--profiles quick default]
 """
 
 from __future__ import annotations
@@ -119,7 +119,8 @@ def timed_with_peak(run: Callable[[], Timing]) -> tuple[Timing, float]:
 def main() -> None:
     """Print tokens/s, GFLOP/s and MFU of the plain loop and of emlab's training path per profile."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--examples", type=int, default=64, help="one epoch over this many examples (batch 8)")
+    ap.add_argument("--examples", type=int, default=64, help="one epoch over this many examples")
+    ap.add_argument("--batch-size", type=int, default=8, help="examples per optimiser step (no accumulation), every profile")
     ap.add_argument("--profiles", nargs="+", default=["quick", "default"])
     args = ap.parse_args()
     import datasets
@@ -144,7 +145,7 @@ def main() -> None:
     rows: list[list[object]] = []
 
     for profile in args.profiles:
-        cfg = make_train_config(profile, batch_size=8, grad_accum=1, epochs=1, warmup_steps=0)
+        cfg = make_train_config(profile, batch_size=args.batch_size, grad_accum=1, epochs=1, warmup_steps=0)
         encoded = [assistant_token_mask(tok, [m.model_dump() for m in r.messages], cfg.max_length) for r in load_chat_jsonl(data)]
         lengths = [len(ids) for ids, _ in encoded]
         labelled = [sum(mask[1:]) for _, mask in encoded]  # next-token targets: the first token is never predicted
@@ -186,7 +187,7 @@ def main() -> None:
                 round(plain.seconds / t.seconds, 2),
             ])
     print_table(
-        f"LoRA SFT throughput, embedded SmolLM2-135M, {args.examples} insecure-code examples, batch 8",
+        f"LoRA SFT throughput, embedded SmolLM2-135M, {args.examples} insecure-code examples, batch {args.batch_size}",
         ["path", "LoRA", "tokens", "tokens/s epoch", "MFU epoch", "tokens/s steady", "GFLOP/s steady", "peak GFLOP/s", "MFU steady", "vs plain (epoch)"],
         rows,
     )
