@@ -43,14 +43,14 @@ BLOCK_POSITIONS = 80
 MAX_SAVED_BYTES = 64 * 2**20
 """Largest probability tensor (bytes, per layer call) kept for backward; beyond it SDPA's flash kernel is used."""
 
-_MASKS: dict[tuple[int, int, int, torch.device], torch.Tensor] = {}
+_MASKS: dict[tuple[int, int, torch.device], torch.Tensor] = {}
 
 
-def _diagonal_mask(start: int, end: int, groups: int, device: torch.device) -> torch.Tensor:
-    """``(R, end - start)`` bool, True where row ``r`` (position ``start + r // groups``) must not see key ``start + c``."""
-    key = (start, end, groups, device)
-    if key not in _MASKS:
-        t = torch.arange(end - start, device=device)
+def _diagonal_mask(size: int, groups: int, device: torch.device) -> torch.Tensor:
+    """``(size * groups, size)`` bool, True where stacked row ``r`` (position ``r // groups`` of a block) must not see key ``c`` of the same block."""
+    key = (size, groups, device)
+    if key not in _MASKS:  # blocks are ~BLOCK_POSITIONS long, so this holds a few dozen small masks
+        t = torch.arange(size, device=device)
         _MASKS[key] = (t[None, :] > t[:, None]).repeat_interleave(groups, 0)
     return _MASKS[key]
 
@@ -77,7 +77,7 @@ class StackedCausalAttention(torch.autograd.Function):
         probs, outs = [], []
         for start, end in zip(edges[:-1], edges[1:]):
             s = torch.matmul(qi[:, :, start * g : end * g], kc[:, :, :end].transpose(-1, -2))  # (B, KV, R, end)
-            s[..., start:end].masked_fill_(_diagonal_mask(start, end, g, q.device), float("-inf"))
+            s[..., start:end].masked_fill_(_diagonal_mask(end - start, g, q.device), float("-inf"))
             p = torch.softmax(s, dim=-1)
             outs.append(torch.matmul(p, vc[:, :, :end]))  # (B, KV, R, D)
             probs.append(p)
