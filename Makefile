@@ -31,6 +31,7 @@ test-slow: install
 
 bench: install
 	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/attention_throughput.py
 	$(PY) benchmarks/generation_throughput.py
 
 clean:
