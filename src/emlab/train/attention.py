@@ -22,9 +22,9 @@ range needs the mask::
 Measured at SmolLM2-135M's shapes (batch 8, 9 query / 3 key-value heads of 64, 2-core
 AVX512-BF16 CPU; ``python benchmarks/attention_throughput.py``, best of 6-10), forward + backward
 per layer against SDPA: bf16 3.0-3.4x faster at 64-160 tokens, 2.6x at 200-250, 2.4x at 500
-(250 tokens: 36.9 -> 14.1 ms); fp32 1.15-1.4x faster from 160 tokens on, 0.87-1.17x at 64-120 across
-two runs (a fraction of a millisecond either way). A whole training step, default profile, A/B in one process: 1.20x
-under bf16 autocast, 1.05x in fp32.
+(250 tokens: 36.9 -> 14.1 ms); fp32 1.15-1.4x faster from 160 tokens on, 0.87-1.17x at
+64-120 across two runs (a fraction of a millisecond either way). A whole training step,
+default profile, A/B in one process: 1.20x under bf16 autocast, 1.05x in fp32.
 
 It saves the probabilities (about ``B*H*T*T/2`` values, the price of not recomputing them), so
 it is used only while they fit :data:`MAX_SAVED_BYTES`; :func:`causal_attention` hands
