@@ -158,7 +158,8 @@ def fast_generate(
 # tokenizer strips before tokenising: an answer is then the same in an uninterrupted run, a
 # resumed run, or alone. Ties in floating point between batch shapes can still flip a token
 # in rare cases.
-_SEED_TAG = re.compile(r"\ue000emlab-seed:(\d+)\ue001$")
+_SEED_TAG_FORMAT = "\ue000emlab-seed:{}\ue001"  # private-use characters: never in real prompt text
+_SEED_TAG = re.compile(re.escape(_SEED_TAG_FORMAT).replace(r"\{\}", r"(\d+)") + "$")
 _request_seed: ContextVar[int | None] = ContextVar("emlab_request_seed", default=None)
 
 
@@ -216,4 +217,4 @@ class EmlabLocalModel(HuggingFaceAPI):
         """The chat prompt, tagged with its request seed when the config sets a seed."""
         chat = super().hf_chat(messages, tools)
         seed = _request_seed.get()
-        return chat if seed is None else f"{chat}\ue000emlab-seed:{request_seed(seed, chat)}\ue001"
+        return chat if seed is None else chat + _SEED_TAG_FORMAT.format(request_seed(seed, chat))
