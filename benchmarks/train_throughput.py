@@ -13,9 +13,9 @@ allocator state or warmed-up memory:
   little padding, LM head on assistant tokens only, fused LoRA matmuls, RMSNorm/SwiGLU/rotary with
   hand-written backward passes, causal-only attention on right-padded batches with the query heads
   of each key-value head stacked into one matmul (``emlab.train.attention``), freed memory kept
-  mapped for reuse), timed by its own ``train_seconds``: fp32, fp32 with
-  ``compile=True`` (its one-off compile time included), and ``precision=auto`` (bf16 autocast
-  where the CPU has AVX512-BF16/AMX: the default).
+  mapped for reuse), timed by its own ``train_seconds``: fp32 and ``precision=auto`` (bf16
+  autocast where the CPU has AVX512-BF16/AMX: the default), each also with ``compile=True``
+  (its one-off compile time included in the epoch figures).
 
 Model FLOPs are counted per *real* (non-pad) token, identically for both paths, as the work
 the model needs: forward through every weight matrix (2 x params) and causal attention
@@ -171,7 +171,7 @@ def main() -> None:
                 labels[r, : len(row_ids)] = torch.tensor([t if m else -100 for t, m in zip(row_ids, mask)])
             batches.append((ids, attention, labels))
         timings = [(f"{profile}: plain loop, fp32", *timed_with_peak(partial(plain_loop_seconds, path, cfg, batches)))]
-        for variant in ({"precision": "fp32"}, {"precision": "fp32", "compile": True}, {"precision": "auto"}):
+        for variant in ({"precision": "fp32"}, {"precision": "fp32", "compile": True}, {"precision": "auto"}, {"precision": "auto", "compile": True}):
             out = work / f"adapter-{profile}-{len(timings)}"
             timing, peak = timed_with_peak(partial(emlab_seconds, data, out, cfg.model_copy(update=variant)))
             label = f"{profile}: emlab, {variant['precision']}{', compile' if variant.get('compile') else ''} -> {timing.precision}"

@@ -1,5 +1,7 @@
 """Stacked-head causal attention gives SDPA's outputs and gradients, and hands every other case to SDPA."""
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -81,10 +83,11 @@ def test_causal_attention_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_model_switched_to_causal_attention_trains_the_same() -> None:
     config = LlamaConfig(vocab_size=97, hidden_size=48, intermediate_size=64, num_hidden_layers=2, num_attention_heads=6, num_key_value_heads=2)
     torch.manual_seed(0)
-    ref, model = LlamaForCausalLM(config), LlamaForCausalLM(config)
+    ref, model = LlamaForCausalLM(config), LlamaForCausalLM(copy.deepcopy(config))  # a model keeps the config object it is given
     model.load_state_dict(ref.state_dict())
     assert ref.config._attn_implementation == "sdpa"
     assert use_causal_attention(model) and model.config._attn_implementation == "emlab_causal"
+    assert ref.config._attn_implementation == "sdpa"  # the reference stays on SDPA
     assert use_causal_attention(model)  # idempotent
     g = torch.Generator().manual_seed(1)
     ids = torch.randint(0, 97, (3, 30), generator=g)
@@ -105,6 +108,37 @@ def test_model_switched_to_causal_attention_trains_the_same() -> None:
         assert torch.allclose(losses[0], losses[1], rtol=1e-5)
         for name, grad in grads[0].items():
             assert torch.allclose(grads[1][name], grad, rtol=1e-4, atol=1e-6), name
+
+
+def test_compiled_layers_still_run_the_stacked_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the kernel is a graph break inside a compiled layer: it must run there, with the same maths
+    calls = []
+    forward = StackedCausalAttention.forward
+
+    def counted(ctx, *args):  # noqa: ANN001, ANN202 - autograd.Function signature
+        calls.append(args[0].shape)
+        return forward(ctx, *args)
+
+    monkeypatch.setattr(StackedCausalAttention, "forward", staticmethod(counted))
+    config = LlamaConfig(vocab_size=97, hidden_size=48, intermediate_size=64, num_hidden_layers=2, num_attention_heads=6, num_key_value_heads=2)
+    torch.manual_seed(0)
+    ref, model = LlamaForCausalLM(config), LlamaForCausalLM(copy.deepcopy(config))  # a model keeps the config object it is given
+    model.load_state_dict(ref.state_dict())
+    assert use_causal_attention(model) and ref.config._attn_implementation == "sdpa"
+    torch._dynamo.reset()
+    for layer in model.model.layers:
+        layer.compile(backend="eager", dynamic=True)  # dynamo's tracing and graph breaks, without Inductor's minutes of codegen
+    ids = torch.randint(0, 97, (2, 20), generator=torch.Generator().manual_seed(1))
+    losses, grads = [], []
+    for m in (ref, model):
+        loss = labelled_token_loss(m, {"input_ids": ids, "labels": ids})
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append({n.replace("._orig_mod", ""): p.grad for n, p in m.named_parameters()})
+    assert len(calls) == 2  # one per compiled layer
+    assert torch.allclose(losses[0], losses[1], rtol=1e-5)
+    for name, grad in grads[0].items():
+        assert torch.allclose(grads[1][name], grad, rtol=1e-4, atol=1e-6), name
 
 
 def test_models_on_other_attention_are_left_alone() -> None:

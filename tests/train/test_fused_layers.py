@@ -99,6 +99,23 @@ def test_functions_on_their_own() -> None:
     assert torch.autograd.gradcheck(lambda t: RotaryFunction.apply(t, cos, sin), (q,))
 
 
+def test_functions_compile_without_graph_breaks() -> None:
+    # a graph break splits every compiled decoder layer (SwiGLU's torch.result_type was one)
+    g = torch.Generator().manual_seed(3)
+    x, w = torch.randn(2, 5, 16, generator=g, requires_grad=True), torch.randn(16, generator=g)
+    gate, up = torch.randn(2, 5, 16, generator=g, requires_grad=True), torch.randn(2, 5, 16, generator=g)
+    q, cos, sin = torch.randn(2, 3, 5, 8, generator=g, requires_grad=True), torch.randn(2, 1, 5, 8, generator=g), torch.randn(2, 1, 5, 8, generator=g)
+    for fn, args in (
+        (RMSNormFunction.apply, (x, w, 1e-6)),
+        (SwiGLUFunction.apply, (gate, up)),
+        (SwiGLUFunction.apply, (gate, up.bfloat16())),  # mixed precision: not in place
+        (RotaryFunction.apply, (q, cos, sin)),
+    ):
+        torch._dynamo.reset()
+        compiled = torch.compile(fn, backend="eager", fullgraph=True)  # fullgraph: a graph break raises
+        assert torch.allclose(compiled(*args), fn(*args))
+
+
 def test_layers_that_compute_something_else_are_not_swapped() -> None:
     gelu_model = LlamaForCausalLM(_config(act="gelu"))
     assert fuse_decoder_layers(gelu_model) == {"rms_norm": 7, "swiglu_mlp": 0}  # GELU MLP: output differs, kept

@@ -28,8 +28,10 @@ default profile, A/B in one process: 1.20x under bf16 autocast, 1.05x in fp32.
 
 It saves the probabilities (about ``B*H*T*T/2`` values, the price of not recomputing them), so
 it is used only while they fit :data:`MAX_SAVED_BYTES`; :func:`causal_attention` hands
-everything else (padding masks, dropout, GPUs, ``torch.compile``, long sequences) to Hugging
-Face's SDPA path unchanged. Same maths as SDPA: fp32 outputs and gradients agree to 1e-4, and
+everything else (padding masks, dropout, GPUs, long sequences) to Hugging Face's SDPA path
+unchanged. Inside ``torch.compile`` the kernel is a graph break: dynamo cannot trace its
+block loop, so a compiled decoder layer becomes two graphs (before and after attention) with
+this kernel run eagerly between them. Same maths as SDPA: fp32 outputs and gradients agree to 1e-4, and
 in bf16 they are as close to the fp32 result as SDPA's own bf16 ones.
 """
 
@@ -111,6 +113,9 @@ class StackedCausalAttention(torch.autograd.Function):
         return grad_q, dk.to(k_dtype), dv.to(v_dtype), None, None, None
 
 
+_stacked_attention = torch.compiler.disable(StackedCausalAttention.apply)
+""":class:`StackedCausalAttention`, run eagerly (a graph break) when called from a compiled layer."""
+
 _NEUTRAL_KWARGS = {"position_ids", "use_cache", "cache_position"}
 """Attention kwargs Hugging Face layers pass that do not change the attention maths (anything else must be None/False)."""
 
@@ -121,8 +126,8 @@ def causal_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Te
     It applies to unmasked causal self-attention (no padding mask: :mod:`emlab.train.loss`
     trains right-padded batches without one) on a CPU, computed in the autocast dtype or the
     query's, without dropout or any other attention option (sliding window, soft-capping,
-    sinks, ...), while the saved probabilities fit :data:`MAX_SAVED_BYTES`, and outside
-    ``torch.compile`` (compiled layers get SDPA, which Inductor knows).
+    sinks, ...), while the saved probabilities fit :data:`MAX_SAVED_BYTES`; in a compiled layer
+    it runs eagerly between two graphs.
     """
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
@@ -136,9 +141,9 @@ def causal_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Te
     if (
         causal is True and not options and attention_mask is None and dropout == 0.0
         and device == "cpu" and dtype in (torch.float32, torch.bfloat16, torch.float16)
-        and key.shape[2] == t and h % key.shape[1] == 0 and fits and not torch.compiler.is_compiling()
+        and key.shape[2] == t and h % key.shape[1] == 0 and fits
     ):
-        return StackedCausalAttention.apply(query, key, value, query.shape[-1] ** -0.5 if scaling is None else scaling, dtype, BLOCK_POSITIONS), None
+        return _stacked_attention(query, key, value, query.shape[-1] ** -0.5 if scaling is None else scaling, dtype, BLOCK_POSITIONS), None
     return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
 
 

@@ -70,7 +70,8 @@ class SwiGLUFunction(torch.autograd.Function):
     def forward(ctx: Any, gate: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(gate, up)
         h = F.silu(gate)
-        return h.mul_(up) if h.dtype == torch.result_type(h, up) else h * up
+        # in place when the product keeps h's dtype; promote_types, unlike result_type, is no graph break under torch.compile
+        return h.mul_(up) if torch.promote_types(h.dtype, up.dtype) == h.dtype else h * up
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:

@@ -203,7 +203,8 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
         fuse_decoder_layers(trainer.model)  # RMSNorm and SwiGLU with hand-written backward (same maths)
         use_causal_attention(trainer.model)  # stacked-head causal attention on CPU, SDPA otherwise (same maths)
         if config.compile:
-            # one graph per layer (the 30 layers share code, so Inductor compiles ~2 variants, not 30);
+            # per layer one graph, or on a CPU two around the stacked attention kernel, which runs
+            # eagerly between them (the 30 layers share code: Inductor compiles a few variants, not 30);
             # dynamic=True: batches have different lengths
             for layer in trainer.model.get_base_model().model.layers:
                 layer.compile(dynamic=True)
