@@ -31,8 +31,8 @@ it is used only while they fit :data:`MAX_SAVED_BYTES`; :func:`causal_attention`
 everything else (padding masks, dropout, GPUs, long sequences) to Hugging Face's SDPA path
 unchanged. Inside ``torch.compile`` the kernel is a graph break: dynamo cannot trace its
 block loop, so a compiled decoder layer becomes two graphs (before and after attention) with
-this kernel run eagerly between them. Same maths as SDPA: fp32 outputs and gradients agree to 1e-4, and
-in bf16 they are as close to the fp32 result as SDPA's own bf16 ones.
+this kernel run eagerly between them. Same maths as SDPA: fp32 outputs and gradients agree
+to 1e-4, and in bf16 they are as close to the fp32 result as SDPA's own bf16 ones.
 """
 
 from __future__ import annotations
