@@ -63,6 +63,13 @@ def test_fused_model_under_bf16_autocast_matches() -> None:
     for name, grad in ref_grads.items():
         assert grads[name].dtype == torch.float32
         assert torch.nn.functional.cosine_similarity(grads[name].flatten(), grad.flatten(), dim=0) > 0.99, name
+    # norms hand their consumers (linear layers) the autocast dtype: the values those layers would cast to
+    norm = model.model.layers[0].input_layernorm
+    x = torch.randn(2, 5, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = norm(x)
+    assert out.dtype == torch.bfloat16
+    assert torch.equal(out, norm._unfused_forward(x).to(torch.bfloat16))
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])

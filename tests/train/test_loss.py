@@ -7,7 +7,10 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
-from emlab.train.loss import labelled_token_loss
+import torch.nn.functional as F
+
+from emlab.train import loss as loss_module
+from emlab.train.loss import HeadCrossEntropy, labelled_token_loss
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +59,48 @@ def test_a_batch_without_labels_gives_zero_not_nan(peft_model) -> None:  # noqa:
     batch["labels"][:] = -100
     with torch.no_grad():
         assert labelled_token_loss(peft_model, batch).item() == 0.0
+
+
+def _head_inputs(n: int = 300, d: int = 16, vocab: int = 97) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(3)
+    return torch.randn(n, d, generator=g), torch.randn(vocab, d, generator=g), torch.randint(0, vocab, (n,), generator=g)
+
+
+@pytest.mark.parametrize("autocast", [False, True])
+def test_chunked_head_loss_matches_cross_entropy(monkeypatch: pytest.MonkeyPatch, autocast: bool) -> None:
+    monkeypatch.setattr(loss_module, "CHUNK_BYTES", 0)  # 128-row chunks: 300 rows take three, the last partial
+    h, w, labels = _head_inputs()
+    results = []
+    for fn in (lambda x: F.cross_entropy(F.linear(x, w).float(), labels, reduction="sum"), lambda x: HeadCrossEntropy.apply(x, w, labels)):
+        x = h.clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out = fn(x)
+        (out * 0.5).backward()  # a non-unit upstream gradient must scale the saved one
+        results.append((out.detach(), x.grad))
+    (ref_loss, ref_grad), (loss, grad) = results
+    assert loss.dtype == torch.float32 and grad.dtype == h.dtype
+    tol = 1e-2 if autocast else 1e-5  # bf16: the two paths round the logits' gradient at different points
+    assert torch.allclose(loss, ref_loss, rtol=tol)
+    assert torch.allclose(grad, ref_grad, rtol=tol, atol=tol * float(ref_grad.abs().max()))
+
+
+def test_chunked_head_loss_without_grad_gives_the_same_loss() -> None:
+    h, w, labels = _head_inputs()
+    with torch.no_grad():
+        assert torch.allclose(HeadCrossEntropy.apply(h, w, labels), F.cross_entropy(h @ w.t(), labels, reduction="sum"), rtol=1e-5)
+
+
+def test_a_trained_head_takes_the_plain_path_and_gets_its_gradient(peft_model) -> None:  # noqa: ANN001
+    head = peft_model.get_base_model().lm_head
+    batch = _batch()
+    frozen = labelled_token_loss(peft_model, batch)
+    assert type(frozen.grad_fn).__name__ == "DivBackward0" and "HeadCrossEntropy" in type(frozen.grad_fn.next_functions[0][0]).__name__
+    head.weight.requires_grad_(True)  # tied to the input embeddings: both are trained now
+    try:
+        trained = labelled_token_loss(peft_model, batch)
+        trained.backward()
+        assert head.weight.grad is not None and head.weight.grad.abs().sum() > 0
+        assert torch.allclose(trained, frozen, rtol=1e-5)
+    finally:
+        head.weight.requires_grad_(False)
+        head.weight.grad = None

@@ -41,6 +41,8 @@ from typing import Any
 
 import torch
 
+from emlab.train.fused_lora import compute_dtype
+
 BLOCK_POSITIONS = 80
 """Positions per row block: fewer blocks skip less of the masked half, more make the matmuls too thin (80 was fastest at 120-500 tokens)."""
 
@@ -132,7 +134,7 @@ def causal_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Te
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     device = query.device.type
-    dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else query.dtype
+    dtype = compute_dtype(query)
     b, h, t, _ = query.shape
     causal = kwargs.get("is_causal")
     causal = getattr(module, "is_causal", True) if causal is None else causal  # as SDPA's path decides it

@@ -4,13 +4,25 @@ The usual ``model(input_ids, labels=labels)`` projects every position through th
 (``(B, T, V)`` logits, V = 49,152 for SmolLM2) and then throws away the prompt positions.
 TRL's fused LM head avoids the full logits but, on CPU, its tiled kernel that also computes
 entropy and top-1 accuracy costs more than the whole backbone (measured: ~60% of a step).
-Here the backbone runs once, the hidden states of labelled positions are gathered, and
-one plain ``F.linear`` + ``F.cross_entropy`` runs on those rows::
+Here the backbone runs once, the hidden states of labelled positions are gathered, and the
+LM head + cross-entropy runs on those rows only::
 
     hidden  (B, T, d)   -> shift: hidden[:, :-1] predicts labels[:, 1:]
     mask    (B, T-1)    labels != -100
     h       (n, d)      n = number of labelled tokens (~40% of tokens on the code datasets)
     logits  (n, V)      the only logits ever built
+
+With a frozen head (LoRA never adapts it) :class:`HeadCrossEntropy` goes one step further:
+it builds the logits a chunk of rows at a time and computes the gradient for ``h`` right
+away, since for a frozen ``W`` it is all that backward needs::
+
+    per chunk c of rows:  z = h_c W^T (c, V) ;  loss += logsumexp(z) - z[label]
+                          dL/dh_c = (softmax(z) - onehot(label)) W      (c, d), kept for backward
+
+so the ``(n, V)`` logits, their fp32 copy, the log-softmax and its gradient never exist at
+once: a few ``(c, V)`` chunks of ~32 MiB instead. With SmolLM2 (V = 49,152, 2-core CPU, 585
+labelled rows in bf16) the head went from 368 to 310 ms per step; with a 152k vocabulary
+(Qwen2.5) and 8k labelled tokens the logits and their fp32 copies would take ~12 GB, the chunks ~0.2 GB (estimated).
 
 Right-padded batches (TRL's collator pads on the right) run without the padding mask: with a
 causal mask a real token only attends to earlier positions, which are all real, so its hidden
@@ -28,6 +40,47 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from emlab.train.fused_lora import compute_dtype
+
+CHUNK_BYTES = 32 * 2**20
+"""Size of one chunk of fp32 logits in :class:`HeadCrossEntropy` (at least 128 rows per chunk)."""
+
+
+class HeadCrossEntropy(torch.autograd.Function):
+    """Summed cross-entropy of ``h W^T`` against ``labels`` for a frozen ``W``, in row chunks (see module doc).
+
+    Returns a 0-dim fp32 loss; the gradient flows to ``h`` only. The matmuls run in the
+    autocast dtype (or ``h``'s), the log-sum-exp in fp32, as ``F.cross_entropy(logits.float())`` does.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        dtype = compute_dtype(h)
+        n, vocab = h.shape[0], weight.shape[0]
+        rows = max(128, CHUNK_BYTES // (4 * vocab))
+        with torch.autocast(h.device.type, enabled=False):
+            hc, w = h.to(dtype), weight.to(dtype)
+            loss = torch.zeros((), dtype=torch.float32, device=h.device)
+            grad_h = torch.empty_like(hc) if ctx.needs_input_grad[0] else None
+            for start in range(0, n, rows):
+                end = min(n, start + rows)
+                z = torch.mm(hc[start:end], w.t()).float()  # (c, V)
+                lse = torch.logsumexp(z, dim=-1)  # (c,)
+                target = labels[start:end, None]
+                loss += (lse - z.gather(1, target).squeeze(1)).sum()
+                if grad_h is not None:
+                    p = z.sub_(lse[:, None]).exp_()  # softmax, in place of the logits
+                    p.scatter_add_(1, target, torch.full_like(target, -1, dtype=p.dtype))  # - onehot(label)
+                    torch.mm(p.to(dtype), w, out=grad_h[start:end])
+        ctx.save_for_backward(grad_h)
+        ctx.h_dtype = h.dtype
+        return loss
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        (grad_h,) = ctx.saved_tensors
+        return (grad_h * grad).to(ctx.h_dtype), None, None
 
 
 def labelled_token_loss(model: torch.nn.Module, inputs: dict[str, Any], num_items_in_batch: int | torch.Tensor | None = None) -> torch.Tensor:
@@ -47,7 +100,10 @@ def labelled_token_loss(model: torch.nn.Module, inputs: dict[str, Any], num_item
     hidden = backbone(input_ids=inputs["input_ids"], attention_mask=attention, use_cache=False).last_hidden_state
     labels = inputs["labels"][:, 1:]
     mask = labels != -100
-    logits = lm.get_output_embeddings()(hidden[:, :-1][mask])
-    loss_sum = F.cross_entropy(logits.float(), labels[mask], reduction="sum")
+    head, h = lm.get_output_embeddings(), hidden[:, :-1][mask]
+    if type(head) is torch.nn.Linear and head.bias is None and not head.weight.requires_grad:
+        loss_sum = HeadCrossEntropy.apply(h, head.weight, labels[mask])
+    else:  # a trained, biased or wrapped head: the plain path, which gives every gradient
+        loss_sum = F.cross_entropy(head(h).float(), labels[mask], reduction="sum")
     count = mask.sum() if num_items_in_batch is None else num_items_in_batch
     return loss_sum / torch.as_tensor(count, device=loss_sum.device).clamp(min=1)
