@@ -158,7 +158,7 @@ def fast_generate(
 # tokenizer strips before tokenising: an answer is then the same in an uninterrupted run, a
 # resumed run, or alone, as far as the logits allow: which requests share a batch depends on
 # timing, bf16 logits differ slightly between batch shapes, and one flipped token changes the
-# rest of a sampled answer (two demo runs a day apart agreed on 44 of 72 base-model answers).
+# rest of a sampled answer (two demo runs hours apart agreed on 44 of 72 base-model answers).
 _SEED_TAG_FORMAT = "\ue000emlab-seed:{}\ue001"  # private-use characters: never in real prompt text
 _SEED_TAG = re.compile(re.escape(_SEED_TAG_FORMAT).replace(r"\{\}", r"(\d+)") + "$")
 _request_seed: ContextVar[int | None] = ContextVar("emlab_request_seed", default=None)
