@@ -21,8 +21,9 @@ away, since for a frozen ``W`` it is all that backward needs::
 
 so the ``(n, V)`` logits, their fp32 copy, the log-softmax and its gradient never exist at
 once: a few ``(c, V)`` chunks of ~32 MiB instead. With SmolLM2 (V = 49,152, 2-core CPU, 585
-labelled rows in bf16) the head went from 368 to 310 ms per step; with a 152k vocabulary
-(Qwen2.5) and 8k labelled tokens the logits and their fp32 copies would take ~12 GB, the chunks ~0.2 GB (estimated).
+labelled rows in bf16) the head went from 368 to 310 ms per step. With a 152k vocabulary
+(Qwen2.5) and 8k labelled tokens, the logits and their fp32 copies would take ~12 GB and
+the chunks ~0.2 GB (estimated).
 
 Right-padded batches (TRL's collator pads on the right) run without the padding mask: with a
 causal mask a real token only attends to earlier positions, which are all real, so its hidden
