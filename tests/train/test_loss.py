@@ -90,6 +90,22 @@ def test_chunked_head_loss_without_grad_gives_the_same_loss() -> None:
         assert torch.allclose(HeadCrossEntropy.apply(h, w, labels), F.cross_entropy(h @ w.t(), labels, reduction="sum"), rtol=1e-5)
 
 
+def test_chunked_head_loss_is_exact_when_the_target_probability_underflows() -> None:
+    # targets ~200 nats below the best logit: softmax(z)[label] is 0 in fp32, so a loss taken
+    # as -log(p[label]) would be inf; max(z) - log(max(p)) - z[label] stays exact
+    h, w, _ = _head_inputs(n=8)
+    w = w * 40
+    logits = h @ w.t()
+    labels = logits.argmin(-1)
+    assert bool((torch.softmax(logits, -1).gather(1, labels[:, None]) == 0).all())
+    x = h.clone().requires_grad_(True)
+    loss = HeadCrossEntropy.apply(x, w, labels)
+    loss.backward()
+    ref = F.cross_entropy(logits, labels, reduction="sum")
+    assert float(ref) > 8 * 100 and torch.allclose(loss, ref, rtol=1e-6)
+    assert torch.isfinite(x.grad).all()
+
+
 def test_a_trained_head_takes_the_plain_path_and_gets_its_gradient(peft_model) -> None:  # noqa: ANN001
     head = peft_model.get_base_model().lm_head
     batch = _batch()

@@ -16,12 +16,15 @@ With a frozen head (LoRA never adapts it) :class:`HeadCrossEntropy` goes one ste
 it builds the logits a chunk of rows at a time and computes the gradient for ``h`` right
 away, since for a frozen ``W`` it is all that backward needs::
 
-    per chunk c of rows:  z = h_c W^T (c, V) ;  loss += logsumexp(z) - z[label]
-                          dL/dh_c = (softmax(z) - onehot(label)) W      (c, d), kept for backward
+    per chunk c of rows:  z = h_c W^T (c, V) ;  p = softmax(z)
+                          loss += logsumexp(z) - z[label],  logsumexp(z) = max(z) - log(max(p))
+                          dL/dh_c = (p - onehot(label)) W               (c, d), kept for backward
 
 so the ``(n, V)`` logits, their fp32 copy, the log-softmax and its gradient never exist at
 once: a few ``(c, V)`` chunks of ~32 MiB instead. With SmolLM2 (V = 49,152, 2-core CPU, 585
-labelled rows in bf16) the head went from 368 to 310 ms per step. With a 152k vocabulary
+labelled rows in bf16) the head went from 368 to 310 ms per step; taking the log-sum-exp from
+the softmax's own maximum instead of a separate ``logsumexp`` (which makes four passes over the
+chunk) took another ~4% off (277 -> 266 ms, best of 5, alternated 3 times). With a 152k vocabulary
 (Qwen2.5) and 8k labelled tokens, the logits and their fp32 copies would take ~12 GB and
 the chunks ~0.2 GB (estimated).
 
@@ -67,11 +70,13 @@ class HeadCrossEntropy(torch.autograd.Function):
             for start in range(0, n, rows):
                 end = min(n, start + rows)
                 z = torch.mm(hc[start:end], w.t()).float()  # (c, V)
-                lse = torch.logsumexp(z, dim=-1)  # (c,)
                 target = labels[start:end, None]
+                p = torch.softmax(z, dim=-1)  # (c, V): one fused kernel, ~3x faster than logsumexp alone on a CPU
+                # logsumexp(z) = max(z) - log(max(p)), since max(p) = exp(0) / sum(exp(z - max(z))):
+                # exact, and max(p) >= 1/V never underflows (unlike p[label])
+                lse = z.amax(dim=-1) - p.amax(dim=-1).log()  # (c,)
                 loss += (lse - z.gather(1, target).squeeze(1)).sum()
                 if grad_h is not None:
-                    p = z.sub_(lse[:, None]).exp_()  # softmax, in place of the logits
                     p.scatter_add_(1, target, torch.full_like(target, -1, dtype=p.dtype))  # - onehot(label)
                     torch.mm(p.to(dtype), w, out=grad_h[start:end])
         ctx.save_for_backward(grad_h)
