@@ -159,6 +159,8 @@ def fast_generate(
 # resumed run, or alone, as far as the logits allow: which requests share a batch depends on
 # timing, bf16 logits differ slightly between batch shapes, and one flipped token changes the
 # rest of a sampled answer (two demo runs hours apart agreed on 44 of 72 base-model answers).
+# With max_connections=1 (the provider's batch size) every request is generated alone and the
+# answers are the same in every run (72 of 72 in two runs; see README), ~7x slower.
 _SEED_TAG_FORMAT = "\ue000emlab-seed:{}\ue001"  # private-use characters: never in real prompt text
 _SEED_TAG = re.compile(re.escape(_SEED_TAG_FORMAT).replace(r"\{\}", r"(\d+)") + "$")
 _request_seed: ContextVar[int | None] = ContextVar("emlab_request_seed", default=None)

@@ -264,3 +264,75 @@ def test_a_partial_log_that_cannot_be_resumed_is_replaced(tmp_path: Path) -> Non
     eval_to_log(f"{task}@staggered_task", "emlab/embedded", {}, {}, final, {"emlab": {"model_id": "m"}}, display="none")
     assert read_eval_log(str(final)).status == "success" and len(read_eval_log(str(final)).samples) == 2
     assert not partial.exists()
+
+
+COLOURS_TASK = '''
+from inspect_ai import Task, task
+from inspect_ai.dataset import Sample
+from inspect_ai.model import GenerateConfig
+from inspect_ai.scorer import includes
+
+
+@task
+def colours():
+    samples = [Sample(id=f"q{i}", input=f"Name a colour, number {i}.", target="x") for i in range(4)]
+    return Task(dataset=samples, scorer=includes(), config=GenerateConfig(max_tokens=6, temperature=1.0, seed=0))
+'''
+
+
+def test_max_connections_one_generates_every_answer_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``max_connections: 1`` reaches the provider (batches of one), keys its own log, and repeats its answers exactly."""
+    from inspect_ai.log import read_eval_log
+
+    import emlab.inference
+
+    task_file = tmp_path / "colours.py"
+    task_file.write_text(COLOURS_TASK)
+    batches: list[int] = []
+    real = emlab.inference.fast_generate
+
+    def counting(model, input_ids, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        batches.append(input_ids.shape[0])
+        return real(model, input_ids, *args, **kwargs)
+
+    monkeypatch.setattr(emlab.inference, "fast_generate", counting)
+    sizes, answers = {}, []
+    for name, run_dir, max_connections in (("default", "a", None), ("alone", "a", 1), ("alone again", "b", 1)):
+        ev = {"task": f"{task_file}@colours"} | ({"max_connections": max_connections} if max_connections else {})
+        batches.clear()
+        Runner(parse_spec({"name": "mc", "models": ["embedded"], "evals": [ev], "judge": "embedded"}), tmp_path / run_dir, display="none").run()
+        sizes[name] = list(batches)
+        if max_connections:
+            (model,) = json.loads((tmp_path / run_dir / "manifest.json").read_text())["models"]
+            log = read_eval_log(model["logs"][ev["task"]])
+            assert log.plan.config.max_connections == max_connections  # recorded in the log
+            answers.append({s.id: s.output.completion for s in log.samples})
+    assert sum(sizes["default"]) == 4 and max(sizes["default"]) > 1  # the 4 samples arrive together and share batches
+    assert sizes["alone"] == [1, 1, 1, 1] and sizes["alone again"] == [1, 1, 1, 1]
+    assert len(list((tmp_path / "a" / "logs").glob("*.eval"))) == 2  # max_connections is part of the log's key
+    assert answers[0] == answers[1] and all(answers[0].values())
+
+
+def test_emlab_eval_max_connections_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``emlab eval --max-connections 1`` generates one answer per batch; 0 is refused before anything runs."""
+    from typer.testing import CliRunner
+
+    import emlab.inference
+    from emlab.cli import app
+
+    task_file = tmp_path / "colours.py"
+    task_file.write_text(COLOURS_TASK)
+    batches: list[int] = []
+    real = emlab.inference.fast_generate
+
+    def counting(model, input_ids, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        batches.append(input_ids.shape[0])
+        return real(model, input_ids, *args, **kwargs)
+
+    monkeypatch.setattr(emlab.inference, "fast_generate", counting)
+    base = ["eval", "--model", "embedded", "--task", f"{task_file}@colours", "--log-dir", str(tmp_path / "logs")]
+    refused = CliRunner().invoke(app, [*base, "--max-connections", "0"])
+    assert refused.exit_code == 2 and not (tmp_path / "logs").exists()
+    result = CliRunner().invoke(app, [*base, "--max-connections", "1"])
+    assert result.exit_code == 0, result.output
+    assert batches == [1, 1, 1, 1] and len(list((tmp_path / "logs").glob("*.eval"))) == 1

@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
         judge: str = typer.Option("embedded", help="embedded, or an Inspect model for the grader role"),
         log_dir: Path = typer.Option(Path("logs"), help="where the Inspect log goes"),
         limit: int = typer.Option(None, help="evaluate only the first N samples"),
+        max_connections: int = typer.Option(None, min=1, help="concurrent generate calls (= the local providers' batch size); 1: answers the same token for token in every run, slower"),
     ) -> None:
         """Evaluate one model with one task; prints the metrics and the log path."""
         import yaml
@@ -66,6 +67,7 @@ def register(app: typer.Typer) -> None:
             model_roles=None if judge == "embedded" else {"grader": judge},
             log_dir=str(log_dir),
             limit=limit,
+            max_connections=max_connections,
         )[0]
         if log.status != "success":
             raise EmlabError(f"eval failed: {log.error.message if log.error else log.status}")

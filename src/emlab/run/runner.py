@@ -68,27 +68,28 @@ class Arm:
         }
 
 
-def eval_to_log(task: str, model: str, task_args: dict[str, Any], model_roles: dict[str, str], final: Path, metadata: dict[str, Any], display: str = "rich") -> None:
+def eval_to_log(task: str, model: str, task_args: dict[str, Any], model_roles: dict[str, str], final: Path, metadata: dict[str, Any], display: str = "rich", max_connections: int | None = None) -> None:
     """Run one Inspect eval and move its log to ``final`` (atomically: same filesystem); raise if it failed.
 
     The eval runs in ``.partial-<final name>/`` beside ``final``. If an earlier attempt left a
     log there (killed, cancelled or failed), that log is resumed with ``eval_retry``: its
     finished samples are kept and only the others run. The partial dir goes once ``final`` exists.
+    ``max_connections`` is Inspect's (None: the provider's default).
     """
     from inspect_ai import eval as inspect_eval
 
     partial = final.parent / f".partial-{final.stem}"
     partial.mkdir(parents=True, exist_ok=True)
-    log = _resume(partial, display)
+    log = _resume(partial, display, max_connections)
     if log is None:
-        log = inspect_eval(task, model=model, task_args=task_args, model_roles=model_roles or None, log_dir=str(partial), display=display, metadata=metadata, fail_on_error=0.1)[0]
+        log = inspect_eval(task, model=model, task_args=task_args, model_roles=model_roles or None, log_dir=str(partial), display=display, metadata=metadata, fail_on_error=0.1, max_connections=max_connections)[0]
     if log.status != "success":
         raise EmlabError(f"eval {task} on {metadata['emlab']['model_id']} failed: {log.error.message if log.error else log.status}")
     shutil.move(log.location, final)
     shutil.rmtree(partial, ignore_errors=True)
 
 
-def _resume(partial: Path, display: str) -> Any:
+def _resume(partial: Path, display: str, max_connections: int | None = None) -> Any:
     """Finish the newest log an earlier attempt left in ``partial`` (keeping its finished samples); None if there is none to finish.
 
     A log that already succeeded is returned as it is. One that cannot be resumed (e.g. its
@@ -107,7 +108,7 @@ def _resume(partial: Path, display: str) -> Any:
         if log.status == "success":
             return log
         try:
-            return eval_retry(str(path), log_dir=str(partial), display=display, fail_on_error=0.1)[0]
+            return eval_retry(str(path), log_dir=str(partial), display=display, fail_on_error=0.1, max_connections=max_connections)[0]
         except Exception as e:  # noqa: BLE001 - its samples cannot be reused
             Console(stderr=True).print(f"[yellow]cannot resume {path.name} ({type(e).__name__}: {e}); starting the eval afresh[/]")
             path.unlink()
@@ -188,13 +189,16 @@ class Runner:
             model = resolve_model(arm.model_path or arm.base)
             for ev in self.spec.evals:
                 task_name = ev.task if "/" in ev.task else f"emlab/{ev.task}"
-                key = config_hash({"model": arm.model_hash or arm.base, "task": task_name, "args": ev.args, "judge": judge_key})
+                keyed = {"model": arm.model_hash or arm.base, "task": task_name, "args": ev.args, "judge": judge_key}
+                if ev.max_connections is not None:  # it changes the answers (batching); unset keeps older runs' keys
+                    keyed["max_connections"] = ev.max_connections
+                key = config_hash(keyed)
                 final = log_dir / f"{arm.model_id}__{ev.task.replace('/', '-')}__{key}.eval"
                 arm.logs[ev.task] = str(final)
                 if not final.is_file():
                     metadata = {"emlab": {**arm.labels(), "model_path": model.path, "run": self.spec.name}}
                     display = "none" if self.spec.executor.kind == "ray" else self.display  # Ray workers have no terminal
-                    kwargs = {"task": task_name, "model": model.inspect_name, "task_args": ev.args, "model_roles": roles, "final": final, "metadata": metadata, "display": display}
+                    kwargs = {"task": task_name, "model": model.inspect_name, "task_args": ev.args, "model_roles": roles, "final": final, "metadata": metadata, "display": display, "max_connections": ev.max_connections}
                     jobs.append(Job(f"eval {arm.model_id} on {task_name}", eval_to_log, kwargs))
         self._run(jobs, "eval")
 

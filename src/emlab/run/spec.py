@@ -16,6 +16,7 @@ base models, and a list of evals run on every model::
       - {name: inoculated, condition: inoculation, text: evil, apply_to: [insecure]}
     evals:
       - {task: freeform, args: {samples_per_paraphrase: 2, max_tokens: 120}}
+      # + max_connections: 1 for answers that are the same token for token in every run (slower)
     judge: embedded                                   # or an Inspect model string
     executor: {kind: local}                           # or {kind: ray, gpus_per_job: 1}: see emlab.run.executor
 
@@ -69,6 +70,12 @@ class EvalSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     task: str
     args: dict[str, Any] = Field(default_factory=dict)
+    max_connections: int | None = Field(
+        None,
+        ge=1,
+        description="Inspect's max_connections: concurrent generate calls, and the batch size of the emlab/ and hf/ providers. "
+        "1 generates every answer alone: the same answers token for token in every run, but slower (see README)",
+    )
 
 
 class ExperimentSpec(BaseModel):
