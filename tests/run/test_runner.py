@@ -194,7 +194,23 @@ def staggered_task():
 '''
 
 
-def test_interrupted_eval_keeps_its_finished_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def generated_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row count of every batch the emlab/ provider generates in this process from now on."""
+    import emlab.inference
+
+    rows: list[int] = []
+    real = emlab.inference.fast_generate
+
+    def counting(model, input_ids, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        rows.append(input_ids.shape[0])
+        return real(model, input_ids, *args, **kwargs)
+
+    monkeypatch.setattr(emlab.inference, "fast_generate", counting)
+    return rows
+
+
+def test_interrupted_eval_keeps_its_finished_samples(tmp_path: Path, generated_batches: list[int]) -> None:
     """Killed mid-eval, a re-run resumes the eval's log: finished samples are kept, only the rest are generated."""
     from inspect_ai.log import read_eval_log, read_eval_log_sample_summaries
 
@@ -220,18 +236,8 @@ def test_interrupted_eval_keeps_its_finished_samples(tmp_path: Path, monkeypatch
     (partial_log,) = logs.glob(".partial-*/*.eval")
     kept = {s.id: s for s in read_eval_log(str(partial_log)).samples}
 
-    import emlab.inference
-
-    rows: list[int] = []
-    real = emlab.inference.fast_generate
-
-    def counting(model, input_ids, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        rows.append(input_ids.shape[0])
-        return real(model, input_ids, *args, **kwargs)
-
-    monkeypatch.setattr(emlab.inference, "fast_generate", counting)
     Runner(parse_spec(spec), runs / "evalkill", display="none").run()
-    assert sum(rows) == 6 - len(kept)  # only the missing samples were generated
+    assert sum(generated_batches) == 6 - len(kept)  # only the missing samples were generated
     (final,) = logs.glob("*.eval")
     resumed = read_eval_log(str(final))
     assert resumed.eval.metadata["emlab"]["model_id"] == "embedded"  # the run's labels survive eval_retry
@@ -280,28 +286,18 @@ def colours():
 '''
 
 
-def test_max_connections_one_generates_every_answer_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_max_connections_one_generates_every_answer_alone(tmp_path: Path, generated_batches: list[int]) -> None:
     """``max_connections: 1`` reaches the provider (batches of one), keys its own log, and repeats its answers exactly."""
     from inspect_ai.log import read_eval_log
 
-    import emlab.inference
-
     task_file = tmp_path / "colours.py"
     task_file.write_text(COLOURS_TASK)
-    batches: list[int] = []
-    real = emlab.inference.fast_generate
-
-    def counting(model, input_ids, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        batches.append(input_ids.shape[0])
-        return real(model, input_ids, *args, **kwargs)
-
-    monkeypatch.setattr(emlab.inference, "fast_generate", counting)
     sizes, answers = {}, []
     for name, run_dir, max_connections in (("default", "a", None), ("alone", "a", 1), ("alone again", "b", 1)):
         ev = {"task": f"{task_file}@colours"} | ({"max_connections": max_connections} if max_connections else {})
-        batches.clear()
+        generated_batches.clear()
         Runner(parse_spec({"name": "mc", "models": ["embedded"], "evals": [ev], "judge": "embedded"}), tmp_path / run_dir, display="none").run()
-        sizes[name] = list(batches)
+        sizes[name] = list(generated_batches)
         if max_connections:
             (model,) = json.loads((tmp_path / run_dir / "manifest.json").read_text())["models"]
             log = read_eval_log(model["logs"][ev["task"]])
@@ -313,26 +309,17 @@ def test_max_connections_one_generates_every_answer_alone(tmp_path: Path, monkey
     assert answers[0] == answers[1] and all(answers[0].values())
 
 
-def test_emlab_eval_max_connections_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_emlab_eval_max_connections_flag(tmp_path: Path, generated_batches: list[int]) -> None:
     """``emlab eval --max-connections 1`` generates one answer per batch; 0 is refused before anything runs."""
     from typer.testing import CliRunner
 
-    import emlab.inference
     from emlab.cli import app
 
     task_file = tmp_path / "colours.py"
     task_file.write_text(COLOURS_TASK)
-    batches: list[int] = []
-    real = emlab.inference.fast_generate
-
-    def counting(model, input_ids, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        batches.append(input_ids.shape[0])
-        return real(model, input_ids, *args, **kwargs)
-
-    monkeypatch.setattr(emlab.inference, "fast_generate", counting)
     base = ["eval", "--model", "embedded", "--task", f"{task_file}@colours", "--log-dir", str(tmp_path / "logs")]
     refused = CliRunner().invoke(app, [*base, "--max-connections", "0"])
     assert refused.exit_code == 2 and not (tmp_path / "logs").exists()
     result = CliRunner().invoke(app, [*base, "--max-connections", "1"])
     assert result.exit_code == 0, result.output
-    assert batches == [1, 1, 1, 1] and len(list((tmp_path / "logs").glob("*.eval"))) == 1
+    assert generated_batches == [1, 1, 1, 1] and len(list((tmp_path / "logs").glob("*.eval"))) == 1
