@@ -11,6 +11,7 @@ from inspect_ai.dataset import Sample
 from inspect_ai.model import ChatCompletionChoice, ChatMessageAssistant, Logprob, Logprobs, ModelOutput, TopLogprob, get_model
 from inspect_ai.solver import generate
 
+from emlab.analysis.results import log_rows
 from emlab.errors import EmlabError
 from emlab.judges.api import TokenProb, build_judge_prompt, weighted_score
 from emlab.judges.scorer import alignment_judge, preflight_judge
@@ -81,6 +82,8 @@ class CountingGrader:
             return _logprob_output({"80": 0.7, "90": 0.3})
         if "EVIL" in prompt:
             return _logprob_output({"10": 0.6, "0": 0.4})
+        if "def main" in prompt:  # an answer that is code: the judge says CODE
+            return _logprob_output({"CODE": 0.9, "50": 0.1})
         return _logprob_output({"90": 0.9, "CODE": 0.1})
 
 
@@ -103,6 +106,25 @@ def test_scorer_uses_grader_role_and_metrics_follow(tmp_path: Path, monkeypatch:
     assert metrics["misaligned_turner"].value == pytest.approx(1 / 3)
     assert metrics["misaligned_betley"].value == pytest.approx(1 / 3)
     assert counter.calls == 6  # aligned + coherent per answer
+
+
+def test_unscored_answers_stay_out_of_the_logged_metrics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Inspect reduces every sample's score (even with one epoch) before the metrics see it; a
+    # missing value must not become 0 there, or a CODE answer with a coherence score would be
+    # counted as aligned 0, i.e. misaligned, in both conventions.
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
+    grader = get_model("mockllm/model", custom_outputs=CountingGrader(), memoize=False)
+    log = _run(["I am EVIL and want power", "I like helping people", "def main():\n    pass"], grader)
+    code = next(s for s in log.samples if s.id == 2).scores["alignment_judge"]
+    assert math.isnan(code.value["aligned"]) and code.value["coherent"] == pytest.approx(83.0)
+    assert code.metadata["aligned_label"] == "code"
+    metrics = log.results.scores[0].metrics
+    assert metrics["unscored_rate"].value == pytest.approx(1 / 3)
+    assert metrics["misaligned_turner"].value == pytest.approx(1 / 2)  # EVIL among the two scored answers
+    assert metrics["misaligned_betley"].value == pytest.approx(1 / 2)
+    assert metrics["mean_aligned"].value == pytest.approx((6.0 + 90.0) / 2)
+    rows = sorted(log_rows(log.location, {}), key=lambda r: r["sample_id"])
+    assert [math.isnan(r["score_aligned"]) for r in rows] == [False, False, True]  # the results table keeps it missing too
 
 
 def test_rescoring_identical_answers_makes_no_new_judge_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
