@@ -48,3 +48,17 @@ def test_report_on_a_dir_that_is_not_a_run(tmp_path: Path) -> None:
     proc = _emlab("report", str(tmp_path))
     assert proc.returncode == 2 and "not a run dir" in proc.stderr
     assert not (tmp_path / "report.html").exists()
+
+
+def test_usage_errors_are_a_short_message_not_a_traceback(tmp_path: Path) -> None:
+    # Typer >= 0.28 vendors click: its usage errors are not click's exception classes
+    for args, what in (
+        (["eval", "--model", "embedded", "--bogus"], "No such option: --bogus"),
+        (["eval", "--log-dir", str(tmp_path / "logs")], "Missing option '--model'"),
+        (["eval", "--model", "embedded", "--max-connections", "0"], "Invalid value for '--max-connections'"),
+        (["nosuchcommand"], "No such command 'nosuchcommand'"),
+    ):
+        proc = _emlab(*args, cwd=tmp_path)
+        assert proc.returncode == 2, (args, proc.stderr[-500:])
+        assert f"Error: {what}" in proc.stderr and "--help" in proc.stderr and "Traceback" not in proc.stderr
+    assert [p.name for p in tmp_path.iterdir()] == []  # nothing written

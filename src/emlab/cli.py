@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 
-import click
 import typer
 from rich.console import Console
 
@@ -81,11 +80,11 @@ def main() -> None:
     except EmlabError as e:
         Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         Console(stderr=True).print("aborted")
         sys.exit(130)
-    except click.ClickException as e:
-        e.show()
+    except typer.Exit as e:
         sys.exit(e.exit_code)
-    except click.exceptions.Exit as e:
+    except typer.TyperException as e:  # usage errors (unknown option or command, missing or bad value): Typer's vendored click
+        e.show()  # "Usage: ...", "Try '... --help' for help.", "Error: <what>"
         sys.exit(e.exit_code)
