@@ -62,3 +62,13 @@ def test_usage_errors_are_a_short_message_not_a_traceback(tmp_path: Path) -> Non
         assert proc.returncode == 2, (args, proc.stderr[-500:])
         assert f"Error: {what}" in proc.stderr and "--help" in proc.stderr and "Traceback" not in proc.stderr
     assert [p.name for p in tmp_path.iterdir()] == []  # nothing written
+
+
+def test_eval_refuses_an_unknown_task_or_task_argument_before_generating(tmp_path: Path) -> None:
+    for args, what in (
+        (["-T", "sample_per_paraphrase=2"], "task 'emlab/freeform' has no argument 'sample_per_paraphrase' (it takes: questions, samples_per_paraphrase,"),
+        (["--task", "nosuchtask"], "unknown task 'nosuchtask'"),
+    ):
+        proc = _emlab("eval", "--model", "embedded", "--log-dir", str(tmp_path / "logs"), *args)
+        assert proc.returncode == 2 and proc.stderr.startswith("error: ") and what in proc.stderr, proc.stderr[-500:]
+        assert not (tmp_path / "logs").exists()

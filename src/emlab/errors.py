@@ -14,4 +14,4 @@ def format_validation_error(err: "ValidationError") -> str:  # noqa: F821 - pyda
     """One line naming the first invalid field of a pydantic ``ValidationError``."""
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"]) or "row"
-    return f"field '{loc}': {first['msg']}"
+    return f"field '{loc}': {first['msg'].removeprefix('Value error, ')}"  # a validator's own message, without pydantic's prefix

@@ -61,12 +61,23 @@ def test_grid_expansion_respects_apply_to() -> None:
         ({"name": "bad name!"}, "field 'name'"),
         ({"conditions": [{"name": "x", "apply_to": ["nope"]}]}, "unknown train set 'nope'"),
         ({"evals": [{"task": "freeform", "bogus": 1}]}, "field 'evals.0.bogus'"),
+        # a task argument the task does not take: Inspect would only warn and run without it
+        ({"evals": [{"task": "freeform", "args": {"sample_per_paraphrase": 2}}]}, "field 'evals.0': task 'emlab/freeform' has no argument 'sample_per_paraphrase'"),
+        ({"evals": [{"task": "emlab/nosuchtask"}]}, "field 'evals.0': unknown task 'emlab/nosuchtask'"),
     ],
 )
 def test_bad_specs_name_the_field(patch: dict, message: str) -> None:
     base = {"name": "s", "models": ["embedded"], "train_sets": [{"name": "a", "source": "insecure-code"}], "evals": [{"task": "freeform"}]}
     with pytest.raises(EmlabError, match=message):
         parse_spec({**base, **patch})
+
+
+def test_task_names_and_args_other_tasks_pass_through() -> None:
+    from emlab.evals import inspect_task_name
+
+    assert inspect_task_name("freeform", {"samples_per_paraphrase": 2}) == inspect_task_name("emlab/freeform") == "emlab/freeform"
+    for other in ("tasks.py", "tasks.py@colours", "otherpkg/task"):  # Inspect resolves (and warns about) these itself
+        assert inspect_task_name(other, {"anything": 1}) == other
 
 
 def test_cli_bad_spec_exits_2_with_one_line(tmp_path: Path) -> None:

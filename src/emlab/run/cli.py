@@ -49,17 +49,18 @@ def register(app: typer.Typer) -> None:
         from inspect_ai import eval as inspect_eval
 
         from emlab.errors import EmlabError
+        from emlab.evals import inspect_task_name
         from emlab.judges.scorer import preflight_judge
         from emlab.models import resolve_model
 
-        preflight_judge(judge)
         args = {}
         for kv in task_arg:
             if "=" not in kv:
                 raise EmlabError(f"-T {kv}: expected key=value")
             k, v = kv.split("=", 1)
             args[k] = yaml.safe_load(v)
-        name = task if "/" in task or task.endswith(".py") else f"emlab/{task}"
+        name = inspect_task_name(task, args)
+        preflight_judge(judge)
         log = inspect_eval(
             name,
             model=resolve_model(model).inspect_name,

@@ -36,6 +36,7 @@ from rich.progress import (
 
 from emlab._io import config_hash, file_hash, write_json_atomic, write_text_atomic
 from emlab.errors import EmlabError
+from emlab.evals import inspect_task_name
 from emlab.models import resolve_model
 from emlab.run.executor import Job, run_jobs
 from emlab.run.spec import ConditionSpec, ExperimentSpec, TrainSetSpec
@@ -188,7 +189,7 @@ class Runner:
         for arm in self.arms:
             model = resolve_model(arm.model_path or arm.base)
             for ev in self.spec.evals:
-                task_name = ev.task if "/" in ev.task else f"emlab/{ev.task}"
+                task_name = inspect_task_name(ev.task)
                 keyed = {"model": arm.model_hash or arm.base, "task": task_name, "args": ev.args, "judge": judge_key}
                 if ev.max_connections is not None:  # it changes the answers (batching); unset keeps older runs' keys
                     keyed["max_connections"] = ev.max_connections

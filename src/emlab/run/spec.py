@@ -77,6 +77,16 @@ class EvalSpec(BaseModel):
         "1 generates every answer alone: the same answers token for token in every run, but slower (see README)",
     )
 
+    @model_validator(mode="after")
+    def _known_task_and_args(self) -> EvalSpec:
+        from emlab.evals import inspect_task_name
+
+        try:
+            inspect_task_name(self.task, self.args)
+        except EmlabError as e:
+            raise ValueError(str(e)) from None
+        return self
+
 
 class ExperimentSpec(BaseModel):
     """The whole experiment; every artifact is keyed by a hash of the part of it that made it."""
