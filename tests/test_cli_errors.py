@@ -51,7 +51,6 @@ def test_report_on_a_dir_that_is_not_a_run(tmp_path: Path) -> None:
 
 
 def test_usage_errors_are_a_short_message_not_a_traceback(tmp_path: Path) -> None:
-    # Typer >= 0.28 vendors click: its usage errors are not click's exception classes
     for args, what in (
         (["eval", "--model", "embedded", "--bogus"], "No such option: --bogus"),
         (["eval", "--log-dir", str(tmp_path / "logs")], "Missing option '--model'"),
@@ -60,8 +59,15 @@ def test_usage_errors_are_a_short_message_not_a_traceback(tmp_path: Path) -> Non
     ):
         proc = _emlab(*args, cwd=tmp_path)
         assert proc.returncode == 2, (args, proc.stderr[-500:])
-        assert f"Error: {what}" in proc.stderr and "--help" in proc.stderr and "Traceback" not in proc.stderr
+        assert what in proc.stderr and "--help" in proc.stderr and "Traceback" not in proc.stderr
     assert [p.name for p in tmp_path.iterdir()] == []  # nothing written
+
+
+def test_a_commands_exit_code_reaches_the_shell() -> None:
+    # gates such as `emlab evals sandbox-check` fail with typer.Exit(1); main() must not turn that into 0
+    code = "import typer\nimport emlab.cli as cli\n\n@cli.app.command('exit-three')\ndef exit_three() -> None:\n    raise typer.Exit(3)\n\ncli.main()\n"
+    proc = subprocess.run([sys.executable, "-c", code, "exit-three"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr[-500:]
 
 
 def test_eval_refuses_an_unknown_task_or_task_argument_before_generating(tmp_path: Path) -> None:

@@ -72,19 +72,14 @@ def _quiet_libraries() -> None:
 
 
 def main() -> None:
-    """Console entry point: run the app, turning user errors into one line and exit code 2."""
+    """Console entry point: run the app, turning user errors into one line and exit code 2.
+
+    Typer's standalone mode handles the rest: usage errors (exit 2), ``--help``, the exit code
+    of a ``typer.Exit`` raised by a command, and Ctrl-C (exit 130).
+    """
     _quiet_libraries()
-    command = typer.main.get_command(app)
     try:
-        command.main(standalone_mode=False)
+        typer.main.get_command(app).main(standalone_mode=True)
     except EmlabError as e:
         Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except typer.Abort:
-        Console(stderr=True).print("aborted")
-        sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.TyperException as e:  # usage errors (unknown option or command, missing or bad value): Typer's vendored click
-        e.show()  # "Usage: ...", "Try '... --help' for help.", "Error: <what>"
-        sys.exit(e.exit_code)
