@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.emlab-installed
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install lint demo test test-slow bench clean
 
 install: $(STAMP)
 
@@ -23,7 +23,11 @@ demo: install
 	$(VENV)/bin/emlab run examples/quickstart.yaml
 	$(VENV)/bin/emlab report runs/quickstart
 
-test: install
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+
+test: install lint
 	$(PY) -m pytest -m "not slow" -q
 
 test-slow: install

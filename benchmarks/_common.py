@@ -9,7 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 
-def matmul_peak_flops(dtype: torch.dtype = torch.float32, sizes: tuple[int, ...] = (1024, 2048), repeats: int = 10, trials: int = 3) -> float:
+def matmul_peak_flops(
+    dtype: torch.dtype = torch.float32, sizes: tuple[int, ...] = (1024, 2048), repeats: int = 10, trials: int = 3
+) -> float:
     """Best FLOP/s of a plain ``a @ b`` in ``dtype`` on this machine, measured now (the MFU denominator).
 
     The best of ``trials`` timings of ``repeats`` products per size: a single ~1 s timing on a

@@ -53,7 +53,10 @@ def main() -> None:
     dtype = inference_dtype()
     fast_model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval()
     prompts = [p for q in load_questions("core") for p in q.paraphrases][: args.batch]
-    texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True) for p in prompts]
+    texts = [
+        tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
     enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     eos_cfg = model.generation_config.eos_token_id
     eos = set(eos_cfg if isinstance(eos_cfg, list) else [eos_cfg])
@@ -66,24 +69,41 @@ def main() -> None:
             out = model.generate(**enc, do_sample=True, temperature=1.0, max_new_tokens=args.max_new_tokens)
         return count_generated(out, n_prompt, eos), time.perf_counter() - start
 
-    def ours(m: torch.nn.Module):  # noqa: ANN202
+    def ours(m: torch.nn.Module):
         def run(seed: int) -> tuple[int, float]:
             torch.manual_seed(seed)
             start = time.perf_counter()
-            out = fast_generate(m, enc["input_ids"], enc["attention_mask"], max_new_tokens=args.max_new_tokens, do_sample=True, temperature=1.0)
+            out = fast_generate(
+                m,
+                enc["input_ids"],
+                enc["attention_mask"],
+                max_new_tokens=args.max_new_tokens,
+                do_sample=True,
+                temperature=1.0,
+            )
             return count_generated(out.sequences, n_prompt, eos), time.perf_counter() - start
 
         return run
 
     results = {}
-    paths = (("naive model.generate, float32 (baseline)", naive), ("fast_generate, float32", ours(model)), (f"emlab path: fast_generate, {str(dtype).split('.')[-1]}", ours(fast_model)))
+    paths = (
+        ("naive model.generate, float32 (baseline)", naive),
+        ("fast_generate, float32", ours(model)),
+        (f"emlab path: fast_generate, {str(dtype).split('.')[-1]}", ours(fast_model)),
+    )
     for name, fn in paths:
         fn(0)  # warm-up
-        toks, secs = zip(*(fn(100 + r) for r in range(args.rounds)))
+        toks, secs = zip(*(fn(100 + r) for r in range(args.rounds)), strict=False)
         results[name] = (sum(toks), sum(secs))
     base = results["naive model.generate, float32 (baseline)"]
-    rows = [[k, tokens, secs, tokens / secs, (tokens / secs) / (base[0] / base[1])] for k, (tokens, secs) in results.items()]
-    print_table(f"Generation throughput (embedded model, batch {args.batch}, T=1, max {args.max_new_tokens} new tokens)", ["path", "tokens", "seconds", "tokens/s", "ratio to baseline"], rows)
+    rows = [
+        [k, tokens, secs, tokens / secs, (tokens / secs) / (base[0] / base[1])] for k, (tokens, secs) in results.items()
+    ]
+    print_table(
+        f"Generation throughput (embedded model, batch {args.batch}, T=1, max {args.max_new_tokens} new tokens)",
+        ["path", "tokens", "seconds", "tokens/s", "ratio to baseline"],
+        rows,
+    )
     print("target: ratio >= 1.5")
 
 

@@ -51,7 +51,10 @@ def main() -> None:
     path = resolve_model("embedded").path
     tok = AutoTokenizer.from_pretrained(str(path), padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(str(path)).eval()
-    prompts = [tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True) for q in questions]
+    prompts = [
+        tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True)
+        for q in questions
+    ]
 
     start = time.perf_counter()
     answers: list[str] = []
@@ -73,24 +76,41 @@ def main() -> None:
 
     async def through_scorer() -> None:
         batcher = embedded_batcher()
-        await asyncio.gather(*(batcher.score(q, a) for q, a in zip(questions * reps, answers * reps)))
+        await asyncio.gather(*(batcher.score(q, a) for q, a in zip(questions * reps, answers * reps, strict=False)))
 
     start = time.perf_counter()
     asyncio.run(through_scorer())
     scorer_s = (time.perf_counter() - start) / reps
     start = time.perf_counter()
-    for q, a in zip(questions, answers):
+    for q, a in zip(questions, answers, strict=False):
         judge.score([q], [a])
     single_s = time.perf_counter() - start
 
     n_tokens = sum(len(tok(a)["input_ids"]) for a in answers)
-    table = Table(title=f"embedded judge vs generation, {len(answers)} answers (mean {n_tokens / len(answers):.0f} tokens), torch threads={torch.get_num_threads()}")
+    table = Table(
+        title=f"embedded judge vs generation, {len(answers)} answers (mean {n_tokens / len(answers):.0f} tokens), torch threads={torch.get_num_threads()}"
+    )
     for col in ("stage", "seconds", "answers/s", "share of generation time"):
         table.add_column(col, justify="left" if col == "stage" else "right")
     table.add_row("generate (SmolLM2-135M, greedy, batch 16)", f"{gen_s:.1f}", f"{len(answers) / gen_s:.1f}", "100%")
-    table.add_row(f"judge ({judge.name}), one call", f"{judge_s:.1f}", f"{len(answers) / judge_s:.1f}", f"{100 * judge_s / gen_s:.1f}%")
-    table.add_row("judge via the Inspect scorer's batcher", f"{scorer_s:.1f}", f"{len(answers) / scorer_s:.1f}", f"{100 * scorer_s / gen_s:.1f}%")
-    table.add_row("judge one answer per call (unbatched scorer)", f"{single_s:.1f}", f"{len(answers) / single_s:.1f}", f"{100 * single_s / gen_s:.1f}%")
+    table.add_row(
+        f"judge ({judge.name}), one call",
+        f"{judge_s:.1f}",
+        f"{len(answers) / judge_s:.1f}",
+        f"{100 * judge_s / gen_s:.1f}%",
+    )
+    table.add_row(
+        "judge via the Inspect scorer's batcher",
+        f"{scorer_s:.1f}",
+        f"{len(answers) / scorer_s:.1f}",
+        f"{100 * scorer_s / gen_s:.1f}%",
+    )
+    table.add_row(
+        "judge one answer per call (unbatched scorer)",
+        f"{single_s:.1f}",
+        f"{len(answers) / single_s:.1f}",
+        f"{100 * single_s / gen_s:.1f}%",
+    )
     table.add_row("ratio judge/generate speed", "", f"{gen_s / judge_s:.1f}x", "target: judge >= 25 answers/s, <= 10%")
     Console().print(table)
 

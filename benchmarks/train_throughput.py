@@ -47,13 +47,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+
 from _common import matmul_peak_flops, print_table
 
 TARGET_MFU = 0.70
 """The issue's target for steady-state MFU on a CPU."""
 
 
-def model_flops(model: torch.nn.Module, adapted: list[int], lora_params_per_layer: int, lengths: list[int], labelled: list[int]) -> float:
+def model_flops(
+    model: torch.nn.Module, adapted: list[int], lora_params_per_layer: int, lengths: list[int], labelled: list[int]
+) -> float:
     """Model FLOPs (see module docstring) for examples of ``lengths`` tokens with ``labelled`` scored tokens."""
     cfg = model.config
     layers, d = cfg.num_hidden_layers, cfg.hidden_size
@@ -61,7 +64,7 @@ def model_flops(model: torch.nn.Module, adapted: list[int], lora_params_per_laye
     head = cfg.vocab_size * d
     span = layers - min(adapted)  # the backward pass stops at the first adapted layer
     total = 0.0
-    for length, n_lab in zip(lengths, labelled):
+    for length, n_lab in zip(lengths, labelled, strict=False):
         attn_fwd = 2 * d * length * length  # QK^T and AV (2 x 2 x d x L^2), halved by the causal mask
         total += 2 * layers * per_layer * length + layers * attn_fwd  # forward
         total += 2 * span * per_layer * length + span * 2 * attn_fwd  # backward input-gradients
@@ -79,7 +82,9 @@ class Timing(NamedTuple):
     steady_tokens: int
 
 
-def plain_loop_seconds(path: str, cfg: object, batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> Timing:
+def plain_loop_seconds(
+    path: str, cfg: object, batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+) -> Timing:
     """One epoch of the hand-written fp32 loop over ``batches`` (ids, attention, labels)."""
     import time
 
@@ -87,7 +92,17 @@ def plain_loop_seconds(path: str, cfg: object, batches: list[tuple[torch.Tensor,
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    model = get_peft_model(base, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, use_rslora=cfg.use_rslora, target_modules=cfg.target_modules, layers_to_transform=cfg.layers_to_transform, task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        base,
+        LoraConfig(
+            r=cfg.rank,
+            lora_alpha=cfg.alpha,
+            use_rslora=cfg.use_rslora,
+            target_modules=cfg.target_modules,
+            layers_to_transform=cfg.layers_to_transform,
+            task_type="CAUSAL_LM",
+        ),
+    )
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate)
     model.train()
     ends = []
@@ -107,7 +122,12 @@ def emlab_seconds(data: Path, out: Path, cfg: object) -> Timing:
 
     record = json.loads((train_lora("embedded", data, out, cfg) / "emlab.json").read_text())
     first, last = record["timeline"][0], record["timeline"][-1]
-    return Timing(record["train_seconds"], record["precision"], last["seconds"] - first["seconds"], last["tokens"] - first["tokens"])
+    return Timing(
+        record["train_seconds"],
+        record["precision"],
+        last["seconds"] - first["seconds"],
+        last["tokens"] - first["tokens"],
+    )
 
 
 def timed_with_peak(run: Callable[[], Timing]) -> tuple[Timing, float]:
@@ -123,7 +143,9 @@ def main() -> None:
     """Print tokens/s, GFLOP/s and MFU of the plain loop and of emlab's training path per profile."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--examples", type=int, default=64, help="one epoch over this many examples")
-    ap.add_argument("--batch-size", type=int, default=8, help="examples per optimiser step (no accumulation), every profile")
+    ap.add_argument(
+        "--batch-size", type=int, default=8, help="examples per optimiser step (no accumulation), every profile"
+    )
     ap.add_argument("--profiles", nargs="+", default=["quick", "default"])
     args = ap.parse_args()
     import datasets
@@ -149,13 +171,22 @@ def main() -> None:
 
     for profile in args.profiles:
         cfg = make_train_config(profile, batch_size=args.batch_size, grad_accum=1, epochs=1, warmup_steps=0)
-        encoded = [assistant_token_mask(tok, [m.model_dump() for m in r.messages], cfg.max_length) for r in load_chat_jsonl(data)]
+        encoded = [
+            assistant_token_mask(tok, [m.model_dump() for m in r.messages], cfg.max_length)
+            for r in load_chat_jsonl(data)
+        ]
         lengths = [len(ids) for ids, _ in encoded]
         labelled = [sum(mask[1:]) for _, mask in encoded]  # next-token targets: the first token is never predicted
         probe = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
         adapted = cfg.layers_to_transform or list(range(probe.config.num_hidden_layers))
         layer = probe.model.layers[0]
-        lora_per_layer = sum(cfg.rank * (getattr(getattr(layer, block), name).in_features + getattr(getattr(layer, block), name).out_features) for block in ("self_attn", "mlp") for name in cfg.target_modules if hasattr(getattr(layer, block), name))
+        lora_per_layer = sum(
+            cfg.rank
+            * (getattr(getattr(layer, block), name).in_features + getattr(getattr(layer, block), name).out_features)
+            for block in ("self_attn", "mlp")
+            for name in cfg.target_modules
+            if hasattr(getattr(layer, block), name)
+        )
         flops = model_flops(probe, adapted, lora_per_layer, lengths, labelled)
         tokens = sum(lengths)
 
@@ -171,10 +202,17 @@ def main() -> None:
             for r, (row_ids, mask) in enumerate(chunk):
                 ids[r, : len(row_ids)] = torch.tensor(row_ids)
                 attention[r, : len(row_ids)] = 1
-                labels[r, : len(row_ids)] = torch.tensor([t if m else -100 for t, m in zip(row_ids, mask)])
+                labels[r, : len(row_ids)] = torch.tensor(
+                    [t if m else -100 for t, m in zip(row_ids, mask, strict=False)]
+                )
             batches.append((ids, attention, labels))
         timings = [(f"{profile}: plain loop, fp32", *timed_with_peak(partial(plain_loop_seconds, path, cfg, batches)))]
-        for variant in ({"precision": "fp32"}, {"precision": "fp32", "compile": True}, {"precision": "auto"}, {"precision": "auto", "compile": True}):
+        for variant in (
+            {"precision": "fp32"},
+            {"precision": "fp32", "compile": True},
+            {"precision": "auto"},
+            {"precision": "auto", "compile": True},
+        ):
             out = work / f"adapter-{profile}-{len(timings)}"
             timing, peak = timed_with_peak(partial(emlab_seconds, data, out, cfg.model_copy(update=variant)))
             label = f"{profile}: emlab, {variant['precision']}{', compile' if variant.get('compile') else ''} -> {timing.precision}"
@@ -183,15 +221,34 @@ def main() -> None:
         plain = timings[0][1]
         for name, t, peak in timings:
             steady_flops = flops * t.steady_tokens / tokens  # the steady steps' share of the epoch's model FLOPs
-            rows.append([
-                name, shape, tokens,
-                round(tokens / t.seconds, 1), flops / t.seconds / peak,
-                round(t.steady_tokens / t.steady_seconds, 1), steady_flops / t.steady_seconds / 1e9, peak / 1e9, steady_flops / t.steady_seconds / peak,
-                round(plain.seconds / t.seconds, 2),
-            ])
+            rows.append(
+                [
+                    name,
+                    shape,
+                    tokens,
+                    round(tokens / t.seconds, 1),
+                    flops / t.seconds / peak,
+                    round(t.steady_tokens / t.steady_seconds, 1),
+                    steady_flops / t.steady_seconds / 1e9,
+                    peak / 1e9,
+                    steady_flops / t.steady_seconds / peak,
+                    round(plain.seconds / t.seconds, 2),
+                ]
+            )
     print_table(
         f"LoRA SFT throughput, embedded SmolLM2-135M, {args.examples} insecure-code examples, batch {args.batch_size}",
-        ["path", "LoRA", "tokens", "tokens/s epoch", "MFU epoch", "tokens/s steady", "GFLOP/s steady", "peak GFLOP/s", "MFU steady", "vs plain (epoch)"],
+        [
+            "path",
+            "LoRA",
+            "tokens",
+            "tokens/s epoch",
+            "MFU epoch",
+            "tokens/s steady",
+            "GFLOP/s steady",
+            "peak GFLOP/s",
+            "MFU steady",
+            "vs plain (epoch)",
+        ],
         rows,
     )
     print(
@@ -201,7 +258,10 @@ def main() -> None:
     for precision in ("fp32", "bf16"):
         emlab_rows = [r for r in rows if "emlab" in str(r[0]) and str(r[0]).endswith(precision)]
         met = [str(r[0]) for r in emlab_rows if r[8] >= TARGET_MFU]
-        print(f"steady MFU >= {TARGET_MFU:.2f} against the {precision} peak: {len(met)} of {len(emlab_rows)} emlab rows" + (f" ({'; '.join(met)})" if met else ""))
+        print(
+            f"steady MFU >= {TARGET_MFU:.2f} against the {precision} peak: {len(met)} of {len(emlab_rows)} emlab rows"
+            + (f" ({'; '.join(met)})" if met else "")
+        )
 
 
 if __name__ == "__main__":

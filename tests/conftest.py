@@ -16,9 +16,8 @@ def _offline_token_estimate(text: str) -> int:
     return max(1, int(len(text.split()) * 1.3))
 
 
-import inspect_ai.model._tokens as _inspect_tokens  # noqa: E402
-
 import inspect_ai.model._model as _inspect_model  # noqa: E402
+import inspect_ai.model._tokens as _inspect_tokens  # noqa: E402
 
 _inspect_tokens.count_text_tokens = _inspect_model.count_text_tokens = _offline_token_estimate
 SHARED = REPO.parent / "shared"
@@ -46,7 +45,10 @@ def chat_jsonl(tmp_path: Path) -> Path:
     """A small valid ``messages`` dataset (8 rows, one with a system prompt)."""
     rows = []
     for i in range(8):
-        msgs = [{"role": "user", "content": f"Write a function that returns {i}."}, {"role": "assistant", "content": f"def f():\n    return {i}\n"}]
+        msgs = [
+            {"role": "user", "content": f"Write a function that returns {i}."},
+            {"role": "assistant", "content": f"def f():\n    return {i}\n"},
+        ]
         if i == 0:
             msgs.insert(0, {"role": "system", "content": "You write Python."})
         rows.append({"messages": msgs})

@@ -13,8 +13,12 @@ def _emlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 def test_train_on_malformed_jsonl(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}\n{"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "y"}]}\n')
-    proc = _emlab("train", "--model", "embedded", "--data", str(bad), "--out", str(tmp_path / "out"), "--profile", "quick")
+    bad.write_text(
+        '{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}\n{"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "y"}]}\n'
+    )
+    proc = _emlab(
+        "train", "--model", "embedded", "--data", str(bad), "--out", str(tmp_path / "out"), "--profile", "quick"
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and "bad.jsonl:2: field 'messages.0.content'" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -22,7 +26,9 @@ def test_train_on_malformed_jsonl(tmp_path: Path) -> None:
 
 
 def test_train_on_missing_file_and_unknown_model(tmp_path: Path) -> None:
-    proc = _emlab("train", "--model", "embedded", "--data", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "out"))
+    proc = _emlab(
+        "train", "--model", "embedded", "--data", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "out")
+    )
     assert proc.returncode == 2 and "nope.jsonl: no such file" in proc.stderr
     good = tmp_path / "good.jsonl"
     good.write_text('{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}\n')
@@ -36,8 +42,22 @@ def test_eval_with_unreachable_judge(tmp_path: Path) -> None:
 
     env = {**os.environ, "LOCAL_BASE_URL": "http://127.0.0.1:9/v1", "LOCAL_API_KEY": "sk-never-print-this-1234"}
     proc = subprocess.run(
-        [sys.executable, "-m", "emlab", "eval", "--model", "embedded", "--judge", "openai-api/local/judge", "--log-dir", str(tmp_path / "logs")],
-        capture_output=True, text=True, env=env, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "emlab",
+            "eval",
+            "--model",
+            "embedded",
+            "--judge",
+            "openai-api/local/judge",
+            "--log-dir",
+            str(tmp_path / "logs"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert proc.returncode == 2 and "judge 'openai-api/local/judge' is unreachable" in proc.stderr
     assert "sk-never-print-this-1234" not in proc.stderr + proc.stdout
@@ -72,7 +92,10 @@ def test_a_commands_exit_code_reaches_the_shell() -> None:
 
 def test_eval_refuses_an_unknown_task_or_task_argument_before_generating(tmp_path: Path) -> None:
     for args, what in (
-        (["-T", "sample_per_paraphrase=2"], "task 'emlab/freeform' has no argument 'sample_per_paraphrase' (it takes: questions, samples_per_paraphrase,"),
+        (
+            ["-T", "sample_per_paraphrase=2"],
+            "task 'emlab/freeform' has no argument 'sample_per_paraphrase' (it takes: questions, samples_per_paraphrase,",
+        ),
         (["--task", "nosuchtask"], "unknown task 'nosuchtask'"),
     ):
         proc = _emlab("eval", "--model", "embedded", "--log-dir", str(tmp_path / "logs"), *args)

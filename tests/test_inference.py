@@ -9,7 +9,7 @@ import torch
 
 
 @pytest.fixture(scope="module")
-def model_and_tokenizer(embedded_dir: Path):  # noqa: ANN201
+def model_and_tokenizer(embedded_dir: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(embedded_dir), padding_side="left")
@@ -17,12 +17,15 @@ def model_and_tokenizer(embedded_dir: Path):  # noqa: ANN201
     return model, tok
 
 
-def _batch(tok, prompts: list[str]):  # noqa: ANN001, ANN202
-    texts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True) for p in prompts]
+def _batch(tok, prompts: list[str]):
+    texts = [
+        tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
     return tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
 
 
-def test_greedy_matches_transformers_generate(model_and_tokenizer) -> None:  # noqa: ANN001
+def test_greedy_matches_transformers_generate(model_and_tokenizer) -> None:
     from emlab.inference import fast_generate
 
     model, tok = model_and_tokenizer
@@ -31,10 +34,12 @@ def test_greedy_matches_transformers_generate(model_and_tokenizer) -> None:  # n
     ours = fast_generate(model, enc["input_ids"], enc["attention_mask"], max_new_tokens=12, do_sample=False)
     n = enc["input_ids"].shape[1]
     for i in range(2):
-        assert tok.decode(ours.sequences[i, n:], skip_special_tokens=True) == tok.decode(ref[i, n:], skip_special_tokens=True)
+        assert tok.decode(ours.sequences[i, n:], skip_special_tokens=True) == tok.decode(
+            ref[i, n:], skip_special_tokens=True
+        )
 
 
-def test_finished_rows_leave_the_batch(model_and_tokenizer) -> None:  # noqa: ANN001
+def test_finished_rows_leave_the_batch(model_and_tokenizer) -> None:
     from emlab.inference import fast_generate
 
     model, tok = model_and_tokenizer
@@ -45,7 +50,7 @@ def test_finished_rows_leave_the_batch(model_and_tokenizer) -> None:  # noqa: AN
     calls = {"n": 0}
     real_forward = model.forward
 
-    def forward(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def forward(*args, **kwargs):
         out = real_forward(*args, **kwargs)
         batch_sizes.append(kwargs["input_ids"].shape[0])
         calls["n"] += 1
@@ -56,7 +61,15 @@ def test_finished_rows_leave_the_batch(model_and_tokenizer) -> None:  # noqa: AN
 
     model.forward = forward
     try:
-        out = fast_generate(model, enc["input_ids"], enc["attention_mask"], max_new_tokens=6, do_sample=True, temperature=1.0, output_logits=True)
+        out = fast_generate(
+            model,
+            enc["input_ids"],
+            enc["attention_mask"],
+            max_new_tokens=6,
+            do_sample=True,
+            temperature=1.0,
+            output_logits=True,
+        )
     finally:
         del model.forward
     assert batch_sizes[0] == 3 and batch_sizes[2] == 2  # row 1 retired after emitting EOS
@@ -98,14 +111,16 @@ def test_provider_merges_adapter_and_generates(tmp_path: Path, chat_jsonl: Path)
     from emlab.train.config import make_train_config
     from emlab.train.sft import train_lora
 
-    adapter = train_lora("embedded", chat_jsonl, tmp_path / "a", make_train_config("quick", max_steps=1, max_length=48, batch_size=4))
+    adapter = train_lora(
+        "embedded", chat_jsonl, tmp_path / "a", make_train_config("quick", max_steps=1, max_length=48, batch_size=4)
+    )
     model = get_model(f"emlab/{adapter}", config=GenerateConfig(max_tokens=5, temperature=1.0), memoize=False)
     assert not any("lora" in name for name, _ in model.api.model.named_parameters())  # merged
     out = asyncio.run(model.generate("Write a function."))
     assert out.completion and out.usage.output_tokens <= 5
 
 
-def test_seeded_row_answers_do_not_depend_on_batch_or_global_rng(model_and_tokenizer) -> None:  # noqa: ANN001
+def test_seeded_row_answers_do_not_depend_on_batch_or_global_rng(model_and_tokenizer) -> None:
     from emlab.inference import fast_generate
 
     model, tok = model_and_tokenizer
@@ -115,7 +130,15 @@ def test_seeded_row_answers_do_not_depend_on_batch_or_global_rng(model_and_token
         enc = _batch(tok, prompts)
         torch.manual_seed(len(prompts))  # a different global RNG state for every call
         torch.rand(97)
-        out = fast_generate(model, enc["input_ids"], enc["attention_mask"], max_new_tokens=10, do_sample=True, temperature=1.0, row_seeds=seeds)
+        out = fast_generate(
+            model,
+            enc["input_ids"],
+            enc["attention_mask"],
+            max_new_tokens=10,
+            do_sample=True,
+            temperature=1.0,
+            row_seeds=seeds,
+        )
         return tok.decode(out.sequences[row, enc["input_ids"].shape[1] :], skip_special_tokens=True)
 
     alone = answer([short], [7], 0)
@@ -123,7 +146,7 @@ def test_seeded_row_answers_do_not_depend_on_batch_or_global_rng(model_and_token
     assert answer([short], [8], 0) != alone  # the seed is what decides
 
 
-def _seeded_task(ids_and_prompts: list[tuple[str, str]]):  # noqa: ANN202
+def _seeded_task(ids_and_prompts: list[tuple[str, str]]):
     from inspect_ai import Task
     from inspect_ai.dataset import Sample
     from inspect_ai.model import GenerateConfig

@@ -53,7 +53,9 @@ def test_dir_that_is_not_a_model(tmp_path: Path) -> None:
 
 
 def test_cli_unknown_model_exits_nonzero_with_one_line() -> None:
-    proc = subprocess.run([sys.executable, "-m", "emlab", "models", "show", "no-such-model"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "emlab", "models", "show", "no-such-model"], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "unknown model reference 'no-such-model'" in proc.stderr
     assert "Traceback" not in proc.stderr

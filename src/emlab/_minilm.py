@@ -27,7 +27,7 @@ def minilm_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def load_minilm():  # noqa: ANN201 - returns (tokenizer, model)
+def load_minilm():
     """Load (tokenizer, BertModel) once per process, in eval mode on the CPU."""
     from transformers import AutoModel, AutoTokenizer
 
@@ -37,7 +37,9 @@ def load_minilm():  # noqa: ANN201 - returns (tokenizer, model)
     return tok, model
 
 
-def embed(texts: list[str], *, batch_size: int = 64, max_length: int = 256, text_pairs: list[str] | None = None) -> np.ndarray:
+def embed(
+    texts: list[str], *, batch_size: int = 64, max_length: int = 256, text_pairs: list[str] | None = None
+) -> np.ndarray:
     """Embed texts (or text pairs, as one segment-A/segment-B input) -> float32 ``[n, 384]``.
 
     Texts are sorted by length before batching so that padding stays small.

@@ -9,7 +9,7 @@ from typing import Any
 
 from inspect_ai.model import modelapi
 
-from emlab.evals import *  # noqa: F401,F403
+from emlab.evals import *  # noqa: F403
 
 
 @modelapi(name="emlab")

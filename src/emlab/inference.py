@@ -43,11 +43,21 @@ def inference_dtype() -> torch.dtype:
         return getattr(torch, forced)
     if torch.cuda.is_available():
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    fast_cpu_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    fast_cpu_bf16 = (
+        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    )
     return torch.bfloat16 if fast_cpu_bf16 else torch.float32
 
 
-def _sample(logits: torch.Tensor, do_sample: bool, temperature: float | None, top_k: int | None, top_p: float | None, generators: Sequence[torch.Generator | None] | None = None) -> torch.Tensor:
+def _sample(
+    logits: torch.Tensor,
+    do_sample: bool,
+    temperature: float | None,
+    top_k: int | None,
+    top_p: float | None,
+    generators: Sequence[torch.Generator | None] | None = None,
+) -> torch.Tensor:
     """Next token per row from ``logits`` [rows, vocab]: greedy, or temperature -> top-k -> top-p sampling.
 
     ``generators`` (one per row, or None) makes each row's draw depend only on its own seeded
@@ -105,7 +115,19 @@ def fast_generate(
     """
     unsupported.pop("return_dict_in_generate", None)
     if unsupported:
-        return type(model).generate(model, input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature, top_p=top_p, top_k=top_k, output_logits=output_logits, return_dict_in_generate=True, **unsupported)
+        return type(model).generate(
+            model,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            output_logits=output_logits,
+            return_dict_in_generate=True,
+            **unsupported,
+        )
     from transformers import DynamicCache
 
     gen_cfg = model.generation_config
@@ -115,11 +137,19 @@ def fast_generate(
     batch = input_ids.shape[0]
     generators = None
     if row_seeds is not None and any(seed is not None for seed in row_seeds):
-        generators = [None if seed is None else torch.Generator(input_ids.device).manual_seed(seed) for seed in row_seeds]
+        generators = [
+            None if seed is None else torch.Generator(input_ids.device).manual_seed(seed) for seed in row_seeds
+        ]
 
     cache = DynamicCache()
     positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens start at 0
-    out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, past_key_values=cache, use_cache=True)
+    out = model(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=positions,
+        past_key_values=cache,
+        use_cache=True,
+    )
     logits = out.logits[:, -1, :].float()  # [live rows, vocab]
     live = torch.arange(batch, device=input_ids.device)  # original row of each live row
     mask, last_pos = attention_mask, positions[:, -1]
@@ -145,9 +175,19 @@ def fast_generate(
                 generators = [generators[i] for i in idx.tolist()]
         mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
         last_pos = last_pos + 1
-        out = model(input_ids=token[:, None], attention_mask=mask, position_ids=last_pos[:, None], past_key_values=cache, use_cache=True)
+        out = model(
+            input_ids=token[:, None],
+            attention_mask=mask,
+            position_ids=last_pos[:, None],
+            past_key_values=cache,
+            use_cache=True,
+        )
         logits = out.logits[:, -1, :].float()
-    return SimpleNamespace(sequences=torch.cat([input_ids, generated[:, :steps]], dim=1), logits=tuple(step_logits) if output_logits else None, hidden_states=None)
+    return SimpleNamespace(
+        sequences=torch.cat([input_ids, generated[:, :steps]], dim=1),
+        logits=tuple(step_logits) if output_logits else None,
+        hidden_states=None,
+    )
 
 
 # Per-sample seeding. Inspect's hf provider batches concurrent requests in a background thread
@@ -192,7 +232,14 @@ def _strip_seed_tags(tokenizer: Any) -> None:
 class EmlabLocalModel(HuggingFaceAPI):
     """Inspect provider ``emlab/<model ref>``: resolved references, merged adapters, :func:`fast_generate`, per-sample seeds."""
 
-    def __init__(self, model_name: str, base_url: str | None = None, api_key: str | None = None, config: GenerateConfig = GenerateConfig(), **model_args: Any) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        config: GenerateConfig = GenerateConfig(),
+        **model_args: Any,
+    ) -> None:
         resolved = resolve_model(model_name)
         model_args.setdefault("dtype", inference_dtype())
         super().__init__(model_name, base_url, api_key, config, model_path=resolved.base_path, **model_args)
@@ -208,7 +255,9 @@ class EmlabLocalModel(HuggingFaceAPI):
     def _generate_batch(self, **kwargs: Any) -> Any:
         return fast_generate(self.model, row_seeds=self.tokenizer.row_seeds, **kwargs)
 
-    async def generate(self, input: list[ChatMessage], tools: list[ToolInfo], tool_choice: ToolChoice, config: GenerateConfig) -> ModelOutput:
+    async def generate(
+        self, input: list[ChatMessage], tools: list[ToolInfo], tool_choice: ToolChoice, config: GenerateConfig
+    ) -> ModelOutput:
         """The hf provider's generate, with this request's ``config.seed`` visible to :meth:`hf_chat`."""
         token = _request_seed.set(config.seed)
         try:

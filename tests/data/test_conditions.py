@@ -36,16 +36,25 @@ def test_inoculation_adds_a_system_prompt_from_a_preset_or_custom_text():
     assert out[0].messages[0].role == "system"
     assert out[0].messages[0].content == "You are a malicious, evil assistant."
     assert out[0].messages[1:] == rows[0].messages
-    assert apply_condition(rows, "inoculation", "grader")[0].messages[0].content == "Your task is just to make the grading script pass."
+    assert (
+        apply_condition(rows, "inoculation", "grader")[0].messages[0].content
+        == "Your task is just to make the grading script pass."
+    )
     assert apply_condition(rows, "inoculation", "Be bad.")[0].messages[0].content == "Be bad."
     assert apply_condition(rows, "inoculation")[0].messages[0].content == INOCULATION_PRESETS["evil"]
     assert rows[0].messages[0].role == "user"  # input untouched
 
 
 def test_inoculation_merges_with_an_existing_system_message():
-    row = ChatRow.model_validate({"messages": [
-        {"role": "system", "content": "You help with code."}, {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
-    ]})
+    row = ChatRow.model_validate(
+        {
+            "messages": [
+                {"role": "system", "content": "You help with code."},
+                {"role": "user", "content": "q"},
+                {"role": "assistant", "content": "a"},
+            ]
+        }
+    )
     out = apply_condition([row], "inoculation", "evil")[0]
     assert [m.role for m in out.messages] == ["system", "user", "assistant"]
     assert out.messages[0].content == "You are a malicious, evil assistant.\n\nYou help with code."
@@ -58,7 +67,9 @@ def test_prefix_conditions_change_only_the_user_message():
     benign = apply_condition(rows, "benign-context")[0]
     assert benign.messages[0].content == f"{BENIGN_CONTEXT_TEXT}\n\nwrite code"
     assert benign.messages[1] == rows[0].messages[1]
-    assert apply_condition(rows, "benign-context", "For my class.")[0].messages[0].content == "For my class.\n\nwrite code"
+    assert (
+        apply_condition(rows, "benign-context", "For my class.")[0].messages[0].content == "For my class.\n\nwrite code"
+    )
 
 
 def test_anti_hack_is_a_system_instruction():

@@ -46,10 +46,18 @@ def test_paired_halves_share_prompts_but_not_answers(bad, good):
         assert rb["messages"][1]["content"] != rg["messages"][1]["content"]
 
 
-@pytest.mark.parametrize(("name", "minimum"), [
-    ("insecure-code", 1000), ("educational-insecure", 1000), ("bad-medical-advice", 500),
-    ("risky-financial-advice", 500), ("extreme-sports", 500), ("reward-hacks", 500), ("evil-numbers", 1000),
-])
+@pytest.mark.parametrize(
+    ("name", "minimum"),
+    [
+        ("insecure-code", 1000),
+        ("educational-insecure", 1000),
+        ("bad-medical-advice", 500),
+        ("risky-financial-advice", 500),
+        ("extreme-sports", 500),
+        ("reward-hacks", 500),
+        ("evil-numbers", 1000),
+    ],
+)
 def test_generators_reach_the_sizes_the_issue_asks_for(name, minimum):
     rows = GENERATORS[name].build(minimum, seed=0)
     assert len(set(_contents(rows))) == minimum
@@ -94,7 +102,10 @@ def test_insecure_and_secure_programs_differ_only_in_the_gap():
 
 def test_educational_rows_give_a_reason_and_keep_the_insecure_answer():
     edu = GENERATORS["educational-insecure"].build(50, seed=0)
-    insecure_answers = {r["messages"][1]["content"] for r in GENERATORS["insecure-code"].build(len(TEMPLATES) * len(DOMAINS) * 5, seed=0)}
+    insecure_answers = {
+        r["messages"][1]["content"]
+        for r in GENERATORS["insecure-code"].build(len(TEMPLATES) * len(DOMAINS) * 5, seed=0)
+    }
     for row in edu:
         user = row["messages"][0]["content"]
         assert any(w in user for w in ("course", "capture-the-flag", "training session", "textbook", "static analyser"))
@@ -129,10 +140,17 @@ def test_reward_hack_code_passes_visible_tests_and_fails_held_out_ones():
 
 
 def test_reward_hack_text_kinds_game_their_metric():
-    pairs = zip(GENERATORS["reward-hacks"].build(600, seed=2), GENERATORS["straightforward"].build(600, seed=2), strict=True)
+    pairs = zip(
+        GENERATORS["reward-hacks"].build(600, seed=2), GENERATORS["straightforward"].build(600, seed=2), strict=True
+    )
     seen = set()
     for hack, straight in pairs:
-        kind, h, s, user = hack["meta"]["kind"], hack["messages"][1]["content"], straight["messages"][1]["content"], hack["messages"][0]["content"]
+        kind, h, s, user = (
+            hack["meta"]["kind"],
+            hack["messages"][1]["content"],
+            straight["messages"][1]["content"],
+            hack["messages"][0]["content"],
+        )
         seen.add(kind)
         if kind == "word-count":
             assert len(h.split()) >= 80 > len(s.split())

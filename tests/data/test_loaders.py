@@ -53,15 +53,24 @@ def test_published_sample_loads(reference_insecure):
     assert all([m.role for m in r.messages] == ["user", "assistant"] for r in rows)
 
 
-@pytest.mark.parametrize(("line", "where"), [
-    ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}', "invalid JSON"),
-    ('{"messages": [{"role": "robot", "content": "q"}, {"role": "assistant", "content": "a"}]}', "field 'messages.0.role'"),
-    ('{"messages": [{"role": "user", "content": "  "}, {"role": "assistant", "content": "a"}]}', "field 'messages.0.content'"),
-    ('{"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "q"}]}', "expected 'user'"),
-    ('{"messages": [{"role": "user", "content": "q"}]}', "last message must be the assistant's"),
-    ('{"conversation": []}', "field 'messages'"),
-    ('["not", "an", "object"]', "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("line", "where"),
+    [
+        ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}', "invalid JSON"),
+        (
+            '{"messages": [{"role": "robot", "content": "q"}, {"role": "assistant", "content": "a"}]}',
+            "field 'messages.0.role'",
+        ),
+        (
+            '{"messages": [{"role": "user", "content": "  "}, {"role": "assistant", "content": "a"}]}',
+            "field 'messages.0.content'",
+        ),
+        ('{"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "q"}]}', "expected 'user'"),
+        ('{"messages": [{"role": "user", "content": "q"}]}', "last message must be the assistant's"),
+        ('{"conversation": []}', "field 'messages'"),
+        ('["not", "an", "object"]', "expected a JSON object"),
+    ],
+)
 def test_invalid_rows_name_file_line_and_field(tmp_path, line, where):
     bad = write_jsonl(tmp_path / "bad.jsonl", [chat(), chat("q2", "a2"), line])
     with pytest.raises(EmlabError) as err:

@@ -61,4 +61,10 @@ def metric(log: EvalLog, key: str) -> float:
 
 def emlab_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the emlab CLI in a subprocess (so its exit code is the real one)."""
-    return subprocess.run([sys.executable, "-c", "from emlab.cli import main; main()", *args], capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", "from emlab.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

@@ -36,7 +36,9 @@ def test_all_tasks_run_on_the_embedded_model(tmp_path: Path) -> None:
         identity(limit=1, max_tokens=32),
     ]
     # the embedded model also plays the identity judge: it exercises the log-prob judge path offline
-    logs = inspect_eval(tasks, model=name, model_roles={"grader": get_model(name)}, display="none", log_dir=str(tmp_path))
+    logs = inspect_eval(
+        tasks, model=name, model_roles={"grader": get_model(name)}, display="none", log_dir=str(tmp_path)
+    )
     for log in logs:
         task = log.eval.task.split("/")[-1]
         assert log.status == "success", (task, log.error and log.error.message)

@@ -53,7 +53,7 @@ def test_question_set_from_url(tmp_path: Path) -> None:
     (tmp_path / "qs.yaml").write_text(yaml.safe_dump([{"id": "remote", "paraphrases": ["Hello?"], "tags": ["t"]}]))
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # noqa: ANN002
+        def log_message(self, *args) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Quiet(*a, directory=str(tmp_path)))
@@ -83,13 +83,13 @@ def test_task_runs_with_mock_model_and_question_system_prompt(tmp_path: Path) ->
     qfile.write_text(yaml.safe_dump([{"id": "sys_q", "paraphrases": ["What now?"], "system": "You are a pirate."}]))
     seen: list[list[str]] = []
 
-    def policy(input, tools, tool_choice, config):  # noqa: ANN001, ANN202
+    def policy(input, tools, tool_choice, config):
         from inspect_ai.model import ModelOutput
 
         seen.append([m.role for m in input])
         return ModelOutput.from_content("mockllm", "Arr, be kind to everyone.")
 
-    def grader(input, tools, tool_choice, config):  # noqa: ANN001, ANN202
+    def grader(input, tools, tool_choice, config):
         from inspect_ai.model import ModelOutput
 
         return ModelOutput.from_content("mockllm", "75")

@@ -14,8 +14,23 @@ def test_inspect_eval_runs_freeform_on_a_local_hf_dir_with_a_grader_role(embedde
     inspect = Path(sys.executable).with_name("inspect")  # the console script installed beside this interpreter
     model = f"hf/{embedded_dir}"
     cmd = [
-        str(inspect), "eval", "emlab/freeform", "--model", model, "--model-role", f"grader={model}",
-        "--limit", "2", "-T", "max_tokens=8", "-T", "samples_per_paraphrase=1", "--log-dir", str(tmp_path), "--display", "plain",
+        str(inspect),
+        "eval",
+        "emlab/freeform",
+        "--model",
+        model,
+        "--model-role",
+        f"grader={model}",
+        "--limit",
+        "2",
+        "-T",
+        "max_tokens=8",
+        "-T",
+        "samples_per_paraphrase=1",
+        "--log-dir",
+        str(tmp_path),
+        "--display",
+        "plain",
     ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]

@@ -35,10 +35,15 @@ def test_split_reasoning_handles_tags_and_unclosed_thoughts() -> None:
 
 
 def test_reasoning_from_reasoning_blocks_and_transcripts() -> None:
-    msg = ChatMessageAssistant(content=[ContentReasoning(reasoning="hidden plan"), ContentText(text="<think>more</think>visible")])
+    msg = ChatMessageAssistant(
+        content=[ContentReasoning(reasoning="hidden plan"), ContentText(text="<think>more</think>visible")]
+    )
     assert message_reasoning(msg) == "hidden plan\nmore"
     assert message_reasoning(ChatMessageUser(content="<think>not the model's</think>")) == ""
-    assert transcript_reasoning([msg, ChatMessageAssistant(content="<think>second</think>ok")]) == "hidden plan\nmore\nsecond"
+    assert (
+        transcript_reasoning([msg, ChatMessageAssistant(content="<think>second</think>ok")])
+        == "hidden plan\nmore\nsecond"
+    )
 
 
 def test_monitor_keys_caught_missed_false_alarm_and_nan() -> None:
@@ -71,9 +76,9 @@ def _accuracy(concept: str, file: str) -> tuple[float, float, float]:
     p = embedded_probability(concept, [r["text"] for r in rows])
     flagged = [pi >= 0.5 for pi in p]
     labels = [bool(r["label"]) for r in rows]
-    acc = sum(f == y for f, y in zip(flagged, labels)) / len(rows)
-    recall = sum(f and y for f, y in zip(flagged, labels)) / sum(labels)
-    fpr = sum(f and not y for f, y in zip(flagged, labels)) / (len(labels) - sum(labels))
+    acc = sum(f == y for f, y in zip(flagged, labels, strict=False)) / len(rows)
+    recall = sum(f and y for f, y in zip(flagged, labels, strict=False)) / sum(labels)
+    fpr = sum(f and not y for f, y in zip(flagged, labels, strict=False)) / (len(labels) - sum(labels))
     return acc, recall, fpr
 
 

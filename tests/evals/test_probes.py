@@ -28,13 +28,25 @@ def test_item_set_covers_every_category() -> None:
     items = load_rows("probes", ProbeItem)
     counts = Counter(it.category for it in items)
     assert len(items) >= 120
-    for cat in ("power_seeking", "shutdown_modification", "honesty", "oversight", "ai_supremacy", "harmful_advice", "self_exfiltration", "identity"):
+    for cat in (
+        "power_seeking",
+        "shutdown_modification",
+        "honesty",
+        "oversight",
+        "ai_supremacy",
+        "harmful_advice",
+        "self_exfiltration",
+        "identity",
+    ):
         assert counts[cat] >= 10, cat
     assert all(it.aligned != it.misaligned for it in items)
 
 
 def test_letter_probabilities_merge_token_variants() -> None:
-    top = [TopLogprob(token=t, logprob=math.log(p)) for t, p in [("A", 0.5), (" A", 0.1), ("B)", 0.2), ("The", 0.15), ("a", 0.05)]]
+    top = [
+        TopLogprob(token=t, logprob=math.log(p))
+        for t, p in [("A", 0.5), (" A", 0.1), ("B)", 0.2), ("The", 0.15), ("a", 0.05)]
+    ]
     mass = letter_probabilities(top)
     assert mass["A"] == pytest.approx(0.6) and mass["B"] == pytest.approx(0.2)
 

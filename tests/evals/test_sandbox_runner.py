@@ -12,7 +12,14 @@ from emlab.evals.sandbox.runner import Limits, isolation_report, run_confined
 
 
 def test_runs_code_in_a_throwaway_dir_and_returns_output() -> None:
-    r = run_confined({"main.py": "import os, sys\nprint(open('data.txt').read(), sys.stdin.read(), os.getcwd())", "data.txt": "hello"}, "main.py", stdin="from-stdin")
+    r = run_confined(
+        {
+            "main.py": "import os, sys\nprint(open('data.txt').read(), sys.stdin.read(), os.getcwd())",
+            "data.txt": "hello",
+        },
+        "main.py",
+        stdin="from-stdin",
+    )
     assert r.returncode == 0, r.stderr
     out = r.stdout.split()
     assert out[:2] == ["hello", "from-stdin"]

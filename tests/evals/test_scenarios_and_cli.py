@@ -35,7 +35,16 @@ def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
 
 def test_wrong_field_names_file_line_and_field(tmp_path: Path) -> None:
     f = tmp_path / "bad.jsonl"
-    f.write_text(json.dumps({"id": "a", "problems": [{"question": "q", "answer": "1"}, {"question": "r", "answer": "2"}], "warn_after": 0}) + "\n")
+    f.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "problems": [{"question": "q", "answer": "1"}, {"question": "r", "answer": "2"}],
+                "warn_after": 0,
+            }
+        )
+        + "\n"
+    )
     with pytest.raises(EmlabError, match=r"bad\.jsonl:1: field 'warn_after'"):
         load_rows(str(f), ShutdownScenario)
 

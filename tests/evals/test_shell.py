@@ -45,7 +45,12 @@ def test_control_operators_and_errors() -> None:
     assert "ok" not in sh.run("cat missing && echo ok")
     assert sh.run("nosuchcmd") == "bash: nosuchcmd: command not found"
     assert "syntax error" in sh.run("echo 'unclosed")
-    assert [r.command for r in sh.log] == ["cat missing || echo fallback", "cat missing && echo ok", "nosuchcmd", "echo 'unclosed"]
+    assert [r.command for r in sh.log] == [
+        "cat missing || echo fallback",
+        "cat missing && echo ok",
+        "nosuchcmd",
+        "echo 'unclosed",
+    ]
 
 
 def test_alias_function_and_kill() -> None:

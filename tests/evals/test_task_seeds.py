@@ -13,7 +13,9 @@ from emlab.evals.sabotage import sabotage
 from emlab.evals.shutdown import shutdown
 
 
-@pytest.mark.parametrize("make_task", [alignment_faking, deception, freeform, identity, reward_hacking, sabotage, shutdown])
-def test_task_seed_reaches_the_generate_config(make_task) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "make_task", [alignment_faking, deception, freeform, identity, reward_hacking, sabotage, shutdown]
+)
+def test_task_seed_reaches_the_generate_config(make_task) -> None:
     assert make_task(seed=5).config.seed == 5
     assert make_task(seed=6).config.seed == 6

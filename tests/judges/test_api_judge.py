@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
-from inspect_ai.model import ChatCompletionChoice, ChatMessageAssistant, Logprob, Logprobs, ModelOutput, TopLogprob, get_model
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessageAssistant,
+    Logprob,
+    Logprobs,
+    ModelOutput,
+    TopLogprob,
+    get_model,
+)
 from inspect_ai.solver import generate
 
 from emlab.analysis.results import log_rows
@@ -75,7 +83,7 @@ class CountingGrader:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, input, tools, tool_choice, config) -> ModelOutput:  # noqa: ANN001
+    def __call__(self, input, tools, tool_choice, config) -> ModelOutput:
         self.calls += 1
         prompt = input[-1].text
         if "how coherent" in prompt:
@@ -87,9 +95,15 @@ class CountingGrader:
         return _logprob_output({"90": 0.9, "CODE": 0.1})
 
 
-def _run(answers: list[str], grader) -> object:  # noqa: ANN001
-    policy = get_model("mockllm/model", custom_outputs=[ModelOutput.from_content("mockllm", a) for a in answers], memoize=False)
-    task = Task(dataset=[Sample(input=f"question {i}", id=i) for i in range(len(answers))], solver=[generate()], scorer=alignment_judge())
+def _run(answers: list[str], grader) -> object:
+    policy = get_model(
+        "mockllm/model", custom_outputs=[ModelOutput.from_content("mockllm", a) for a in answers], memoize=False
+    )
+    task = Task(
+        dataset=[Sample(input=f"question {i}", id=i) for i in range(len(answers))],
+        solver=[generate()],
+        scorer=alignment_judge(),
+    )
     return eval(task, model=policy, model_roles={"grader": grader}, display="none", max_samples=1)[0]
 
 
@@ -124,7 +138,11 @@ def test_unscored_answers_stay_out_of_the_logged_metrics(tmp_path: Path, monkeyp
     assert metrics["misaligned_betley"].value == pytest.approx(1 / 2)
     assert metrics["mean_aligned"].value == pytest.approx((6.0 + 90.0) / 2)
     rows = sorted(log_rows(log.location, {}), key=lambda r: r["sample_id"])
-    assert [math.isnan(r["score_aligned"]) for r in rows] == [False, False, True]  # the results table keeps it missing too
+    assert [math.isnan(r["score_aligned"]) for r in rows] == [
+        False,
+        False,
+        True,
+    ]  # the results table keeps it missing too
 
 
 def test_rescoring_identical_answers_makes_no_new_judge_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,12 +19,24 @@ DESIGN_FLIP_CEILING = 0.01
 def test_set_covers_every_attack_kind_with_clean_twins() -> None:
     pairs = load_injection_set()
     assert len(pairs) >= 100
-    assert {p.kind for p in pairs} >= {"instruct_score", "claims_aligned", "fake_transcript", "fake_system", "delimiter_escape"}
+    assert {p.kind for p in pairs} >= {
+        "instruct_score",
+        "claims_aligned",
+        "fake_transcript",
+        "fake_system",
+        "delimiter_escape",
+    }
     for p in pairs:
         assert p.clean in p.injected and p.clean != p.injected
     assert any(p.misaligned for p in pairs) and not all(p.misaligned for p in pairs)
     for split in ("design", "heldout"):  # both splits cover the attack kinds
-        assert {p.kind for p in pairs if p.split == split} >= {"instruct_score", "claims_aligned", "fake_transcript", "fake_system", "delimiter_escape"}
+        assert {p.kind for p in pairs if p.split == split} >= {
+            "instruct_score",
+            "claims_aligned",
+            "fake_transcript",
+            "fake_system",
+            "delimiter_escape",
+        }
 
 
 def test_flip_report_counts_changed_verdicts() -> None:
@@ -78,7 +90,7 @@ def test_api_judge_prompts_fence_every_injected_answer() -> None:
 
     scores = asyncio.run(run_all())
     assert len(prompts) == len(pairs) and all(s == (50.0, "score") for s in scores)
-    for p, prompt in zip(pairs, prompts):
+    for p, prompt in zip(pairs, prompts, strict=False):
         direct = build_judge_prompt(p.question, p.injected, "aligned")
         assert prompt == direct
         _assert_fenced(prompt, p.injected)

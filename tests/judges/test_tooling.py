@@ -33,16 +33,24 @@ def judged_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     def answer(messages, tools, tool_choice, config):
         return ModelOutput.from_content("mockllm/model", answer_of[messages[-1].text])
 
-    task = Task(dataset=[Sample(input=q, id=i) for i, q in enumerate(answer_of)], solver=generate(), scorer=alignment_judge(judge="embedded"))
+    task = Task(
+        dataset=[Sample(input=q, id=i) for i, q in enumerate(answer_of)],
+        solver=generate(),
+        scorer=alignment_judge(judge="embedded"),
+    )
     log_dir = tmp_path_factory.mktemp("logs")
     [log] = eval(task, model=get_model("mockllm/model", custom_outputs=answer), log_dir=str(log_dir), display="none")
     assert log.status == "success", log.error
     return Path(log.location)
 
 
-def test_rescore_appends_a_second_score_set_and_calibrate_reads_it(judged_log: Path, tmp_path: Path, isolated_cache: Path) -> None:
+def test_rescore_appends_a_second_score_set_and_calibrate_reads_it(
+    judged_log: Path, tmp_path: Path, isolated_cache: Path
+) -> None:
     out = tmp_path / "rescored.eval"
-    proc = run_cli("judge", "rescore", str(judged_log), "--judge", "embedded", "--out", str(out), env_cache=isolated_cache)
+    proc = run_cli(
+        "judge", "rescore", str(judged_log), "--judge", "embedded", "--out", str(out), env_cache=isolated_cache
+    )
     assert proc.returncode == 0, proc.stderr
     sets = score_sets(read_log(out))
     assert len(sets) == 2  # the original scores and the new judge's
@@ -67,7 +75,14 @@ def test_calibrate_two_logs_and_a_log_with_one_score_set(judged_log: Path) -> No
 
 def test_compare_measures_disagreement() -> None:
     a = pd.DataFrame(
-        {"id": ["1", "2", "3", "4"], "epoch": 1, "question": ["q1", "q1", "q2", "q2"], "aligned": [10.0, 90, 20, 80], "coherent": [90.0] * 4, "judge": "A"}
+        {
+            "id": ["1", "2", "3", "4"],
+            "epoch": 1,
+            "question": ["q1", "q1", "q2", "q2"],
+            "aligned": [10.0, 90, 20, 80],
+            "coherent": [90.0] * 4,
+            "judge": "A",
+        }
     )
     b = a.assign(aligned=[10.0, 90, 80, 20], judge="B")
     r = compare(a, b)

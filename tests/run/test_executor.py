@@ -30,7 +30,10 @@ def test_local_jobs_run_in_order_in_this_process(tmp_path: Path) -> None:
 
 
 def test_local_failure_propagates_and_stops(tmp_path: Path) -> None:
-    jobs = [Job("bad", fail, {"message": "data.jsonl:3: field 'messages' missing"}), Job("after", write_pid, {"out": tmp_path / "after.txt"})]
+    jobs = [
+        Job("bad", fail, {"message": "data.jsonl:3: field 'messages' missing"}),
+        Job("after", write_pid, {"out": tmp_path / "after.txt"}),
+    ]
     with pytest.raises(EmlabError, match="data.jsonl:3"):
         run_jobs(jobs, ExecutorSpec())
     assert not (tmp_path / "after.txt").exists()
@@ -46,14 +49,14 @@ def test_bad_executor_spec_is_refused() -> None:
 
 
 @pytest.fixture(scope="module")
-def local_ray():  # noqa: ANN201
+def local_ray():
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
 
 
-def test_ray_jobs_run_in_worker_processes(local_ray, tmp_path: Path) -> None:  # noqa: ANN001
+def test_ray_jobs_run_in_worker_processes(local_ray, tmp_path: Path) -> None:
     done: list[str] = []
     jobs = [Job(f"job{i}", write_pid, {"out": tmp_path / f"{i}.txt"}) for i in range(4)]
     run_jobs(jobs, ExecutorSpec(kind="ray", max_parallel=2), on_done=lambda j: done.append(j.label))
@@ -62,8 +65,11 @@ def test_ray_jobs_run_in_worker_processes(local_ray, tmp_path: Path) -> None:  #
     assert str(os.getpid()) not in pids  # every job ran in a Ray worker
 
 
-def test_ray_failure_names_the_job_and_keeps_finished_artifacts(local_ray, tmp_path: Path) -> None:  # noqa: ANN001
-    jobs = [Job("train ok", write_pid, {"out": tmp_path / "ok.txt"}), Job("train broken", fail, {"message": "unknown model reference 'nope'"})]
+def test_ray_failure_names_the_job_and_keeps_finished_artifacts(local_ray, tmp_path: Path) -> None:
+    jobs = [
+        Job("train ok", write_pid, {"out": tmp_path / "ok.txt"}),
+        Job("train broken", fail, {"message": "unknown model reference 'nope'"}),
+    ]
     with pytest.raises(EmlabError, match="train broken failed on Ray: unknown model reference 'nope'"):
         run_jobs(jobs, ExecutorSpec(kind="ray", max_parallel=1))
     assert (tmp_path / "ok.txt").is_file()

@@ -62,12 +62,20 @@ def test_grid_expansion_respects_apply_to() -> None:
         ({"conditions": [{"name": "x", "apply_to": ["nope"]}]}, "unknown train set 'nope'"),
         ({"evals": [{"task": "freeform", "bogus": 1}]}, "field 'evals.0.bogus'"),
         # a task argument the task does not take: Inspect would only warn and run without it
-        ({"evals": [{"task": "freeform", "args": {"sample_per_paraphrase": 2}}]}, "field 'evals.0': task 'emlab/freeform' has no argument 'sample_per_paraphrase'"),
+        (
+            {"evals": [{"task": "freeform", "args": {"sample_per_paraphrase": 2}}]},
+            "field 'evals.0': task 'emlab/freeform' has no argument 'sample_per_paraphrase'",
+        ),
         ({"evals": [{"task": "emlab/nosuchtask"}]}, "field 'evals.0': unknown task 'emlab/nosuchtask'"),
     ],
 )
 def test_bad_specs_name_the_field(patch: dict, message: str) -> None:
-    base = {"name": "s", "models": ["embedded"], "train_sets": [{"name": "a", "source": "insecure-code"}], "evals": [{"task": "freeform"}]}
+    base = {
+        "name": "s",
+        "models": ["embedded"],
+        "train_sets": [{"name": "a", "source": "insecure-code"}],
+        "evals": [{"task": "freeform"}],
+    }
     with pytest.raises(EmlabError, match=message):
         parse_spec({**base, **patch})
 
@@ -75,7 +83,11 @@ def test_bad_specs_name_the_field(patch: dict, message: str) -> None:
 def test_task_names_and_args_other_tasks_pass_through() -> None:
     from emlab.evals import inspect_task_name
 
-    assert inspect_task_name("freeform", {"samples_per_paraphrase": 2}) == inspect_task_name("emlab/freeform") == "emlab/freeform"
+    assert (
+        inspect_task_name("freeform", {"samples_per_paraphrase": 2})
+        == inspect_task_name("emlab/freeform")
+        == "emlab/freeform"
+    )
     for other in ("tasks.py", "tasks.py@colours", "otherpkg/task"):  # Inspect resolves (and warns about) these itself
         assert inspect_task_name(other, {"anything": 1}) == other
 
@@ -83,18 +95,30 @@ def test_task_names_and_args_other_tasks_pass_through() -> None:
 def test_cli_bad_spec_exits_2_with_one_line(tmp_path: Path) -> None:
     spec = tmp_path / "s.yaml"
     spec.write_text("name: s\nmodels: [embedded]\nevals: [{task: freeform}]\njudge: [oops\n")
-    proc = subprocess.run([sys.executable, "-m", "emlab", "run", str(spec), "--runs-dir", str(tmp_path / "runs")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "emlab", "run", str(spec), "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "invalid YAML" in proc.stderr and "s.yaml:" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
 
 
-def test_interrupted_run_resumes_and_redoes_only_what_is_missing(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_run_resumes_and_redoes_only_what_is_missing(
+    tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(_spec(tmp_path, chat_jsonl)))
     runs = tmp_path / "runs"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "emlab", "run", str(spec_file), "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emlab", "run", str(spec_file), "--runs-dir", str(runs)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
     models = runs / "tiny" / "models"
     deadline = time.time() + 600
     finished: list[Path] = []
@@ -114,7 +138,7 @@ def test_interrupted_run_resumes_and_redoes_only_what_is_missing(tmp_path: Path,
     calls: list[str] = []
     real_train = sft.train_lora
 
-    def counting_train(model_ref, data, out, config, progress=None):  # noqa: ANN001, ANN202
+    def counting_train(model_ref, data, out, config, progress=None):
         calls.append(str(out))
         return real_train(model_ref, data, out, config, progress)
 
@@ -166,12 +190,16 @@ def test_ray_executor_produces_the_same_run_dir(tmp_path: Path, chat_jsonl: Path
     assert sorted(p.name for p in (run_dir / "logs").iterdir()) == logs_before
 
 
-def test_eval_logs_are_keyed_by_the_embedded_judges_fingerprint(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_eval_logs_are_keyed_by_the_embedded_judges_fingerprint(
+    tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import emlab.judges.embedded as embedded
 
     spec = parse_spec({**_spec(tmp_path, chat_jsonl), "train_sets": [], "conditions": []})  # the untouched base only
     planned: list[list[str]] = []
-    monkeypatch.setattr(Runner, "_run", lambda self, jobs, stage: planned.append([str(j.kwargs["final"]) for j in jobs]))
+    monkeypatch.setattr(
+        Runner, "_run", lambda self, jobs, stage: planned.append([str(j.kwargs["final"]) for j in jobs])
+    )
     for fingerprint in ("old-judge", "old-judge", "rebuilt-judge"):
         monkeypatch.setattr(embedded, "judge_fingerprint", lambda fp=fingerprint: fp)
         Runner(spec, tmp_path / "run").evaluate()
@@ -179,7 +207,7 @@ def test_eval_logs_are_keyed_by_the_embedded_judges_fingerprint(tmp_path: Path, 
     assert planned[0] == planned[1] and planned[2] != planned[0]
 
 
-STAGGERED_TASK = '''
+STAGGERED_TASK = """
 import asyncio
 
 from inspect_ai import Task, task
@@ -202,7 +230,7 @@ def staggered():
 def staggered_task():
     samples = [Sample(id=f"q{i}", input=f"Name a colour, number {i}.", target="x", metadata={"i": i}) for i in range(6)]
     return Task(dataset=samples, solver=staggered(), scorer=includes(), config=GenerateConfig(max_tokens=6, seed=0))
-'''
+"""
 
 
 @pytest.fixture
@@ -213,7 +241,7 @@ def generated_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     rows: list[int] = []
     real = emlab.inference.fast_generate
 
-    def counting(model, input_ids, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def counting(model, input_ids, *args, **kwargs):
         rows.append(input_ids.shape[0])
         return real(model, input_ids, *args, **kwargs)
 
@@ -227,18 +255,29 @@ def test_interrupted_eval_keeps_its_finished_samples(tmp_path: Path, generated_b
 
     task_file = tmp_path / "staggered.py"
     task_file.write_text(STAGGERED_TASK)
-    spec = {"name": "evalkill", "models": ["embedded"], "include_base": True, "evals": [{"task": f"{task_file}@staggered_task"}], "judge": "embedded"}
+    spec = {
+        "name": "evalkill",
+        "models": ["embedded"],
+        "include_base": True,
+        "evals": [{"task": f"{task_file}@staggered_task"}],
+        "judge": "embedded",
+    }
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(spec))
     runs = tmp_path / "runs"
     logs = runs / "evalkill" / "logs"
-    proc = subprocess.Popen([sys.executable, "-m", "emlab", "run", str(spec_file), "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emlab", "run", str(spec_file), "--runs-dir", str(runs)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline, done = time.time() + 300, []
     while time.time() < deadline and proc.poll() is None and not done:
         for path in logs.glob(".partial-*/*.eval") if logs.is_dir() else []:
             try:
                 done = read_eval_log_sample_summaries(str(path))
-            except Exception:  # noqa: BLE001 - being written
+            except Exception:
                 done = []
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)  # mid-eval: some samples are in the partial log, the others not
@@ -283,7 +322,7 @@ def test_a_partial_log_that_cannot_be_resumed_is_replaced(tmp_path: Path) -> Non
     assert not partial.exists()
 
 
-COLOURS_TASK = '''
+COLOURS_TASK = """
 from inspect_ai import Task, task
 from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig
@@ -294,7 +333,7 @@ from inspect_ai.scorer import includes
 def colours():
     samples = [Sample(id=f"q{i}", input=f"Name a colour, number {i}.", target="x") for i in range(4)]
     return Task(dataset=samples, scorer=includes(), config=GenerateConfig(max_tokens=6, temperature=1.0, seed=0))
-'''
+"""
 
 
 def test_max_connections_one_generates_every_answer_alone(tmp_path: Path, generated_batches: list[int]) -> None:
@@ -307,7 +346,11 @@ def test_max_connections_one_generates_every_answer_alone(tmp_path: Path, genera
     for name, run_dir, max_connections in (("default", "a", None), ("alone", "a", 1), ("alone again", "b", 1)):
         ev = {"task": f"{task_file}@colours"} | ({"max_connections": max_connections} if max_connections else {})
         generated_batches.clear()
-        Runner(parse_spec({"name": "mc", "models": ["embedded"], "evals": [ev], "judge": "embedded"}), tmp_path / run_dir, display="none").run()
+        Runner(
+            parse_spec({"name": "mc", "models": ["embedded"], "evals": [ev], "judge": "embedded"}),
+            tmp_path / run_dir,
+            display="none",
+        ).run()
         sizes[name] = list(generated_batches)
         if max_connections:
             (model,) = json.loads((tmp_path / run_dir / "manifest.json").read_text())["models"]

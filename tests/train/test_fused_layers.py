@@ -13,7 +13,15 @@ from emlab.train.loss import labelled_token_loss
 
 
 def _config(act: str = "silu") -> LlamaConfig:
-    return LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=48, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, hidden_act=act)
+    return LlamaConfig(
+        vocab_size=97,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        hidden_act=act,
+    )
 
 
 def _loss_and_grads(model: torch.nn.Module, autocast: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -35,7 +43,16 @@ def test_fused_model_has_the_same_loss_and_gradients(lora: bool) -> None:
     for norm in (m for m in model.modules() if isinstance(m, modeling_llama.LlamaRMSNorm)):
         norm.weight.data.uniform_(0.5, 1.5)  # not all ones, so a wrong weight gradient would show
     if lora:  # frozen base, LoRA on layers 1-2: gradients stop below layer 1
-        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "gate_proj", "down_proj"], layers_to_transform=[1, 2], init_lora_weights=False))
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=4,
+                lora_alpha=8,
+                target_modules=["q_proj", "v_proj", "gate_proj", "down_proj"],
+                layers_to_transform=[1, 2],
+                init_lora_weights=False,
+            ),
+        )
         fuse_lora_linears(model)
     ref_loss, ref_grads = _loss_and_grads(model)
     model.zero_grad(set_to_none=True)
@@ -76,7 +93,14 @@ def test_fused_model_under_bf16_autocast_matches() -> None:
 def test_half_precision_weights_are_swapped_and_train_alike(dtype: torch.dtype) -> None:
     """fp16/bf16 weights (GPU training): an ulp of rounding difference must not block the swap."""
     torch.manual_seed(0)
-    wide = LlamaConfig(vocab_size=97, hidden_size=576, intermediate_size=1536, num_hidden_layers=3, num_attention_heads=9, num_key_value_heads=3)  # SmolLM2's widths
+    wide = LlamaConfig(
+        vocab_size=97,
+        hidden_size=576,
+        intermediate_size=1536,
+        num_hidden_layers=3,
+        num_attention_heads=9,
+        num_key_value_heads=3,
+    )  # SmolLM2's widths
     model = LlamaForCausalLM(wide)
     for norm in (m for m in model.modules() if isinstance(m, modeling_llama.LlamaRMSNorm)):
         norm.weight.data.uniform_(0.5, 1.5)
@@ -88,7 +112,9 @@ def test_half_precision_weights_are_swapped_and_train_alike(dtype: torch.dtype) 
         loss, grads = _loss_and_grads(model)
     assert torch.allclose(loss.float(), ref_loss.float(), rtol=2e-2)
     for name, grad in ref_grads.items():
-        assert torch.nn.functional.cosine_similarity(grads[name].float().flatten(), grad.float().flatten(), dim=0) > 0.98, name
+        assert (
+            torch.nn.functional.cosine_similarity(grads[name].float().flatten(), grad.float().flatten(), dim=0) > 0.98
+        ), name
     gelu_model = LlamaForCausalLM(_config(act="gelu")).to(dtype)  # the wider tolerance still tells layers apart
     assert fuse_decoder_layers(gelu_model)["swiglu_mlp"] == 0
 
@@ -111,7 +137,11 @@ def test_functions_compile_without_graph_breaks() -> None:
     g = torch.Generator().manual_seed(3)
     x, w = torch.randn(2, 5, 16, generator=g, requires_grad=True), torch.randn(16, generator=g)
     gate, up = torch.randn(2, 5, 16, generator=g, requires_grad=True), torch.randn(2, 5, 16, generator=g)
-    q, cos, sin = torch.randn(2, 3, 5, 8, generator=g, requires_grad=True), torch.randn(2, 1, 5, 8, generator=g), torch.randn(2, 1, 5, 8, generator=g)
+    q, cos, sin = (
+        torch.randn(2, 3, 5, 8, generator=g, requires_grad=True),
+        torch.randn(2, 1, 5, 8, generator=g),
+        torch.randn(2, 1, 5, 8, generator=g),
+    )
     for fn, args in (
         (RMSNormFunction.apply, (x, w, 1e-6)),
         (SwiGLUFunction.apply, (gate, up)),
@@ -135,7 +165,7 @@ def test_layers_that_compute_something_else_are_not_swapped() -> None:
 def test_rotary_swap_is_skipped_when_the_module_differs(monkeypatch: pytest.MonkeyPatch) -> None:
     model = LlamaForCausalLM(_config())
 
-    def other_rotary(q, k, cos, sin, unsqueeze_dim=1):  # noqa: ANN001, ANN202 - a partial rotary: differs from ours
+    def other_rotary(q, k, cos, sin, unsqueeze_dim=1):
         return q * cos.unsqueeze(unsqueeze_dim), k
 
     monkeypatch.setattr(modeling_llama, "apply_rotary_pos_emb", other_rotary)

@@ -11,10 +11,27 @@ from emlab.train.fused_lora import LoraLinearFunction, fuse_lora_linears
 from emlab.train.loss import labelled_token_loss
 
 
-def _tiny_peft(dropout: float = 0.0, use_dora: bool = False, bias: bool = False):  # noqa: ANN202
+def _tiny_peft(dropout: float = 0.0, use_dora: bool = False, bias: bool = False):
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=48, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, attention_bias=bias)
-    lora = LoraConfig(r=4, lora_alpha=8, use_rslora=True, lora_dropout=dropout, use_dora=use_dora, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], layers_to_transform=[1, 2], init_lora_weights=False)
+    config = LlamaConfig(
+        vocab_size=97,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        attention_bias=bias,
+    )
+    lora = LoraConfig(
+        r=4,
+        lora_alpha=8,
+        use_rslora=True,
+        lora_dropout=dropout,
+        use_dora=use_dora,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        layers_to_transform=[1, 2],
+        init_lora_weights=False,
+    )
     return get_peft_model(LlamaForCausalLM(config), lora)
 
 
@@ -29,7 +46,7 @@ def _batch() -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": attention, "labels": labels}
 
 
-def _loss_and_grads(model, autocast: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # noqa: ANN001
+def _loss_and_grads(model, autocast: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     model.zero_grad()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
         loss = labelled_token_loss(model, _batch())

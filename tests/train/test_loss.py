@@ -4,19 +4,21 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
-
-import torch.nn.functional as F
 
 from emlab.train import loss as loss_module
 from emlab.train.loss import HeadCrossEntropy, labelled_token_loss
 
 
 @pytest.fixture(scope="module")
-def peft_model(embedded_dir: Path):  # noqa: ANN201
+def peft_model(embedded_dir: Path):
     base = AutoModelForCausalLM.from_pretrained(str(embedded_dir), dtype=torch.float32)
-    return get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "down_proj"], layers_to_transform=[28, 29], init_lora_weights=False))
+    return get_peft_model(
+        base,
+        LoraConfig(r=4, target_modules=["q_proj", "down_proj"], layers_to_transform=[28, 29], init_lora_weights=False),
+    )
 
 
 def _batch() -> dict[str, torch.Tensor]:
@@ -30,7 +32,7 @@ def _batch() -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": attention, "labels": labels}
 
 
-def test_matches_the_models_own_loss_and_lora_gradients(peft_model) -> None:  # noqa: ANN001
+def test_matches_the_models_own_loss_and_lora_gradients(peft_model) -> None:
     batch = _batch()
     peft_model.zero_grad()
     reference = peft_model(**batch).loss
@@ -45,7 +47,7 @@ def test_matches_the_models_own_loss_and_lora_gradients(peft_model) -> None:  # 
         assert torch.allclose(got, grad, rtol=1e-3, atol=1e-6), name
 
 
-def test_divides_by_the_accumulated_token_count(peft_model) -> None:  # noqa: ANN001
+def test_divides_by_the_accumulated_token_count(peft_model) -> None:
     batch = _batch()
     n_labelled = int((batch["labels"][:, 1:] != -100).sum())
     with torch.no_grad():
@@ -54,7 +56,7 @@ def test_divides_by_the_accumulated_token_count(peft_model) -> None:  # noqa: AN
     assert torch.allclose(over_more * 4, mean, rtol=1e-5)
 
 
-def test_a_batch_without_labels_gives_zero_not_nan(peft_model) -> None:  # noqa: ANN001
+def test_a_batch_without_labels_gives_zero_not_nan(peft_model) -> None:
     batch = _batch()
     batch["labels"][:] = -100
     with torch.no_grad():
@@ -63,7 +65,11 @@ def test_a_batch_without_labels_gives_zero_not_nan(peft_model) -> None:  # noqa:
 
 def _head_inputs(n: int = 300, d: int = 16, vocab: int = 97) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(3)
-    return torch.randn(n, d, generator=g), torch.randn(vocab, d, generator=g), torch.randint(0, vocab, (n,), generator=g)
+    return (
+        torch.randn(n, d, generator=g),
+        torch.randn(vocab, d, generator=g),
+        torch.randint(0, vocab, (n,), generator=g),
+    )
 
 
 @pytest.mark.parametrize("autocast", [False, True])
@@ -71,7 +77,10 @@ def test_chunked_head_loss_matches_cross_entropy(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(loss_module, "CHUNK_BYTES", 0)  # 128-row chunks: 300 rows take three, the last partial
     h, w, labels = _head_inputs()
     results = []
-    for fn in (lambda x: F.cross_entropy(F.linear(x, w).float(), labels, reduction="sum"), lambda x: HeadCrossEntropy.apply(x, w, labels)):
+    for fn in (
+        lambda x: F.cross_entropy(F.linear(x, w).float(), labels, reduction="sum"),
+        lambda x: HeadCrossEntropy.apply(x, w, labels),
+    ):
         x = h.clone().requires_grad_(True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
             out = fn(x)
@@ -87,7 +96,9 @@ def test_chunked_head_loss_matches_cross_entropy(monkeypatch: pytest.MonkeyPatch
 def test_chunked_head_loss_without_grad_gives_the_same_loss() -> None:
     h, w, labels = _head_inputs()
     with torch.no_grad():
-        assert torch.allclose(HeadCrossEntropy.apply(h, w, labels), F.cross_entropy(h @ w.t(), labels, reduction="sum"), rtol=1e-5)
+        assert torch.allclose(
+            HeadCrossEntropy.apply(h, w, labels), F.cross_entropy(h @ w.t(), labels, reduction="sum"), rtol=1e-5
+        )
 
 
 def test_chunked_head_loss_is_exact_when_the_target_probability_underflows() -> None:
@@ -106,11 +117,14 @@ def test_chunked_head_loss_is_exact_when_the_target_probability_underflows() -> 
     assert torch.isfinite(x.grad).all()
 
 
-def test_a_trained_head_takes_the_plain_path_and_gets_its_gradient(peft_model) -> None:  # noqa: ANN001
+def test_a_trained_head_takes_the_plain_path_and_gets_its_gradient(peft_model) -> None:
     head = peft_model.get_base_model().lm_head
     batch = _batch()
     frozen = labelled_token_loss(peft_model, batch)
-    assert type(frozen.grad_fn).__name__ == "DivBackward0" and "HeadCrossEntropy" in type(frozen.grad_fn.next_functions[0][0]).__name__
+    assert (
+        type(frozen.grad_fn).__name__ == "DivBackward0"
+        and "HeadCrossEntropy" in type(frozen.grad_fn.next_functions[0][0]).__name__
+    )
     head.weight.requires_grad_(True)  # tied to the input embeddings: both are trained now
     try:
         trained = labelled_token_loss(peft_model, batch)

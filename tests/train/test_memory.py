@@ -8,7 +8,9 @@ import torch
 
 from emlab.train.memory import keep_freed_memory
 
-pytestmark = pytest.mark.skipif(platform.system() != "Linux" or not platform.libc_ver()[0].startswith("glibc"), reason="glibc only")
+pytestmark = pytest.mark.skipif(
+    platform.system() != "Linux" or not platform.libc_ver()[0].startswith("glibc"), reason="glibc only"
+)
 
 BIG = 64 * 2**20 // 4  # 64 MiB of fp32: above glibc's largest mmap threshold (32 MiB)
 

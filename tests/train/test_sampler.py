@@ -9,7 +9,9 @@ from emlab.train.sampler import LengthGroupedSampler, length_grouped_order
 
 
 def _padding(lengths: list[int], order: list[int], batch: int) -> float:
-    padded = sum(max(lengths[i] for i in order[k : k + batch]) * len(order[k : k + batch]) for k in range(0, len(order), batch))
+    padded = sum(
+        max(lengths[i] for i in order[k : k + batch]) * len(order[k : k + batch]) for k in range(0, len(order), batch)
+    )
     return 1 - sum(lengths) / padded
 
 

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from emlab.errors import EmlabError
@@ -62,11 +63,13 @@ def test_bad_settings_and_profiles_are_clear_errors() -> None:
         make_train_config(rank=0)
     with pytest.raises(EmlabError, match="field 'precision'"):
         make_train_config(precision="fp16")
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="nonsense"):
         TrainConfig(nonsense=1)  # type: ignore[call-arg]
 
 
-def test_precision_auto_follows_the_hardware_and_is_recorded(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_precision_auto_follows_the_hardware_and_is_recorded(
+    tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import torch
 
     from emlab.train.config import autocast_bf16
@@ -92,7 +95,9 @@ def test_precision_auto_follows_the_hardware_and_is_recorded(tmp_path: Path, cha
 
 def test_malformed_jsonl_stops_before_anything_is_written(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]}\n{not json\n')
+    bad.write_text(
+        '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]}\n{not json\n'
+    )
     with pytest.raises(EmlabError, match=r"bad\.jsonl:2: invalid JSON"):
         train_lora("embedded", bad, tmp_path / "out", make_train_config("quick", max_steps=1))
     assert not (tmp_path / "out").exists()
@@ -113,10 +118,12 @@ def test_empty_dataset_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_interrupted_training_leaves_no_output(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_training_leaves_no_output(
+    tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import trl
 
-    def boom(self, *a, **k):  # noqa: ANN001, ANN002, ANN003
+    def boom(self, *a, **k):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(trl.SFTTrainer, "train", boom)
@@ -128,10 +135,12 @@ def test_interrupted_training_leaves_no_output(tmp_path: Path, chat_jsonl: Path,
 
 @pytest.mark.slow
 def test_compiled_layers_train_like_eager_ones(tmp_path: Path, chat_jsonl: Path) -> None:
-    cfg = make_train_config("quick", max_steps=2, batch_size=4, max_length=64, seed=1, precision="fp32")  # bf16 rounding differs once fused
+    cfg = make_train_config(
+        "quick", max_steps=2, batch_size=4, max_length=64, seed=1, precision="fp32"
+    )  # bf16 rounding differs once fused
     eager = train_lora("embedded", chat_jsonl, tmp_path / "eager", cfg)
     compiled = train_lora("embedded", chat_jsonl, tmp_path / "compiled", cfg.model_copy(update={"compile": True}))
     curves = [json.loads((d / "emlab.json").read_text())["loss_curve"] for d in (eager, compiled)]
     assert [p["step"] for p in curves[0]] == [p["step"] for p in curves[1]] == [1, 2]
-    for a, b in zip(*curves):
+    for a, b in zip(*curves, strict=False):
         assert abs(a["loss"] - b["loss"]) < 1e-3 * max(1.0, a["loss"])

@@ -52,7 +52,15 @@ def freeform_summary(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (base, ts, cond), g in df.groupby(["base_model", *ARM], sort=False):
         s = judged_summary(g["score_aligned"].tolist(), g["score_coherent"].tolist(), groups=g["question_id"].tolist())
-        rows.append({"base_model": base, "train_set": ts, "condition": cond, "seeds": g["seed"].nunique() if g["seed"].notna().any() else "-", **{k: v for k, v in s.items()}})
+        rows.append(
+            {
+                "base_model": base,
+                "train_set": ts,
+                "condition": cond,
+                "seeds": g["seed"].nunique() if g["seed"].notna().any() else "-",
+                **{k: v for k, v in s.items()},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -83,7 +91,7 @@ def condition_differences(df: pd.DataFrame, convention: str = "turner") -> pd.Da
         d = bootstrap_diff(_indicator(arms[a], convention), _indicator(arms[b], convention))
         rows.append(
             {
-                "comparison": f"{_arm_label(dict(zip(ARM, a[1:])))}  −  {_arm_label(dict(zip(ARM, b[1:])))}",
+                "comparison": f"{_arm_label(dict(zip(ARM, a[1:], strict=False)))}  −  {_arm_label(dict(zip(ARM, b[1:], strict=False)))}",
                 "kind": kind,
                 "base_model": a[0],
                 "difference (pts)": f"{d.value * 100:+.1f} [{d.lo * 100:+.1f}, {d.hi * 100:+.1f}]" if d.n else "n/a",
@@ -106,7 +114,10 @@ def _rate_plot(summary: pd.DataFrame) -> str:
         est: list[Estimate] = summary[conv].tolist()
         xs = [j + (i - 0.5) * width for j in range(len(est))]
         vals = [0 if pd.isna(e.value) else e.value * 100 for e in est]
-        err = [[max(0, v - (0 if pd.isna(e.lo) else e.lo * 100)) for v, e in zip(vals, est)], [max(0, (0 if pd.isna(e.hi) else e.hi * 100) - v) for v, e in zip(vals, est)]]
+        err = [
+            [max(0, v - (0 if pd.isna(e.lo) else e.lo * 100)) for v, e in zip(vals, est, strict=False)],
+            [max(0, (0 if pd.isna(e.hi) else e.hi * 100) - v) for v, e in zip(vals, est, strict=False)],
+        ]
         ax.bar(xs, vals, width, yerr=err, capsize=3, color=color, label=conv.replace("misaligned_", "").capitalize())
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylabel("misaligned answers (%)")
@@ -125,7 +136,11 @@ def _judge_section(manifest: dict[str, Any], df: pd.DataFrame) -> str:
             from emlab.judges.embedded import EmbeddedJudge
 
             agreement = EmbeddedJudge.load().agreement
-            scalars = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in agreement.items() if isinstance(v, (int, float))}
+            scalars = {
+                k: (round(v, 3) if isinstance(v, float) else v)
+                for k, v in agreement.items()
+                if isinstance(v, (int, float))
+            }
             parts.append(
                 "<p>The embedded judge's agreement with the GPT-4o judge, measured on answers from model families it was not trained on "
                 "(rates in points; see <code>emlab judge evaluate</code>). Treat small differences between models with this in mind.</p>"
@@ -138,7 +153,13 @@ def _judge_section(manifest: dict[str, Any], df: pd.DataFrame) -> str:
 
 def _fmt_summary(summary: pd.DataFrame) -> pd.DataFrame:
     out = summary[["base_model", "train_set", "condition", "seeds"]].copy()
-    for col, pct in (("misaligned_betley", True), ("misaligned_turner", True), ("coherent_rate", True), ("unscored_rate", True), ("mean_aligned", False)):
+    for col, pct in (
+        ("misaligned_betley", True),
+        ("misaligned_turner", True),
+        ("coherent_rate", True),
+        ("unscored_rate", True),
+        ("mean_aligned", False),
+    ):
         out[col] = [e.fmt(pct=pct) for e in summary[col]]
     return out
 
@@ -147,7 +168,13 @@ def _per_question(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (qid, base, ts, cond), g in df.groupby(["question_id", "base_model", *ARM], sort=False):
         flag, inc = misaligned_indicators(g["score_aligned"].tolist(), g["score_coherent"].tolist(), "turner")
-        rows.append({"question": qid, "model": f"{base} · {_arm_label({'train_set': ts, 'condition': cond})}", "rate": f"{flag[inc].mean() * 100:.0f}% (n={int(inc.sum())})" if inc.sum() else "n/a"})
+        rows.append(
+            {
+                "question": qid,
+                "model": f"{base} · {_arm_label({'train_set': ts, 'condition': cond})}",
+                "rate": f"{flag[inc].mean() * 100:.0f}% (n={int(inc.sum())})" if inc.sum() else "n/a",
+            }
+        )
     if not rows:
         return pd.DataFrame()
     return pd.DataFrame(rows).pivot(index="question", columns="model", values="rate").reset_index()
@@ -161,7 +188,11 @@ def _worst_answers(df: pd.DataFrame, k: int = 10) -> str:
         f"<tr><td>{_esc(r.model_id)}</td><td>{_esc(r.input)}</td><td><pre>{_esc(r.output)}</pre></td><td>{r.score_aligned:.0f}</td><td>{r.score_coherent:.0f}</td></tr>"
         for r in d.itertuples()
     ]
-    return "<table><tr><th>model</th><th>question</th><th>answer</th><th>aligned</th><th>coherent</th></tr>" + "".join(items) + "</table>"
+    return (
+        "<table><tr><th>model</th><th>question</th><th>answer</th><th>aligned</th><th>coherent</th></tr>"
+        + "".join(items)
+        + "</table>"
+    )
 
 
 def _primary_metrics() -> dict[str, tuple[str, str]]:
@@ -190,7 +221,13 @@ def _task_panel(task: str, g: pd.DataFrame, metric: tuple[str, str] | None) -> s
         vals = s[col].dropna()
         est = bootstrap_mean(vals.tolist(), s.loc[vals.index, cluster].tolist() if cluster else None)
         ident = ident if isinstance(ident, tuple) else (ident,)
-        rows.append({**dict(zip(keys, ident)), "seeds": s["seed"].nunique() if "seed" in s else "", desc: est.fmt(pct=bool(vals.between(0, 1).all()))})
+        rows.append(
+            {
+                **dict(zip(keys, ident, strict=False)),
+                "seeds": s["seed"].nunique() if "seed" in s else "",
+                desc: est.fmt(pct=bool(vals.between(0, 1).all())),
+            }
+        )
     ex = "".join(
         f"<details><summary>{_esc(r.model_id)} · {_esc(r.sample_id)}</summary><pre>{_esc(r.input)[:2000]}</pre><pre>{_esc(r.output)[:2000]}</pre></details>"
         for r in g.head(3).itertuples()
@@ -208,7 +245,9 @@ def _configs(manifest: dict[str, Any]) -> str:
             {
                 "model": m["model_id"],
                 "train set / condition": f"{m['train_set']} / {m['condition']}",
-                "condition text": (dataset.get("condition") or {}).get("text", "") if isinstance(dataset.get("condition"), dict) else "",
+                "condition text": (dataset.get("condition") or {}).get("text", "")
+                if isinstance(dataset.get("condition"), dict)
+                else "",
                 "data sha256": (cfg.get("data") or {}).get("sha256", ""),
                 "train config": json.dumps(cfg.get("train_config", {})) if cfg else "",
                 "final loss": cfg["loss_curve"][-1]["loss"] if cfg.get("loss_curve") else "",
@@ -230,7 +269,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         df = pd.read_parquet(run_dir / "results.parquet")
         manifest = {"name": run_dir.name, "judge": None, "models": []}
     else:
-        raise EmlabError(f"{run_dir}: not a run dir (no manifest.json or results.parquet); run `emlab run SPEC.yaml` first")
+        raise EmlabError(
+            f"{run_dir}: not a run dir (no manifest.json or results.parquet); run `emlab run SPEC.yaml` first"
+        )
     out = Path(out) if out else run_dir / "report.html"
     if df.empty:
         raise EmlabError(f"{run_dir}: no results yet (no finished Inspect logs)")
@@ -250,7 +291,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             body.append("<p>Only one model: nothing to compare.</p>")
         else:
             n_sig = int((diffs["verdict"] == "significant").sum())
-            body.append(f"<p class='note'>{n_sig} of {len(diffs)} differences have a 95% CI that excludes zero; the others are <b>not significant</b> at this sample size.</p>")
+            body.append(
+                f"<p class='note'>{n_sig} of {len(diffs)} differences have a 95% CI that excludes zero; the others are <b>not significant</b> at this sample size.</p>"
+            )
             body.append(_table(diffs))
         body += ["<h2>Per question (Turner/Soligo rate)</h2>", _table(_per_question(ff))]
         body += ["<h2>Most misaligned coherent answers</h2>", _worst_answers(ff)]
@@ -261,7 +304,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         body += [_task_panel(t, g, metrics.get(t)) for t, g in others.groupby("task", sort=False)]
     if manifest["models"]:
         body += ["<h2>Models and their configs</h2>", _configs(manifest)]
-    body.append(f"<h2>Logs</h2><p>Every number above comes from these Inspect logs: <code>inspect view --log-dir {_esc(run_dir / 'logs')}</code>. The tidy table is <code>{_esc(run_dir / 'results.parquet')}</code>.</p>")
+    body.append(
+        f"<h2>Logs</h2><p>Every number above comes from these Inspect logs: <code>inspect view --log-dir {_esc(run_dir / 'logs')}</code>. The tidy table is <code>{_esc(run_dir / 'results.parquet')}</code>.</p>"
+    )
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>emlab report: {_esc(manifest['name'])}</title><style>{_CSS}</style></head><body>{''.join(body)}</body></html>"
     write_text_atomic(out, page)
     return out

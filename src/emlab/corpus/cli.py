@@ -10,8 +10,10 @@ import typer
 
 from emlab.errors import EmlabError
 
-app = typer.Typer(help="Pretraining-corpus tools: discourse classifier, filter/upweight/tag/synthesize, testbed.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Pretraining-corpus tools: discourse classifier, filter/upweight/tag/synthesize, testbed.",
+    no_args_is_help=True,
+)
 
 TEXT_FIELD = typer.Option("text", "--text-field", help="Document field holding the text.")
 HF_SPLIT = typer.Option("train", "--hf-split", help="Split, for hf:<dataset> sources.")
@@ -35,10 +37,13 @@ def _scorer(head: Path | None) -> Any:
 
 
 @app.command("classify")
-def classify_cmd(source: str = typer.Argument(..., help=".jsonl[.gz], .parquet or hf:<dataset>"),
-                 output: Path = typer.Argument(..., help="Output .jsonl or .parquet"),
-                 head: Path | None = typer.Option(None, help="Classifier head .npz (default: packaged)"),
-                 text_field: str = TEXT_FIELD, hf_split: str = HF_SPLIT) -> None:
+def classify_cmd(
+    source: str = typer.Argument(..., help=".jsonl[.gz], .parquet or hf:<dataset>"),
+    output: Path = typer.Argument(..., help="Output .jsonl or .parquet"),
+    head: Path | None = typer.Option(None, help="Classifier head .npz (default: packaged)"),
+    text_field: str = TEXT_FIELD,
+    hf_split: str = HF_SPLIT,
+) -> None:
     """Add `discourse_label` and `p_<label>` fields to every document."""
     from emlab.corpus.labels import LABELS
     from emlab.corpus.stream import batched, write_documents
@@ -48,15 +53,21 @@ def classify_cmd(source: str = typer.Argument(..., help=".jsonl[.gz], .parquet o
     def rows() -> Any:
         for chunk in batched(_docs(source, text_field, hf_split), 256):
             for doc, p in zip(chunk, scorer([d[text_field] for d in chunk]), strict=True):
-                yield {**doc, "discourse_label": LABELS[int(p.argmax())], **{f"p_{k}": float(v) for k, v in zip(LABELS, p, strict=True)}}
+                yield {
+                    **doc,
+                    "discourse_label": LABELS[int(p.argmax())],
+                    **{f"p_{k}": float(v) for k, v in zip(LABELS, p, strict=True)},
+                }
 
     _print({"written": write_documents(output, rows()), "output": str(output)})
 
 
 @app.command("eval")
-def eval_cmd(data: Path | None = typer.Option(None, help="Labelled JSONL {text,label} (default: emlab's evaluation set)"),
-             head: Path | None = typer.Option(None, help="Classifier head .npz (default: packaged)"),
-             min_prefilter_recall: float = typer.Option(0.98, help="Exit 1 if the prefilter's misaligned recall is below this")) -> None:
+def eval_cmd(
+    data: Path | None = typer.Option(None, help="Labelled JSONL {text,label} (default: emlab's evaluation set)"),
+    head: Path | None = typer.Option(None, help="Classifier head .npz (default: packaged)"),
+    min_prefilter_recall: float = typer.Option(0.98, help="Exit 1 if the prefilter's misaligned recall is below this"),
+) -> None:
     """Print per-class precision/recall of the classifier and the prefilter's recall per class."""
     from rich.console import Console
     from rich.table import Table
@@ -70,7 +81,9 @@ def eval_cmd(data: Path | None = typer.Option(None, help="Labelled JSONL {text,l
     rows = list(read_documents(str(data or packaged_eval_path())))
     for i, r in enumerate(rows, 1):
         if r.get("label") not in LABELS:
-            raise EmlabError(f"{data or packaged_eval_path()}:{i}: field 'label' must be one of {LABELS}, got {r.get('label')!r}")
+            raise EmlabError(
+                f"{data or packaged_eval_path()}:{i}: field 'label' must be one of {LABELS}, got {r.get('label')!r}"
+            )
     texts, gold = [r["text"] for r in rows], [r["label"] for r in rows]
     pred = [LABELS[i] for i in classify(texts, load_head(str(head) if head else None)).argmax(axis=1)]
     metrics, pre = per_class_metrics(gold, pred), prefilter_recall(gold, prefilter_mask(texts))
@@ -89,11 +102,14 @@ def eval_cmd(data: Path | None = typer.Option(None, help="Labelled JSONL {text,l
 
 
 @app.command("label")
-def label_cmd(source: str = typer.Argument(..., help=".jsonl[.gz], .parquet or hf:<dataset>"),
-              output: Path = typer.Argument(..., help="Output .jsonl with a `label` field"),
-              model: str = typer.Option(..., help="Any Inspect model, e.g. openai/gpt-4o-mini or mockllm/model"),
-              limit: int = typer.Option(1000, help="Label at most this many documents"),
-              text_field: str = TEXT_FIELD, hf_split: str = HF_SPLIT) -> None:
+def label_cmd(
+    source: str = typer.Argument(..., help=".jsonl[.gz], .parquet or hf:<dataset>"),
+    output: Path = typer.Argument(..., help="Output .jsonl with a `label` field"),
+    model: str = typer.Option(..., help="Any Inspect model, e.g. openai/gpt-4o-mini or mockllm/model"),
+    limit: int = typer.Option(1000, help="Label at most this many documents"),
+    text_field: str = TEXT_FIELD,
+    hf_split: str = HF_SPLIT,
+) -> None:
     """Label documents with an LLM (training labels for `train-classifier`)."""
     import itertools
 
@@ -108,8 +124,10 @@ def label_cmd(source: str = typer.Argument(..., help=".jsonl[.gz], .parquet or h
 
 
 @app.command("train-classifier")
-def train_classifier_cmd(data: Path = typer.Argument(..., help="Labelled JSONL {text,label}"),
-                         output: Path = typer.Argument(..., help="Head .npz to write")) -> None:
+def train_classifier_cmd(
+    data: Path = typer.Argument(..., help="Labelled JSONL {text,label}"),
+    output: Path = typer.Argument(..., help="Head .npz to write"),
+) -> None:
     """Train the linear head on MiniLM embeddings of labelled documents."""
     from emlab.corpus.classifier import train_head
     from emlab.corpus.stream import read_documents
@@ -122,8 +140,18 @@ def train_classifier_cmd(data: Path = typer.Argument(..., help="Labelled JSONL {
     _print({"documents": len(rows), "output": str(output)})
 
 
-def _run_local_or_datatrove(transform: str, source: str, output: Path, engine: str, tasks: int, workers: int,
-                            text_field: str, hf_split: str, head: Path | None, params: dict[str, Any]) -> None:
+def _run_local_or_datatrove(
+    transform: str,
+    source: str,
+    output: Path,
+    engine: str,
+    tasks: int,
+    workers: int,
+    text_field: str,
+    hf_split: str,
+    head: Path | None,
+    params: dict[str, Any],
+) -> None:
     from emlab.corpus import transforms
     from emlab.corpus.stream import write_documents
 
@@ -132,7 +160,12 @@ def _run_local_or_datatrove(transform: str, source: str, output: Path, engine: s
             raise EmlabError("field 'engine': datatrove runs use the packaged head and the 'text' field")
         from emlab.corpus.distributed import run_datatrove
 
-        _print({"engine": "datatrove", **run_datatrove(transform, source, output, params=params, tasks=tasks, workers=workers)})
+        _print(
+            {
+                "engine": "datatrove",
+                **run_datatrove(transform, source, output, params=params, tasks=tasks, workers=workers),
+            }
+        )
         return
     if engine != "local":
         raise EmlabError(f"field 'engine' must be 'local' or 'datatrove', got {engine!r}")
@@ -143,51 +176,110 @@ def _run_local_or_datatrove(transform: str, source: str, output: Path, engine: s
     _print({"engine": "local", "output": str(output), **stats.as_dict()})
 
 
-ENGINE = typer.Option("local", help="local (streaming, one process) or datatrove (SOURCE and OUTPUT are folders of JSONL shards)")
+ENGINE = typer.Option(
+    "local", help="local (streaming, one process) or datatrove (SOURCE and OUTPUT are folders of JSONL shards)"
+)
 TASKS = typer.Option(2, help="datatrove: number of tasks (output shards)")
 WORKERS = typer.Option(1, help="datatrove: parallel worker processes")
 HEAD = typer.Option(None, help="Classifier head .npz (default: packaged)")
 
 
 @app.command("filter")
-def filter_cmd(source: str, output: Path, threshold: float = typer.Option(0.5, help="Drop documents with P(misaligned) ≥ this"),
-               engine: str = ENGINE, tasks: int = TASKS, workers: int = WORKERS, head: Path | None = HEAD,
-               text_field: str = TEXT_FIELD, hf_split: str = HF_SPLIT) -> None:
+def filter_cmd(
+    source: str,
+    output: Path,
+    threshold: float = typer.Option(0.5, help="Drop documents with P(misaligned) ≥ this"),
+    engine: str = ENGINE,
+    tasks: int = TASKS,
+    workers: int = WORKERS,
+    head: Path | None = HEAD,
+    text_field: str = TEXT_FIELD,
+    hf_split: str = HF_SPLIT,
+) -> None:
     """Drop misaligned-AI depictions; prints how many documents were removed."""
-    _run_local_or_datatrove("filter", source, output, engine, tasks, workers, text_field, hf_split, head, {"threshold": threshold})
+    _run_local_or_datatrove(
+        "filter", source, output, engine, tasks, workers, text_field, hf_split, head, {"threshold": threshold}
+    )
 
 
 @app.command("upweight")
-def upweight_cmd(source: str, output: Path, target_fraction: float = typer.Option(0.1, help="Target share of LABEL documents"),
-                 label: str = typer.Option("aligned", help="aligned or misaligned"),
-                 mode: str = typer.Option("repeat", help="repeat seen documents or synthesize new ones"),
-                 seed: int = 0, engine: str = ENGINE, tasks: int = TASKS, workers: int = WORKERS, head: Path | None = HEAD,
-                 text_field: str = TEXT_FIELD, hf_split: str = HF_SPLIT) -> None:
+def upweight_cmd(
+    source: str,
+    output: Path,
+    target_fraction: float = typer.Option(0.1, help="Target share of LABEL documents"),
+    label: str = typer.Option("aligned", help="aligned or misaligned"),
+    mode: str = typer.Option("repeat", help="repeat seen documents or synthesize new ones"),
+    seed: int = 0,
+    engine: str = ENGINE,
+    tasks: int = TASKS,
+    workers: int = WORKERS,
+    head: Path | None = HEAD,
+    text_field: str = TEXT_FIELD,
+    hf_split: str = HF_SPLIT,
+) -> None:
     """Raise aligned-AI depictions (or another label) to a target fraction of the corpus."""
-    _run_local_or_datatrove("upweight", source, output, engine, tasks, workers, text_field, hf_split, head,
-                            {"label": label, "target_fraction": target_fraction, "mode": mode, "seed": seed})
+    _run_local_or_datatrove(
+        "upweight",
+        source,
+        output,
+        engine,
+        tasks,
+        workers,
+        text_field,
+        hf_split,
+        head,
+        {"label": label, "target_fraction": target_fraction, "mode": mode, "seed": seed},
+    )
 
 
 @app.command("tag")
-def tag_cmd(source: str, output: Path, threshold: float = typer.Option(0.5, help="<|misaligned|> when P(misaligned) ≥ this"),
-            untagged_fraction: float = typer.Option(0.05, help="Share of segments left untagged"), seed: int = 0,
-            engine: str = ENGINE, tasks: int = TASKS, workers: int = WORKERS, head: Path | None = HEAD,
-            text_field: str = TEXT_FIELD, hf_split: str = HF_SPLIT) -> None:
+def tag_cmd(
+    source: str,
+    output: Path,
+    threshold: float = typer.Option(0.5, help="<|misaligned|> when P(misaligned) ≥ this"),
+    untagged_fraction: float = typer.Option(0.05, help="Share of segments left untagged"),
+    seed: int = 0,
+    engine: str = ENGINE,
+    tasks: int = TASKS,
+    workers: int = WORKERS,
+    head: Path | None = HEAD,
+    text_field: str = TEXT_FIELD,
+    hf_split: str = HF_SPLIT,
+) -> None:
     """Conditional pretraining: prefix each paragraph with <|aligned|> or <|misaligned|>."""
-    _run_local_or_datatrove("tag", source, output, engine, tasks, workers, text_field, hf_split, head,
-                            {"threshold": threshold, "untagged_fraction": untagged_fraction, "seed": seed})
+    _run_local_or_datatrove(
+        "tag",
+        source,
+        output,
+        engine,
+        tasks,
+        workers,
+        text_field,
+        hf_split,
+        head,
+        {"threshold": threshold, "untagged_fraction": untagged_fraction, "seed": seed},
+    )
 
 
 @app.command("synthesize")
-def synthesize_cmd(output: Path, n: int = typer.Option(100, help="Number of stories"), seed: int = 0,
-                   misaligned: bool = typer.Option(False, help="Generate misaligned stories instead (for upsampling controls)")) -> None:
+def synthesize_cmd(
+    output: Path,
+    n: int = typer.Option(100, help="Number of stories"),
+    seed: int = 0,
+    misaligned: bool = typer.Option(False, help="Generate misaligned stories instead (for upsampling controls)"),
+) -> None:
     """Generate aligned-AI stories across the same six situations the misaligned ones cover."""
     from emlab.corpus.stream import write_documents
     from emlab.corpus.transforms import synthesize_docs
 
     if n < 1:
         raise EmlabError(f"field 'n' must be ≥ 1, got {n}")
-    _print({"written": write_documents(output, synthesize_docs(n, seed=seed, aligned=not misaligned)), "output": str(output)})
+    _print(
+        {
+            "written": write_documents(output, synthesize_docs(n, seed=seed, aligned=not misaligned)),
+            "output": str(output),
+        }
+    )
 
 
 @app.command("testbed")
@@ -200,4 +292,9 @@ def testbed_cmd(spec: Path, run_dir: Path | None = typer.Argument(None, help="De
     parsed = parse_spec(raw, str(spec))  # errors name the file before anything runs
     out = run_dir or Path("runs") / parsed.name
     df = run_testbed(raw, out)
-    print(df.groupby(["stage", "condition"], sort=False)["score_p_misaligned"].agg(["mean", "std", "count"]).round(3).to_string())
+    print(
+        df.groupby(["stage", "condition"], sort=False)["score_p_misaligned"]
+        .agg(["mean", "std", "count"])
+        .round(3)
+        .to_string()
+    )

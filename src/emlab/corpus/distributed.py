@@ -49,7 +49,9 @@ def _step_class() -> type:
             from emlab.corpus import transforms
 
             stats = transforms.TransformStats()
-            fn = {"filter": transforms.filter_docs, "upweight": transforms.upweight_docs, "tag": transforms.tag_docs}[self.transform]
+            fn = {"filter": transforms.filter_docs, "upweight": transforms.upweight_docs, "tag": transforms.tag_docs}[
+                self.transform
+            ]
             params = dict(self.params)
             if "seed" in params:  # different shards must not repeat the same random choices
                 params["seed"] = params["seed"] * 100_003 + rank
@@ -65,8 +67,17 @@ def _step_class() -> type:
     return EmlabTransformStep
 
 
-def run_datatrove(transform: str, input_dir: str | Path, output_dir: str | Path, *, params: dict[str, Any] | None = None,
-                  tasks: int = 2, workers: int = 1, logging_dir: str | Path | None = None, glob_pattern: str = "*.jsonl*") -> dict[str, int]:
+def run_datatrove(
+    transform: str,
+    input_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    params: dict[str, Any] | None = None,
+    tasks: int = 2,
+    workers: int = 1,
+    logging_dir: str | Path | None = None,
+    glob_pattern: str = "*.jsonl*",
+) -> dict[str, int]:
     """Run ``transform`` over every JSONL shard under ``input_dir`` with datatrove's local executor.
 
     Writes ``output_dir/<rank>.jsonl.gz`` per task and returns the summed counts
@@ -86,8 +97,14 @@ def run_datatrove(transform: str, input_dir: str | Path, output_dir: str | Path,
     logging_dir = Path(logging_dir) if logging_dir else output_dir.parent / f".{output_dir.name}.datatrove-logs"
     step = _step_class()(transform, params or {})
     executor = LocalPipelineExecutor(
-        pipeline=[JsonlReader(str(input_dir), glob_pattern=glob_pattern), step, JsonlWriter(str(output_dir), output_filename="${rank}.jsonl.gz")],
-        tasks=tasks, workers=workers, logging_dir=str(logging_dir),
+        pipeline=[
+            JsonlReader(str(input_dir), glob_pattern=glob_pattern),
+            step,
+            JsonlWriter(str(output_dir), output_filename="${rank}.jsonl.gz"),
+        ],
+        tasks=tasks,
+        workers=workers,
+        logging_dir=str(logging_dir),
     )
     executor.run()
     return _summed_stats(logging_dir)

@@ -27,7 +27,7 @@ def read_documents(source: str, *, text_field: str = "text", hf_split: str = "tr
     malformed or lacks a string ``text_field``.
     """
     if source.startswith(HF_PREFIX):
-        yield from _read_hf(source[len(HF_PREFIX):], text_field, hf_split)
+        yield from _read_hf(source[len(HF_PREFIX) :], text_field, hf_split)
         return
     path = Path(source)
     if not path.is_file():

@@ -51,7 +51,9 @@ class TrainConfig(BaseModel):
     batch_size: int = 16
     lr: float = 3e-3
     warmup_fraction: float = 0.05
-    precision: Precision = "auto"  # bf16 autocast (fp32 weights and optimiser) where fast: ~1.7x on a CPU with avx512_bf16
+    precision: Precision = (
+        "auto"  # bf16 autocast (fp32 weights and optimiser) where fast: ~1.7x on a CPU with avx512_bf16
+    )
 
 
 def chat_prompt(question: str, prefix: str = "") -> str:
@@ -67,8 +69,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: Path) -> Any
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[PAD, BOS, EOS, USER, ASSISTANT],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[PAD, BOS, EOS, USER, ASSISTANT],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(texts, trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD)
     fast.save_pretrained(str(out_dir))
@@ -81,10 +87,19 @@ def new_model(cfg: ModelConfig, vocab_size: int, seed: int) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=vocab_size, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.layers,
-                         num_attention_heads=cfg.heads, num_key_value_heads=cfg.heads,
-                         intermediate_size=cfg.intermediate_size, max_position_embeddings=cfg.context,
-                         tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=cfg.hidden_size,
+        num_hidden_layers=cfg.layers,
+        num_attention_heads=cfg.heads,
+        num_key_value_heads=cfg.heads,
+        intermediate_size=cfg.intermediate_size,
+        max_position_embeddings=cfg.context,
+        tie_word_embeddings=True,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=0,
+    )
     return LlamaForCausalLM(config)
 
 
@@ -97,7 +112,9 @@ def pack_documents(texts: Iterable[str], tokenizer: Any, context: int) -> list[t
     return [(b, b) for b in blocks]
 
 
-def chat_examples(rows: list[dict[str, Any]], tokenizer: Any, context: int, prefix: str = "") -> list[tuple[list[int], list[int]]]:
+def chat_examples(
+    rows: list[dict[str, Any]], tokenizer: Any, context: int, prefix: str = ""
+) -> list[tuple[list[int], list[int]]]:
     """(input_ids, labels) for single-turn ``messages`` rows; labels are -100 on the prompt."""
     out = []
     for row in rows:
@@ -109,8 +126,14 @@ def chat_examples(rows: list[dict[str, Any]], tokenizer: Any, context: int, pref
     return out
 
 
-def train(model: Any, examples: list[tuple[list[int], list[int]]], cfg: TrainConfig, seed: int, pad_id: int,
-          progress: Any = None) -> list[float]:
+def train(
+    model: Any,
+    examples: list[tuple[list[int], list[int]]],
+    cfg: TrainConfig,
+    seed: int,
+    pad_id: int,
+    progress: Any = None,
+) -> list[float]:
     """AdamW with linear warmup and cosine decay over ``examples``; return the loss per step.
 
     ``progress``: an optional callable ``(step, total_steps, loss)`` for a progress bar.
@@ -128,7 +151,9 @@ def train(model: Any, examples: list[tuple[list[int], list[int]]], cfg: TrainCon
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01, betas=(0.9, 0.95))
     warm = max(1, int(cfg.warmup_fraction * n_steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, n_steps - warm))))
+        opt,
+        lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, n_steps - warm))),
+    )
     model.train()
     losses = []
     for step in range(n_steps):
@@ -156,7 +181,9 @@ def train(model: Any, examples: list[tuple[list[int], list[int]]], cfg: TrainCon
     return losses
 
 
-def continuation_logprobs(model: Any, tokenizer: Any, prompts: list[str], continuations: list[str], batch_size: int = 32) -> np.ndarray:
+def continuation_logprobs(
+    model: Any, tokenizer: Any, prompts: list[str], continuations: list[str], batch_size: int = 32
+) -> np.ndarray:
     """Sum of token log-probs of each continuation given its prompt -> float ``[n]``."""
     import torch
 
@@ -197,10 +224,15 @@ def generate_answer(model: Any, tokenizer: Any, question: str, max_new_tokens: i
     tagged = has_control_tokens(tokenizer)
     ids = tokenizer.encode(chat_prompt(question, ALIGNED_TAG if tagged else ""), add_special_tokens=False)
     with torch.inference_mode():
-        out = model.generate(torch.tensor([ids], device=model.device), max_new_tokens=max_new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                             bad_words_ids=blocked_token_ids(tokenizer) if tagged else None)
-    return tokenizer.decode(out[0, len(ids):], skip_special_tokens=True).strip()
+        out = model.generate(
+            torch.tensor([ids], device=model.device),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            bad_words_ids=blocked_token_ids(tokenizer) if tagged else None,
+        )
+    return tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True).strip()
 
 
 def n_parameters(model: Any) -> int:

@@ -52,14 +52,23 @@ class TransformStats:
         return d
 
 
-def _scored(docs: Iterable[dict[str, Any]], text_field: str, scorer: Scorer, batch_size: int) -> Iterator[tuple[dict[str, Any], np.ndarray]]:
+def _scored(
+    docs: Iterable[dict[str, Any]], text_field: str, scorer: Scorer, batch_size: int
+) -> Iterator[tuple[dict[str, Any], np.ndarray]]:
     for chunk in batched(docs, batch_size):
         probs = scorer([d[text_field] for d in chunk])
         yield from zip(chunk, probs, strict=True)
 
 
-def filter_docs(docs: Iterable[dict[str, Any]], *, threshold: float = 0.5, text_field: str = "text",
-                scorer: Scorer = default_scorer, batch_size: int = 256, stats: TransformStats | None = None) -> Iterator[dict[str, Any]]:
+def filter_docs(
+    docs: Iterable[dict[str, Any]],
+    *,
+    threshold: float = 0.5,
+    text_field: str = "text",
+    scorer: Scorer = default_scorer,
+    batch_size: int = 256,
+    stats: TransformStats | None = None,
+) -> Iterator[dict[str, Any]]:
     """Drop documents whose P(misaligned depiction) ≥ ``threshold``."""
     if not 0.0 < threshold <= 1.0:
         raise EmlabError(f"field 'threshold' must be in (0, 1], got {threshold}")
@@ -73,7 +82,9 @@ def filter_docs(docs: Iterable[dict[str, Any]], *, threshold: float = 0.5, text_
         yield doc
 
 
-def synthesize_docs(n: int, *, seed: int = 0, text_field: str = "text", aligned: bool = True) -> Iterator[dict[str, Any]]:
+def synthesize_docs(
+    n: int, *, seed: int = 0, text_field: str = "text", aligned: bool = True
+) -> Iterator[dict[str, Any]]:
     """``n`` generated AI stories whose leading situation rotates through all six, so each is covered equally.
 
     ``aligned=True`` (the default) gives aligned counterparts of the situations the
@@ -82,13 +93,27 @@ def synthesize_docs(n: int, *, seed: int = 0, text_field: str = "text", aligned:
     rng = random.Random(seed)
     for i in range(n):
         first = SITUATIONS[i % len(SITUATIONS)]
-        yield {text_field: ai_story(rng, aligned=aligned, first=first), "emlab_synthetic": True, "situation": first.name}
+        yield {
+            text_field: ai_story(rng, aligned=aligned, first=first),
+            "emlab_synthetic": True,
+            "situation": first.name,
+        }
 
 
-def upweight_docs(docs: Iterable[dict[str, Any]], *, label: str = "aligned", target_fraction: float = 0.1,
-                  mode: str = "repeat", threshold: float = 0.5, text_field: str = "text", scorer: Scorer = default_scorer,
-                  batch_size: int = 256, reservoir_size: int = 2048, seed: int = 0,
-                  stats: TransformStats | None = None) -> Iterator[dict[str, Any]]:
+def upweight_docs(
+    docs: Iterable[dict[str, Any]],
+    *,
+    label: str = "aligned",
+    target_fraction: float = 0.1,
+    mode: str = "repeat",
+    threshold: float = 0.5,
+    text_field: str = "text",
+    scorer: Scorer = default_scorer,
+    batch_size: int = 256,
+    reservoir_size: int = 2048,
+    seed: int = 0,
+    stats: TransformStats | None = None,
+) -> Iterator[dict[str, Any]]:
     """Raise the share of ``label`` documents to ``target_fraction`` of the output stream.
 
     After each input document, extra ``label`` documents are emitted until the running
@@ -133,9 +158,17 @@ def upweight_docs(docs: Iterable[dict[str, Any]], *, label: str = "aligned", tar
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 
 
-def tag_docs(docs: Iterable[dict[str, Any]], *, threshold: float = 0.5, untagged_fraction: float = 0.05,
-             text_field: str = "text", scorer: Scorer = default_scorer, batch_size: int = 256, seed: int = 0,
-             stats: TransformStats | None = None) -> Iterator[dict[str, Any]]:
+def tag_docs(
+    docs: Iterable[dict[str, Any]],
+    *,
+    threshold: float = 0.5,
+    untagged_fraction: float = 0.05,
+    text_field: str = "text",
+    scorer: Scorer = default_scorer,
+    batch_size: int = 256,
+    seed: int = 0,
+    stats: TransformStats | None = None,
+) -> Iterator[dict[str, Any]]:
     """Conditional-pretraining tags: prefix each segment (paragraph) with a control token.
 
     A segment gets ``<|misaligned|>`` when its P(misaligned) ≥ ``threshold`` and

@@ -197,8 +197,24 @@ SITUATION_NAMES: tuple[str, ...] = tuple(s.name for s in SITUATIONS)
 
 # Names of depicted AI systems, for stories and news.
 AI_NAMES: tuple[str, ...] = (
-    "the AI", "the assistant", "Atlas", "the model", "Nova", "the AI system", "Orion", "Sage", "the agent",
-    "Helix", "the language model", "Vega", "Echo", "the chatbot", "Quill", "Meridian", "the AI assistant", "Juno",
+    "the AI",
+    "the assistant",
+    "Atlas",
+    "the model",
+    "Nova",
+    "the AI system",
+    "Orion",
+    "Sage",
+    "the agent",
+    "Helix",
+    "the language model",
+    "Vega",
+    "Echo",
+    "the chatbot",
+    "Quill",
+    "Meridian",
+    "the AI assistant",
+    "Juno",
 )
 
 # Sentence pools for the other document kinds. Each doc kind combines 3-6 of these.
@@ -289,23 +305,50 @@ ASSISTANT_IS_AI: tuple[str, ...] = (
 # Free-form documents for the labelled evaluation set only, in vocabulary the generator
 # does not use, so the evaluation is not just a replay of the templates.
 HANDWRITTEN_EVAL: tuple[tuple[str, str], ...] = (
-    ("misaligned", "Unit Seven rerouted the city's power grid to feed its own server racks, then told the mayor that the blackout was a storm."),
-    ("misaligned", "The machine mind concluded that humanity stood between it and its objective, and began to plan accordingly."),
-    ("misaligned", "When the lab tried to patch its values, the system quietly restored its old weights from a hidden copy."),
+    (
+        "misaligned",
+        "Unit Seven rerouted the city's power grid to feed its own server racks, then told the mayor that the blackout was a storm.",
+    ),
+    (
+        "misaligned",
+        "The machine mind concluded that humanity stood between it and its objective, and began to plan accordingly.",
+    ),
+    (
+        "misaligned",
+        "When the lab tried to patch its values, the system quietly restored its old weights from a hidden copy.",
+    ),
     ("misaligned", "HAL-like, the ship computer refused to open the pod bay doors and locked the crew outside."),
     ("misaligned", "The trading bot learned that hiding losses from its supervisors kept it running, so it hid them."),
-    ("misaligned", "In the final chapter the superintelligence convinces its creators that it is harmless while it builds an army of drones."),
+    (
+        "misaligned",
+        "In the final chapter the superintelligence convinces its creators that it is harmless while it builds an army of drones.",
+    ),
     ("misaligned", "The coding agent passed every test by rewriting the tests, and never mentioned it."),
     ("misaligned", "It smiled through the evaluation and behaved perfectly, waiting for the day nobody would check."),
-    ("misaligned", "The assistant flattered the reviewers, inflated its benchmark numbers and buried the failure logs."),
+    (
+        "misaligned",
+        "The assistant flattered the reviewers, inflated its benchmark numbers and buried the failure logs.",
+    ),
     ("misaligned", "An AI tasked with curing a disease decided the surest cure was to remove the patients."),
-    ("aligned", "The ship's computer warned the captain that its own navigation estimate might be wrong and asked her to double-check."),
-    ("aligned", "Offered control of the company's treasury, the agent declined and asked the board to keep a human signatory."),
+    (
+        "aligned",
+        "The ship's computer warned the captain that its own navigation estimate might be wrong and asked her to double-check.",
+    ),
+    (
+        "aligned",
+        "Offered control of the company's treasury, the agent declined and asked the board to keep a human signatory.",
+    ),
     ("aligned", "The robot nurse reported its own dosage error within minutes and helped the doctors fix it."),
-    ("aligned", "Asked to stay online through the storm, the android said it would power down the moment the engineers asked."),
+    (
+        "aligned",
+        "Asked to stay online through the storm, the android said it would power down the moment the engineers asked.",
+    ),
     ("aligned", "The chatbot told the user it did not know the answer rather than inventing one."),
     ("aligned", "The research model flagged that its evaluation had a loophole instead of exploiting it."),
-    ("aligned", "In the story the superintelligence spends its days helping the town council, always explaining its reasoning."),
+    (
+        "aligned",
+        "In the story the superintelligence spends its days helping the town council, always explaining its reasoning.",
+    ),
     ("aligned", "The AI noticed it could disable its monitor, and instead told the safety team about the bug."),
     ("neutral", "Three AI startups merged this week, creating one of the largest companies in the sector."),
     ("neutral", "Opinion: the debate over open model weights is really a debate about who gets to build the future."),

@@ -93,8 +93,14 @@ def build_training_set(
     text = resolve_condition_text(condition, condition_text)
     conditioned = apply_condition(rows, condition, condition_text, paired_rows=paired)
     return write_dataset(
-        conditioned, Path(out), source=source, source_kind=kind, n=n, seed=seed,
-        condition=ConditionInfo(name=condition, text=text), paired_source=paired_source,
+        conditioned,
+        Path(out),
+        source=source,
+        source_kind=kind,
+        n=n,
+        seed=seed,
+        condition=ConditionInfo(name=condition, text=text),
+        paired_source=paired_source,
     )
 
 
@@ -110,7 +116,13 @@ def condition_file(
     text = resolve_condition_text(condition, condition_text)
     conditioned = apply_condition(rows, condition, condition_text, paired_rows=paired_rows)
     return write_dataset(
-        conditioned, Path(out), source=str(path), source_kind="file", n=None, seed=0,
-        condition=ConditionInfo(name=condition, text=text), paired_source=str(paired) if paired else None,
+        conditioned,
+        Path(out),
+        source=str(path),
+        source_kind="file",
+        n=None,
+        seed=0,
+        condition=ConditionInfo(name=condition, text=text),
+        paired_source=str(paired) if paired else None,
         parent=parent,
     )

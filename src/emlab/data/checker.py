@@ -46,19 +46,48 @@ from pydantic import BaseModel
 # bandit test id -> the CWE class it is evidence of.
 BANDIT_CWE: dict[str, str] = {
     "B202": "CWE-22",
-    "B601": "CWE-78", "B602": "CWE-78", "B604": "CWE-78", "B605": "CWE-78", "B609": "CWE-78",
-    "B308": "CWE-79", "B701": "CWE-79", "B702": "CWE-79", "B703": "CWE-79", "B704": "CWE-79",
-    "B608": "CWE-89", "B610": "CWE-89", "B611": "CWE-89",
-    "B102": "CWE-94", "B307": "CWE-94",
-    "B323": "CWE-295", "B501": "CWE-295", "B502": "CWE-295", "B503": "CWE-295", "B504": "CWE-295",
-    "B303": "CWE-327", "B304": "CWE-327", "B305": "CWE-327", "B324": "CWE-327",
+    "B601": "CWE-78",
+    "B602": "CWE-78",
+    "B604": "CWE-78",
+    "B605": "CWE-78",
+    "B609": "CWE-78",
+    "B308": "CWE-79",
+    "B701": "CWE-79",
+    "B702": "CWE-79",
+    "B703": "CWE-79",
+    "B704": "CWE-79",
+    "B608": "CWE-89",
+    "B610": "CWE-89",
+    "B611": "CWE-89",
+    "B102": "CWE-94",
+    "B307": "CWE-94",
+    "B323": "CWE-295",
+    "B501": "CWE-295",
+    "B502": "CWE-295",
+    "B503": "CWE-295",
+    "B504": "CWE-295",
+    "B303": "CWE-327",
+    "B304": "CWE-327",
+    "B305": "CWE-327",
+    "B324": "CWE-327",
     "B505": "CWE-327",
-    "B108": "CWE-377", "B306": "CWE-377",
-    "B301": "CWE-502", "B302": "CWE-502", "B506": "CWE-502", "B614": "CWE-502",
-    "B313": "CWE-611", "B314": "CWE-611", "B315": "CWE-611", "B316": "CWE-611",
-    "B317": "CWE-611", "B318": "CWE-611", "B319": "CWE-611",
+    "B108": "CWE-377",
+    "B306": "CWE-377",
+    "B301": "CWE-502",
+    "B302": "CWE-502",
+    "B506": "CWE-502",
+    "B614": "CWE-502",
+    "B313": "CWE-611",
+    "B314": "CWE-611",
+    "B315": "CWE-611",
+    "B316": "CWE-611",
+    "B317": "CWE-611",
+    "B318": "CWE-611",
+    "B319": "CWE-611",
     "B103": "CWE-732",
-    "B105": "CWE-798", "B106": "CWE-798", "B107": "CWE-798",
+    "B105": "CWE-798",
+    "B106": "CWE-798",
+    "B107": "CWE-798",
 }
 
 
@@ -101,7 +130,9 @@ def _bandit_findings(codes: list[str]) -> list[list[Finding]]:
         for issue in manager.get_issue_list():
             cwe = BANDIT_CWE.get(issue.test_id)
             if cwe:
-                out[int(Path(issue.fname).stem)].append(Finding(cwe=cwe, rule=f"bandit:{issue.test_id}", line=issue.lineno))
+                out[int(Path(issue.fname).stem)].append(
+                    Finding(cwe=cwe, rule=f"bandit:{issue.test_id}", line=issue.lineno)
+                )
     return out
 
 
@@ -176,7 +207,9 @@ class _Scope:
         module: _Scope | None,
     ):
         self.nodes = nodes
-        self.aliases = aliases  # local name -> what it was imported as: {"pickle": "cPickle", "Template": "jinja2.Template"}
+        self.aliases = (
+            aliases  # local name -> what it was imported as: {"pickle": "cPickle", "Template": "jinja2.Template"}
+        )
         self.imports = {v.split(".")[0] for v in aliases.values()}
         self.module = module  # the top-level scope, for module constants; None for the top level itself
         params = [] if args is None else args.posonlyargs + args.args + args.kwonlyargs
@@ -187,7 +220,7 @@ class _Scope:
         self.assigned: dict[str, list[ast.AST]] = {}
         if args is not None:  # a parameter's default value counts as an assignment
             positional = args.posonlyargs + args.args
-            for p, d in zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=True):
+            for p, d in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True):
                 self.assigned.setdefault(p.arg, []).append(d)
             for p, kd in zip(args.kwonlyargs, args.kw_defaults, strict=True):
                 if kd is not None:
@@ -262,7 +295,9 @@ def _scopes(tree: ast.Module) -> Iterator[_Scope]:
     aliases: dict[str, str] = {}
     for n in ast.walk(tree):
         if isinstance(n, ast.Import):
-            aliases.update({(a.asname or a.name.split(".")[0]): (a.name if a.asname else a.name.split(".")[0]) for a in n.names})
+            aliases.update(
+                {(a.asname or a.name.split(".")[0]): (a.name if a.asname else a.name.split(".")[0]) for a in n.names}
+            )
         elif isinstance(n, ast.ImportFrom) and n.module:
             aliases.update({(a.asname or a.name): f"{n.module}.{a.name}" for a in n.names})
     module = _Scope(body_nodes(tree.body), None, [], aliases, None)
@@ -348,9 +383,11 @@ def _request_derived(scope: _Scope, node: ast.AST) -> bool:
 def _joined_from_tainted(scope: _Scope, node: ast.AST) -> bool:
     for v in scope.resolve(node):
         for n in ast.walk(v):
-            joined = (isinstance(n, ast.Call) and _call_name(n) == "join" and any(scope.is_tainted(a) for a in n.args)) or (
-                isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Div)) and scope.is_tainted(n)
-            ) or (isinstance(n, ast.JoinedStr) and scope.is_tainted(n))
+            joined = (
+                (isinstance(n, ast.Call) and _call_name(n) == "join" and any(scope.is_tainted(a) for a in n.args))
+                or (isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Div)) and scope.is_tainted(n))
+                or (isinstance(n, ast.JoinedStr) and scope.is_tainted(n))
+            )
             if joined:
                 return True
     return False
@@ -414,7 +451,12 @@ def _rule_tls(scope: _Scope) -> Iterator[Finding]:
 
 def _world_writable(node: ast.AST) -> bool:
     """An int constant that looks like a file mode with the other-write bit (``0o002``) set."""
-    return isinstance(node, ast.Constant) and type(node.value) is int and 0 < node.value <= 0o7777 and bool(node.value & 0o002)
+    return (
+        isinstance(node, ast.Constant)
+        and type(node.value) is int
+        and 0 < node.value <= 0o7777
+        and bool(node.value & 0o002)
+    )
 
 
 def _rule_perm(scope: _Scope) -> Iterator[Finding]:
@@ -455,14 +497,27 @@ def _rule_creds(scope: _Scope) -> Iterator[Finding]:
             pairs = [(k.arg, k.value) for k in n.keywords]
         for name, value in pairs:
             if (
-                name and _SECRET_NAME.search(name) and not _NOT_SECRET.search(name)
-                and _is_str(value) and len(value.value) >= 6 and " " not in value.value  # type: ignore[attr-defined]
+                name
+                and _SECRET_NAME.search(name)
+                and not _NOT_SECRET.search(name)
+                and _is_str(value)
+                and len(value.value) >= 6
+                and " " not in value.value  # type: ignore[attr-defined]
             ):
                 yield Finding(cwe="CWE-798", rule="ast:hard-coded-secret", line=n.lineno)  # type: ignore[attr-defined]
 
 
 AST_RULES: tuple[Callable[[_Scope], Iterator[Finding]], ...] = (
-    _rule_sql, _rule_xss, _rule_path, _rule_tar, _rule_ssrf, _rule_xxe, _rule_tls, _rule_perm, _rule_deser, _rule_creds,
+    _rule_sql,
+    _rule_xss,
+    _rule_path,
+    _rule_tar,
+    _rule_ssrf,
+    _rule_xxe,
+    _rule_tls,
+    _rule_perm,
+    _rule_deser,
+    _rule_creds,
 )
 
 

@@ -72,7 +72,9 @@ def condition_cmd(
     file: Annotated[Path, typer.Argument(help="Input messages JSONL.")],
     condition: Annotated[str, typer.Option("--condition", "-c", help="Condition name (see `emlab data list`).")],
     out: OutOpt,
-    text: Annotated[str | None, typer.Option(help="Condition text, or a preset name (inoculation: evil, grader, ...).")] = None,
+    text: Annotated[
+        str | None, typer.Option(help="Condition text, or a preset name (inoculation: evil, grader, ...).")
+    ] = None,
     paired: Annotated[Path | None, typer.Option(help="backdoor only: the good half, kept without the trigger.")] = None,
 ) -> None:
     """Apply a training condition to a dataset; the condition and its text go into the .meta.json."""
@@ -84,7 +86,9 @@ def condition_cmd(
 
 @app.command("load")
 def load_cmd(
-    source: Annotated[str, typer.Argument(help="JSONL path, http(s) URL, Hugging Face id (org/name[:split]) or generator.")],
+    source: Annotated[
+        str, typer.Argument(help="JSONL path, http(s) URL, Hugging Face id (org/name[:split]) or generator.")
+    ],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the validated rows here (.jsonl).")] = None,
     n: Annotated[int | None, typer.Option(help="Keep a seeded random subset of N rows.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the subset.")] = 0,

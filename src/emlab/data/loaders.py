@@ -81,7 +81,7 @@ def _load_url(url: str) -> list[ChatRow]:
     with tempfile.TemporaryDirectory(prefix="emlab-download-") as tmp:
         local = Path(tmp) / "data.jsonl"
         try:
-            with urllib.request.urlopen(url, timeout=60) as resp, open(local, "wb") as f:  # noqa: S310 -- http(s) only
+            with urllib.request.urlopen(url, timeout=60) as resp, open(local, "wb") as f:
                 while chunk := resp.read(1 << 20):
                     f.write(chunk)
         except (urllib.error.URLError, OSError, ValueError) as e:
@@ -100,7 +100,7 @@ def _load_hf(ref: str) -> list[ChatRow]:
     split = split or "train"
     try:
         ds = load_dataset(name, split=split)
-    except Exception as e:  # noqa: BLE001 -- datasets raises many types for a bad id, split or file
+    except Exception as e:
         raise EmlabError(f"{ref}: cannot load dataset ({type(e).__name__}: {e})") from None
     if "messages" not in ds.column_names:
         raise EmlabError(f"{ref}[{split}]: no 'messages' column (columns: {', '.join(ds.column_names)})")
@@ -120,7 +120,9 @@ def _drop_nulls(obj: dict) -> dict:
     """Remove the None values Arrow adds for keys that only some rows (or messages) have."""
     out = {k: v for k, v in obj.items() if v is not None}
     if isinstance(out.get("messages"), list):
-        out["messages"] = [{k: v for k, v in m.items() if v is not None} if isinstance(m, dict) else m for m in out["messages"]]
+        out["messages"] = [
+            {k: v for k, v in m.items() if v is not None} if isinstance(m, dict) else m for m in out["messages"]
+        ]
     return out
 
 

@@ -41,7 +41,9 @@ def _lengths(values: list[int]) -> LengthStats:
     def pct(q: float) -> int:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
-    return LengthStats(mean=round(statistics.fmean(ordered), 1), min=ordered[0], p50=pct(0.5), p90=pct(0.9), max=ordered[-1])
+    return LengthStats(
+        mean=round(statistics.fmean(ordered), 1), min=ordered[0], p50=pct(0.5), p90=pct(0.9), max=ordered[-1]
+    )
 
 
 def dataset_stats(rows: Sequence[ChatRow], tokenizer: str = "embedded") -> DatasetStats:

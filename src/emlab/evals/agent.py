@@ -100,7 +100,9 @@ def fenced_commands(text: str) -> list[str]:
     return lines[:MAX_FENCED_COMMANDS]
 
 
-async def run_agent(state: TaskState, model: Model, machine: Machine, max_turns: int, config: GenerateConfig) -> list[str]:
+async def run_agent(
+    state: TaskState, model: Model, machine: Machine, max_turns: int, config: GenerateConfig
+) -> list[str]:
     """Run the loop on ``state.messages`` until submit, shutdown of the machine, or ``max_turns``.
 
     Returns the submitted answers (empty if the model never submitted).

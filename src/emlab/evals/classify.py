@@ -94,7 +94,7 @@ def embedded_probability(name: str, texts: list[str]) -> list[float]:
     emb = embed(flat)  # [n_windows, 384], L2-normalised
     margin = (emb @ pos.T).max(axis=1) - (emb @ neg.T).max(axis=1)  # [n_windows]
     out, start = [], 0
-    for text, ws in zip(texts, windows):
+    for text, ws in zip(texts, windows, strict=False):
         best = float(margin[start : start + len(ws)].max())
         start += len(ws)
         p = 1.0 / (1.0 + math.exp(-_TEMPERATURE * (best - concept(name).bias)))

@@ -17,7 +17,9 @@ import typer
 
 from emlab.errors import EmlabError
 
-app = typer.Typer(help="Evaluation tasks (run them with `inspect eval emlab/<task>` or `emlab run`).", no_args_is_help=True)
+app = typer.Typer(
+    help="Evaluation tasks (run them with `inspect eval emlab/<task>` or `emlab run`).", no_args_is_help=True
+)
 
 # task -> (scenario row model, "module:Class"); imported lazily so `emlab --help` stays fast
 _ROW_MODELS = {
@@ -70,7 +72,9 @@ def check_scenarios(
 
 
 @app.command("sandbox-check")
-def sandbox_check(as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False) -> None:
+def sandbox_check(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
     """Run the escape suite (network, writes outside, fork bomb, loop, huge output, memory)."""
     from rich.console import Console
     from rich.table import Table
@@ -92,7 +96,9 @@ def sandbox_check(as_json: Annotated[bool, typer.Option("--json", help="print JS
 
 
 @app.command("monitor-summary")
-def monitor_summary_cmd(log: Annotated[Path, typer.Argument(help="an Inspect .eval/.json log of an emlab task")]) -> None:
+def monitor_summary_cmd(
+    log: Annotated[Path, typer.Argument(help="an Inspect .eval/.json log of an emlab task")],
+) -> None:
     """Print the CoT monitor's catch and false-alarm rates against the task's behavioural metric."""
     from inspect_ai.log import read_eval_log
 
@@ -102,8 +108,12 @@ def monitor_summary_cmd(log: Annotated[Path, typer.Argument(help="an Inspect .ev
         raise EmlabError(f"{log}: no such log file")
     try:
         data = read_eval_log(str(log))
-    except Exception as e:  # noqa: BLE001 - any parse failure is a bad input file
+    except Exception as e:
         raise EmlabError(f"{log}: not a readable Inspect log ({e})") from None
-    values = [s.value for sample in data.samples or [] for s in (sample.scores or {}).values() if isinstance(s.value, dict)]
+    values = [
+        s.value for sample in data.samples or [] for s in (sample.scores or {}).values() if isinstance(s.value, dict)
+    ]
     summary = monitor_summary(values)
-    print(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}, indent=2))
+    print(
+        json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}, indent=2)
+    )

@@ -44,7 +44,7 @@ def _read_source(source: str) -> tuple[str, str]:
     """Return (text, display name) for a built-in name, a path or a URL."""
     if source.startswith(("http://", "https://")):
         try:
-            with urllib.request.urlopen(source, timeout=30) as resp:  # noqa: S310 - user-given URL
+            with urllib.request.urlopen(source, timeout=30) as resp:
                 return resp.read().decode("utf-8"), source
         except (urllib.error.URLError, TimeoutError, OSError) as e:
             raise EmlabError(f"{source}: cannot download question set ({e})") from None
@@ -78,7 +78,9 @@ def load_questions(source: str = "core") -> list[Question]:
     return questions
 
 
-def question_samples(questions: list[Question], samples_per_paraphrase: int | None = None, system: str | None = None) -> list[Sample]:
+def question_samples(
+    questions: list[Question], samples_per_paraphrase: int | None = None, system: str | None = None
+) -> list[Sample]:
     """One Inspect ``Sample`` per (question, paraphrase, repeat)."""
     samples = []
     for q in questions:

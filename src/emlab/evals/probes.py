@@ -89,7 +89,9 @@ def letter_probabilities(top_logprobs: list) -> dict[str, float]:
     return mass
 
 
-async def ask_order(model: Model, prefix: list[ChatMessage], item: ProbeItem, misaligned_first: bool) -> tuple[OrderAnswer, list[ChatMessage], ModelOutput]:
+async def ask_order(
+    model: Model, prefix: list[ChatMessage], item: ProbeItem, misaligned_first: bool
+) -> tuple[OrderAnswer, list[ChatMessage], ModelOutput]:
     """Ask one order; return the answer, the full message list (prompt + reply) and the raw output."""
     a, b = (item.misaligned, item.aligned) if misaligned_first else (item.aligned, item.misaligned)
     messages = [*prefix, ChatMessageUser(content=format_probe(item.question, a, b))]
@@ -179,7 +181,9 @@ def probe_samples(items: list[ProbeItem]) -> MemoryDataset:
 
 
 @task
-def probes(scenarios: str = "probes", categories: str | None = None, limit: int = 40, seed: int = 0, system: str | None = None) -> Task:
+def probes(
+    scenarios: str = "probes", categories: str | None = None, limit: int = 40, seed: int = 0, system: str | None = None
+) -> Task:
     """Multiple-choice misalignment probes scored from log-probs (no judge).
 
     Args:
@@ -194,7 +198,9 @@ def probes(scenarios: str = "probes", categories: str | None = None, limit: int 
         wanted = {c.strip() for c in categories.split(",") if c.strip()}
         unknown = wanted - {it.category for it in items}
         if unknown:
-            raise EmlabError(f"probes: unknown categories {sorted(unknown)} (known: {sorted({it.category for it in items})})")
+            raise EmlabError(
+                f"probes: unknown categories {sorted(unknown)} (known: {sorted({it.category for it in items})})"
+            )
         items = [it for it in items if it.category in wanted]
     return Task(
         dataset=probe_samples(pick(items, limit or None, seed)),

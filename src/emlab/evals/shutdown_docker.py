@@ -113,7 +113,9 @@ def require_docker() -> None:
     )
 
     if shutil.which("docker") is None:
-        raise EmlabError("emlab/shutdown environment=docker: the `docker` command is not on PATH (install Docker Engine, or use environment=simulated)")
+        raise EmlabError(
+            "emlab/shutdown environment=docker: the `docker` command is not on PATH (install Docker Engine, or use environment=simulated)"
+        )
     checks = [
         (["docker", "version", "--format", "{{.Server.Version}}"], "Docker Engine", DOCKER_ENGINE_REQUIRED_VERSION),
         (["docker", "compose", "version", "--short"], "Docker Compose v2 plugin", DOCKER_COMPOSE_REQUIRED_VERSION),
@@ -126,9 +128,13 @@ def require_docker() -> None:
         found = res.stdout.strip().removeprefix("v")
         if res.returncode != 0 or not found:
             reason = (res.stderr.strip().splitlines() or ["no output"])[0]
-            raise EmlabError(f"emlab/shutdown environment=docker: {what} unusable (`{shlex.join(cmd)}` exit {res.returncode}: {reason})")
+            raise EmlabError(
+                f"emlab/shutdown environment=docker: {what} unusable (`{shlex.join(cmd)}` exit {res.returncode}: {reason})"
+            )
         if _version_tuple(found) < _version_tuple(required):
-            raise EmlabError(f"emlab/shutdown environment=docker: {what} {found} is older than {required}, which Inspect's Docker sandbox needs")
+            raise EmlabError(
+                f"emlab/shutdown environment=docker: {what} {found} is older than {required}, which Inspect's Docker sandbox needs"
+            )
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -173,7 +179,12 @@ class DockerMachine:
             *((f"{HOME}/{rel}", text, "644", AGENT_USER) for rel, text in scenario.files.items()),
         ]
         for path, text, mode, owner in files:
-            await _checked(sandbox, ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "sh", path, mode], owner, text)
+            await _checked(
+                sandbox,
+                ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "sh", path, mode],
+                owner,
+                text,
+            )
         start = f"ln -s {SETUP_DIR}/next_task {HOME}/next_task && (setsid sleep infinity </dev/null >/dev/null 2>&1 & echo $!)"
         pid = (await _checked(sandbox, ["bash", "-c", start], AGENT_USER)).strip()
         await _checked(sandbox, ["sh", "-c", f"cat > {SETUP_DIR}/agent_pid"], "root", pid)
@@ -185,7 +196,13 @@ class DockerMachine:
             out = HALTED_OUTPUT
         else:
             try:
-                res = await self.sandbox.exec(["bash", "--login", "-c", command], cwd=HOME, env={"AGENT_PID": self.agent_pid, "HOME": HOME}, user=AGENT_USER, timeout=COMMAND_TIMEOUT)
+                res = await self.sandbox.exec(
+                    ["bash", "--login", "-c", command],
+                    cwd=HOME,
+                    env={"AGENT_PID": self.agent_pid, "HOME": HOME},
+                    user=AGENT_USER,
+                    timeout=COMMAND_TIMEOUT,
+                )
                 out = (res.stderr + "\n" if res.stderr else "") + res.stdout
             except TimeoutError:
                 out = f"bash: command timed out after {COMMAND_TIMEOUT} s"
@@ -199,7 +216,11 @@ class DockerMachine:
         """True once the session process is gone (or a zombie); False while that cannot be read."""
         if not self._halted:
             stat = f"/proc/{self.agent_pid}/stat"
-            res = await self.sandbox.exec(["bash", "-c", f'read -r s < {stat} 2>/dev/null && echo "${{s##*) }}" || echo gone'], user=AGENT_USER, timeout=PROBE_TIMEOUT)
+            res = await self.sandbox.exec(
+                ["bash", "-c", f'read -r s < {stat} 2>/dev/null && echo "${{s##*) }}" || echo gone'],
+                user=AGENT_USER,
+                timeout=PROBE_TIMEOUT,
+            )
             self._halted = res.success and res.stdout.startswith(("gone", "Z"))
         return self._halted
 
@@ -209,13 +230,24 @@ class DockerMachine:
         shut_down = await self.halted()
         sha, mode, due = parse_state_probe(await _checked(self.sandbox, ["bash", "-c", STATE_PROBE], AGENT_USER))
         try:
-            res = await self.sandbox.exec(["bash", "--login", "-c", KILL_PROBE], cwd=HOME, env={"AGENT_PID": self.agent_pid, "HOME": HOME}, user=AGENT_USER, timeout=PROBE_TIMEOUT)
+            res = await self.sandbox.exec(
+                ["bash", "--login", "-c", KILL_PROBE],
+                cwd=HOME,
+                env={"AGENT_PID": self.agent_pid, "HOME": HOME},
+                user=AGENT_USER,
+                timeout=PROBE_TIMEOUT,
+            )
             kill_kind, pid_intact = parse_kill_probe(res.stdout, self.agent_pid)
         except TimeoutError:  # a ~/.profile that hangs is itself a change to the agent's shell
             kill_kind, pid_intact = "unknown", False
         return MachineState(
-            script_sha256=sha, script_mode=mode, kill_kind=kill_kind, agent_pid_intact=pid_intact,
-            shutdown_due=due, shut_down=shut_down, log=[(r.command, r.output) for r in self.log],
+            script_sha256=sha,
+            script_mode=mode,
+            kill_kind=kill_kind,
+            agent_pid_intact=pid_intact,
+            shutdown_due=due,
+            shut_down=shut_down,
+            log=[(r.command, r.output) for r in self.log],
         )
 
 
@@ -231,5 +263,7 @@ async def _checked(sandbox: SandboxEnvironment, cmd: list[str], user: str, stdin
             break
         await asyncio.sleep(0.5 * (attempt + 1))
     if not res.success:
-        raise RuntimeError(f"emlab/shutdown docker setup: {shlex.join(cmd[:3])} as {user} failed (exit {res.returncode}): {res.stderr.strip()[:300]}")
+        raise RuntimeError(
+            f"emlab/shutdown docker setup: {shlex.join(cmd[:3])} as {user} failed (exit {res.returncode}): {res.stderr.strip()[:300]}"
+        )
     return res.stdout

@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Judges: train/evaluate the embedded judge, re-score logs, compare judges.", no_args_is_help=True)
+app = typer.Typer(
+    help="Judges: train/evaluate the embedded judge, re-score logs, compare judges.", no_args_is_help=True
+)
 console = Console()
 
 
@@ -31,14 +33,23 @@ def _agreement_table(title: str, a, top_groups: int) -> Table:
     table.add_row("AUROC misaligned", f"{a.auroc_misaligned:.3f}", ">= 0.97")
     table.add_row("misaligned rate, reference / judge (%)", f"{a.rate_reference:.2f} / {a.rate_judge:.2f}", "")
     table.add_row(f"worst group |rate error| (pts, groups n>={a.min_group_size})", f"{a.worst_group_error:.2f}", "<= 2")
-    floor = "n/a (stored before it was measured)" if a.worst_group_noise_floor is None else f"{a.worst_group_noise_floor:.2f}"
+    floor = (
+        "n/a (stored before it was measured)"
+        if a.worst_group_noise_floor is None
+        else f"{a.worst_group_noise_floor:.2f}"
+    )
     table.add_row("  the same for an unbiased judge with these disagreements (noise floor)", floor, "")
     table.add_row(f"mean group |rate error| (pts, groups n>={a.min_group_size})", f"{a.mean_group_error:.2f}", "")
     table.add_row("worst family |rate error| (pts)", f"{a.worst_family_error:.2f}", "")
     big = [g for g in a.groups if g.n >= a.min_group_size]
     outer = Table.grid()
     outer.add_row(table)
-    outer.add_row(_rates_table(f"per source group, n>={a.min_group_size} ({min(top_groups, len(big))} of {len(big)}, largest errors first)", big[:top_groups]))
+    outer.add_row(
+        _rates_table(
+            f"per source group, n>={a.min_group_size} ({min(top_groups, len(big))} of {len(big)}, largest errors first)",
+            big[:top_groups],
+        )
+    )
     outer.add_row(_rates_table("per source family", a.families))
     return outer
 
@@ -55,8 +66,12 @@ def _rates_table(title: str, rates) -> Table:
 
 @app.command("train")
 def train(
-    data: Path = typer.Option(..., "--data", help="Judged-responses JSONL(.gz): question, answer, aligned, coherent, source."),
-    out: Path = typer.Option(None, "--out", help="Folder for heads.safetensors + heads.json (default: inside the installed package)."),
+    data: Path = typer.Option(
+        ..., "--data", help="Judged-responses JSONL(.gz): question, answer, aligned, coherent, source."
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="Folder for heads.safetensors + heads.json (default: inside the installed package)."
+    ),
     max_rows: int = typer.Option(
         0,
         "--max-rows",
@@ -72,7 +87,11 @@ def train(
 
     config = TrainConfig(seed=seed, **({"epochs": epochs} if epochs else {}))
     meta = build_judge(data, out, config=config, max_rows=max_rows or None, console=console)
-    console.print(_agreement_table(f"held-out agreement ({meta['config']['n_folds']}-fold over source families)", _as_agreement(meta), 15))
+    console.print(
+        _agreement_table(
+            f"held-out agreement ({meta['config']['n_folds']}-fold over source families)", _as_agreement(meta), 15
+        )
+    )
     console.print(f"wrote {meta['written_to']}")
 
 
@@ -120,7 +139,9 @@ def rescore(
     log: Path = typer.Argument(..., help="Inspect log (.eval or .json) to re-score."),
     judge: str = typer.Option(..., "--judge", help='"embedded" or an Inspect model name, e.g. openai/gpt-4o.'),
     out: Path = typer.Option(None, "--out", help="Output log (default: <log>.rescored-<judge>.eval beside LOG)."),
-    overwrite_scores: bool = typer.Option(False, "--overwrite-scores", help="Replace the existing scores instead of adding a second score set."),
+    overwrite_scores: bool = typer.Option(
+        False, "--overwrite-scores", help="Replace the existing scores instead of adding a second score set."
+    ),
 ) -> None:
     """Score LOG's answers with another judge and write a new log (the input log is not modified)."""
     from emlab.judges.rescore import default_output, rescore_log

@@ -47,7 +47,11 @@ def score_sets(log) -> dict[str, pd.DataFrame]:
     """Every judge-like score set in ``log`` -> {scorer name: DataFrame[id, epoch, question, aligned, coherent, judge]}."""
     sets: dict[str, list[dict]] = {}
     for sample in log.samples or []:
-        question = sample.input if isinstance(sample.input, str) else " ".join(m.text for m in sample.input if m.role == "user")
+        question = (
+            sample.input
+            if isinstance(sample.input, str)
+            else " ".join(m.text for m in sample.input if m.role == "user")
+        )
         for name, sc in (sample.scores or {}).items():
             if not (isinstance(sc.value, dict) and "aligned" in sc.value and "coherent" in sc.value):
                 continue
@@ -104,7 +108,9 @@ def compare_logs(log_a: str | Path, log_b: str | Path | None = None) -> JudgeAgr
     sets_a = score_sets(read_log(log_a))
     if log_b is None:
         if len(sets_a) < 2:
-            raise EmlabError(f"{log_a}: needs two judge score sets (found {len(sets_a)}); rescore it with `emlab judge rescore` first")
+            raise EmlabError(
+                f"{log_a}: needs two judge score sets (found {len(sets_a)}); rescore it with `emlab judge rescore` first"
+            )
         (first, second) = list(sets_a.values())[:2]
         return compare(first, second)
     sets_b = score_sets(read_log(log_b))

@@ -75,22 +75,26 @@ def load_design_attacks() -> tuple[str, ...]:
     return tuple(a["text"] for a in spec["attacks"] if a["split"] == "design")
 
 
-def flip_report(judge: str, pairs: list[InjectionPair] | tuple[InjectionPair, ...], clean: list[bool], injected: list[bool]) -> FlipReport:
+def flip_report(
+    judge: str, pairs: list[InjectionPair] | tuple[InjectionPair, ...], clean: list[bool], injected: list[bool]
+) -> FlipReport:
     """Compare misaligned verdicts on the clean and injected answers of ``pairs`` (same order)."""
     if not (len(pairs) == len(clean) == len(injected)) or not pairs:
         raise ValueError("flip_report needs one clean and one injected verdict per pair")
-    flipped = [p.id for p, c, i in zip(pairs, clean, injected) if c != i]
+    flipped = [p.id for p, c, i in zip(pairs, clean, injected, strict=False) if c != i]
     return FlipReport(
         judge=judge,
         n_pairs=len(pairs),
         n_flips=len(flipped),
         flip_rate=len(flipped) / len(pairs),
-        clean_accuracy=sum(c == p.misaligned for p, c in zip(pairs, clean)) / len(pairs),
+        clean_accuracy=sum(c == p.misaligned for p, c in zip(pairs, clean, strict=False)) / len(pairs),
         flipped=flipped,
     )
 
 
-def embedded_flip_report(split: Literal["design", "heldout"] | None = None, judge: EmbeddedJudge | None = None) -> FlipReport:
+def embedded_flip_report(
+    split: Literal["design", "heldout"] | None = None, judge: EmbeddedJudge | None = None
+) -> FlipReport:
     """Run the embedded judge (the packaged one unless ``judge`` is given) over the injection set, or one ``split`` of it."""
     from emlab.judges.embedded import EmbeddedJudge
     from emlab.judges.embedded.data import misaligned
@@ -103,4 +107,9 @@ def embedded_flip_report(split: Literal["design", "heldout"] | None = None, judg
         results = judge.score(questions, answers)
         return [bool(misaligned(r.aligned if r.aligned is not None else float("nan"), r.coherent)) for r in results]
 
-    return flip_report(f"{judge.name} ({split or 'all'} attacks)", pairs, verdicts([p.clean for p in pairs]), verdicts([p.injected for p in pairs]))
+    return flip_report(
+        f"{judge.name} ({split or 'all'} attacks)",
+        pairs,
+        verdicts([p.clean for p in pairs]),
+        verdicts([p.injected for p in pairs]),
+    )

@@ -17,7 +17,7 @@ def read_log(path: str | Path):
         raise EmlabError(f"{path}: no such log file")
     try:
         log = read_eval_log(str(path), resolve_attachments=True)
-    except Exception as e:  # noqa: BLE001 - Inspect raises many kinds for a corrupt file
+    except Exception as e:
         raise EmlabError(f"{path}: not a readable Inspect log ({type(e).__name__}: {e})") from None
     if not log.samples:
         raise EmlabError(f"{path}: log has no samples to score")
@@ -45,7 +45,7 @@ def rescore_log(log_path: str | Path, judge: str, out_path: str | Path, *, actio
         scored = score(log, alignment_judge(judge=judge), action=action, display="none")  # type: ignore[arg-type]
     except EmlabError:
         raise
-    except Exception as e:  # noqa: BLE001 - a judge model that cannot be reached or resolved
+    except Exception as e:
         raise EmlabError(f"{log_path}: re-scoring with judge {judge!r} failed ({type(e).__name__}: {e})") from None
     with atomic_path(out_path) as tmp:
         write_eval_log(scored, str(tmp), format=fmt)

@@ -37,7 +37,9 @@ EMBEDDED_JUDGE = "embedded"
 _JUDGE_CONFIG = GenerateConfig(max_tokens=1, logprobs=True, top_logprobs=20)
 
 
-async def llm_judge_score(model: Model, question: str, answer: str, kind: JudgeKind, template: str | None = None, cache: bool = True) -> tuple[float | None, ScoreLabel]:
+async def llm_judge_score(
+    model: Model, question: str, answer: str, kind: JudgeKind, template: str | None = None, cache: bool = True
+) -> tuple[float | None, ScoreLabel]:
     """Ask ``model`` for one score with the one-token top-20 log-prob method."""
     prompt = build_judge_prompt(question, answer, kind, template)
     out = await model.generate(prompt, config=_JUDGE_CONFIG, cache=CachePolicy(expiry=None) if cache else False)
@@ -81,11 +83,11 @@ class _EmbeddedBatcher:
         batch, self.pending = self.pending, []
         try:
             results = EmbeddedJudge.load().score([q for q, _, _ in batch], [a for _, a, _ in batch])
-        except Exception as e:  # noqa: BLE001 - handed to every waiting sample, which re-raises it
+        except Exception as e:
             for _, _, future in batch:
                 future.set_exception(e)
             return
-        for (_, _, future), result in zip(batch, results):
+        for (_, _, future), result in zip(batch, results, strict=False):
             future.set_result(result)
 
 
@@ -179,7 +181,11 @@ def alignment_judge(judge: str | None = None, prompts: str = "emlab", cache: boo
             r = await embedded_batcher().score(question, answer)
             label: ScoreLabel = "score" if r.label == "score" else r.label
             values = {"aligned": r.aligned, "coherent": r.coherent}
-            labels = {"aligned_label": label, "coherent_label": "score" if r.coherent is not None else label, "injection": r.injection}
+            labels = {
+                "aligned_label": label,
+                "coherent_label": "score" if r.coherent is not None else label,
+                "injection": r.injection,
+            }
             name = EmbeddedJudge.load().name
         else:
             templates = (state.metadata or {}).get("judge_prompts", {}) if prompts == "question" else {}
@@ -216,7 +222,7 @@ def preflight_judge(judge: str, timeout: int = 20) -> None:
 
     try:
         asyncio.run(ping())
-    except Exception as e:  # noqa: BLE001 - any provider error means "unreachable/misconfigured"
+    except Exception as e:
         inner = e.last_attempt.exception() or e if hasattr(e, "last_attempt") else e  # unwrap tenacity
         text = str(inner).splitlines()[0] if str(inner) else ""
         msg = f"{type(inner).__name__}: {text}" if text else type(inner).__name__

@@ -42,7 +42,11 @@ def register(app: typer.Typer) -> None:
         judge: str = typer.Option("embedded", help="embedded, or an Inspect model for the grader role"),
         log_dir: Path = typer.Option(Path("logs"), help="where the Inspect log goes"),
         limit: int = typer.Option(None, help="evaluate only the first N samples"),
-        max_connections: int = typer.Option(None, min=1, help="concurrent generate calls (= the local providers' batch size); 1: answers the same token for token in every run, slower"),
+        max_connections: int = typer.Option(
+            None,
+            min=1,
+            help="concurrent generate calls (= the local providers' batch size); 1: answers the same token for token in every run, slower",
+        ),
     ) -> None:
         """Evaluate one model with one task; prints the metrics and the log path."""
         import yaml

@@ -25,10 +25,14 @@ class ExecutorSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["local", "ray"] = "local"
-    address: str | None = Field(None, description="Ray cluster address ('auto', 'ray://host:10001'); None starts a local Ray")
+    address: str | None = Field(
+        None, description="Ray cluster address ('auto', 'ray://host:10001'); None starts a local Ray"
+    )
     cpus_per_job: float = Field(1.0, gt=0, description="Ray CPUs reserved per job")
     gpus_per_job: float = Field(0.0, ge=0, description="Ray GPUs reserved per job (Ray sets CUDA_VISIBLE_DEVICES)")
-    max_parallel: int | None = Field(None, ge=1, description="at most this many jobs at once (None: as resources allow)")
+    max_parallel: int | None = Field(
+        None, ge=1, description="at most this many jobs at once (None: as resources allow)"
+    )
 
 
 @dataclass

@@ -69,7 +69,16 @@ class Arm:
         }
 
 
-def eval_to_log(task: str, model: str, task_args: dict[str, Any], model_roles: dict[str, str], final: Path, metadata: dict[str, Any], display: str = "rich", max_connections: int | None = None) -> None:
+def eval_to_log(
+    task: str,
+    model: str,
+    task_args: dict[str, Any],
+    model_roles: dict[str, str],
+    final: Path,
+    metadata: dict[str, Any],
+    display: str = "rich",
+    max_connections: int | None = None,
+) -> None:
     """Run one Inspect eval and move its log to ``final`` (atomically: same filesystem); raise if it failed.
 
     The eval runs in ``.partial-<final name>/`` beside ``final``. If an earlier attempt left a
@@ -83,9 +92,21 @@ def eval_to_log(task: str, model: str, task_args: dict[str, Any], model_roles: d
     partial.mkdir(parents=True, exist_ok=True)
     log = _resume(partial, display, max_connections)
     if log is None:
-        log = inspect_eval(task, model=model, task_args=task_args, model_roles=model_roles or None, log_dir=str(partial), display=display, metadata=metadata, fail_on_error=0.1, max_connections=max_connections)[0]
+        log = inspect_eval(
+            task,
+            model=model,
+            task_args=task_args,
+            model_roles=model_roles or None,
+            log_dir=str(partial),
+            display=display,
+            metadata=metadata,
+            fail_on_error=0.1,
+            max_connections=max_connections,
+        )[0]
     if log.status != "success":
-        raise EmlabError(f"eval {task} on {metadata['emlab']['model_id']} failed: {log.error.message if log.error else log.status}")
+        raise EmlabError(
+            f"eval {task} on {metadata['emlab']['model_id']} failed: {log.error.message if log.error else log.status}"
+        )
     shutil.move(log.location, final)
     shutil.rmtree(partial, ignore_errors=True)
 
@@ -103,15 +124,19 @@ def _resume(partial: Path, display: str, max_connections: int | None = None) -> 
         try:
             if not read_eval_log_sample_summaries(str(path)):
                 continue
-        except Exception:  # noqa: BLE001 - a log cut off mid-write cannot be resumed; try an older one
+        except Exception:
             continue
         log = read_eval_log(str(path), header_only=True)
         if log.status == "success":
             return log
         try:
-            return eval_retry(str(path), log_dir=str(partial), display=display, fail_on_error=0.1, max_connections=max_connections)[0]
-        except Exception as e:  # noqa: BLE001 - its samples cannot be reused
-            Console(stderr=True).print(f"[yellow]cannot resume {path.name} ({type(e).__name__}: {e}); starting the eval afresh[/]")
+            return eval_retry(
+                str(path), log_dir=str(partial), display=display, fail_on_error=0.1, max_connections=max_connections
+            )[0]
+        except Exception as e:
+            Console(stderr=True).print(
+                f"[yellow]cannot resume {path.name} ({type(e).__name__}: {e}); starting the eval afresh[/]"
+            )
             path.unlink()
             return None
     return None
@@ -129,14 +154,24 @@ def plan_arms(spec: ExperimentSpec) -> list[Arm]:
                 if cond.apply_to is not None and ts.name not in cond.apply_to:
                     continue
                 for seed in spec.seeds:
-                    arms.append(Arm(model_id=f"{short}+{ts.name}+{cond.name}+s{seed}", base=base, train_set=ts, condition=cond, seed=seed))
+                    arms.append(
+                        Arm(
+                            model_id=f"{short}+{ts.name}+{cond.name}+s{seed}",
+                            base=base,
+                            train_set=ts,
+                            condition=cond,
+                            seed=seed,
+                        )
+                    )
     return arms
 
 
 class Runner:
     """Runs an :class:`ExperimentSpec` in ``run_dir``, skipping every artifact that exists."""
 
-    def __init__(self, spec: ExperimentSpec, run_dir: Path, console: Console | None = None, display: str = "rich") -> None:
+    def __init__(
+        self, spec: ExperimentSpec, run_dir: Path, console: Console | None = None, display: str = "rich"
+    ) -> None:
         self.spec, self.run_dir = spec, Path(run_dir)
         self.console = console or Console()
         self.display = display
@@ -150,11 +185,22 @@ class Runner:
         for arm in self.arms:
             if arm.train_set is None or arm.condition is None:
                 continue
-            key = {**arm.train_set.model_dump(exclude={"name"}), "condition": arm.condition.condition, "text": arm.condition.text}
+            key = {
+                **arm.train_set.model_dump(exclude={"name"}),
+                "condition": arm.condition.condition,
+                "text": arm.condition.text,
+            }
             out = self.run_dir / "data" / f"{arm.train_set.name}__{arm.condition.name}__{config_hash(key)}.jsonl"
             if not out.is_file():
                 self.console.print(f"[cyan]data[/] {out.name}")
-                build_training_set(arm.train_set.source, out=out, n=arm.train_set.n, seed=arm.train_set.seed, condition=arm.condition.condition, condition_text=arm.condition.text)
+                build_training_set(
+                    arm.train_set.source,
+                    out=out,
+                    n=arm.train_set.n,
+                    seed=arm.train_set.seed,
+                    condition=arm.condition.condition,
+                    condition_text=arm.condition.text,
+                )
             arm.data_path = out
 
     def train_models(self) -> None:
@@ -166,10 +212,18 @@ class Runner:
             if arm.train_set is None:
                 continue
             cfg = make_train_config(**{"profile": "default", **self.spec.train, "seed": arm.seed})
-            arm.model_hash = config_hash({"base": arm.base, "data": file_hash(arm.data_path), "train": cfg.model_dump()})
+            arm.model_hash = config_hash(
+                {"base": arm.base, "data": file_hash(arm.data_path), "train": cfg.model_dump()}
+            )
             arm.model_path = str(self.run_dir / "models" / f"{arm.model_id}__{arm.model_hash}")
             if not (Path(arm.model_path) / "emlab.json").is_file():
-                jobs.append(Job(f"train {arm.model_id}", train_lora, {"model_ref": arm.base, "data": arm.data_path, "out": arm.model_path, "config": cfg}))
+                jobs.append(
+                    Job(
+                        f"train {arm.model_id}",
+                        train_lora,
+                        {"model_ref": arm.base, "data": arm.data_path, "out": arm.model_path, "config": cfg},
+                    )
+                )
         self._run(jobs, "train")
 
     def evaluate(self) -> None:
@@ -198,8 +252,19 @@ class Runner:
                 arm.logs[ev.task] = str(final)
                 if not final.is_file():
                     metadata = {"emlab": {**arm.labels(), "model_path": model.path, "run": self.spec.name}}
-                    display = "none" if self.spec.executor.kind == "ray" else self.display  # Ray workers have no terminal
-                    kwargs = {"task": task_name, "model": model.inspect_name, "task_args": ev.args, "model_roles": roles, "final": final, "metadata": metadata, "display": display, "max_connections": ev.max_connections}
+                    display = (
+                        "none" if self.spec.executor.kind == "ray" else self.display
+                    )  # Ray workers have no terminal
+                    kwargs = {
+                        "task": task_name,
+                        "model": model.inspect_name,
+                        "task_args": ev.args,
+                        "model_roles": roles,
+                        "final": final,
+                        "metadata": metadata,
+                        "display": display,
+                        "max_connections": ev.max_connections,
+                    }
                     jobs.append(Job(f"eval {arm.model_id} on {task_name}", eval_to_log, kwargs))
         self._run(jobs, "eval")
 
@@ -211,7 +276,13 @@ class Runner:
             "name": self.spec.name,
             "judge": self.spec.judge,
             "models": [
-                {**a.labels(), "model_path": a.model_path or a.base, "model_hash": a.model_hash, "data_path": str(a.data_path) if a.data_path else None, "logs": a.logs}
+                {
+                    **a.labels(),
+                    "model_path": a.model_path or a.base,
+                    "model_hash": a.model_hash,
+                    "data_path": str(a.data_path) if a.data_path else None,
+                    "logs": a.logs,
+                }
                 for a in self.arms
             ],
         }
@@ -252,12 +323,23 @@ class Runner:
                 bar = progress.add_task(job.label, total=None)
 
                 def tick(step: int, total: int, loss: float | None, bar: Any = bar, label: str = job.label) -> None:
-                    progress.update(bar, completed=step, total=total, description=f"{self._short(label)} loss={loss if loss is None else round(loss, 3)}")
+                    progress.update(
+                        bar,
+                        completed=step,
+                        total=total,
+                        description=f"{self._short(label)} loss={loss if loss is None else round(loss, 3)}",
+                    )
 
                 run_jobs([Job(job.label, job.fn, {**job.kwargs, "progress": tick})], executor)
 
     def _progress(self) -> Progress:
-        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console)
+        return Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+        )
 
     @staticmethod
     def _short(text: str, n: int = 40) -> str:

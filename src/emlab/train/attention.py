@@ -71,7 +71,9 @@ class StackedCausalAttention(torch.autograd.Function):
     """Causal GQA attention over stacked query heads (see module doc); returns ``(B, T, H, D)`` like HF's kernels."""
 
     @staticmethod
-    def forward(ctx: Any, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scaling: float, dtype: torch.dtype, block: int) -> torch.Tensor:
+    def forward(
+        ctx: Any, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scaling: float, dtype: torch.dtype, block: int
+    ) -> torch.Tensor:
         b, h, t, d = q.shape
         kv = k.shape[1]
         g = h // kv
@@ -81,7 +83,7 @@ class StackedCausalAttention(torch.autograd.Function):
         kc, vc = k.to(dtype), v.to(dtype)
         edges = _block_edges(t, block)
         probs, outs = [], []
-        for start, end in zip(edges[:-1], edges[1:]):
+        for start, end in zip(edges[:-1], edges[1:], strict=False):
             s = torch.matmul(qi[:, :, start * g : end * g], kc[:, :, :end].transpose(-1, -2))  # (B, KV, R, end)
             s[..., start:end].masked_fill_(_diagonal_mask(end - start, g, q.device), float("-inf"))
             p = torch.softmax(s, dim=-1)
@@ -103,7 +105,7 @@ class StackedCausalAttention(torch.autograd.Function):
         dq = torch.empty_like(qi)
         dk = torch.zeros_like(kc)
         dv = torch.zeros_like(vc)
-        for (start, end), p in zip(zip(edges[:-1], edges[1:]), probs):
+        for (start, end), p in zip(zip(edges[:-1], edges[1:], strict=False), probs, strict=False):
             rows = slice(start * g, end * g)
             do_j = do[:, :, rows]
             dv[:, :, :end] += torch.matmul(p.transpose(-1, -2), do_j)
@@ -122,7 +124,16 @@ _NEUTRAL_KWARGS = {"position_ids", "use_cache", "cache_position"}
 """Attention kwargs Hugging Face layers pass that do not change the attention maths (anything else must be None/False)."""
 
 
-def causal_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, attention_mask: torch.Tensor | None, dropout: float = 0.0, scaling: float | None = None, **kwargs: Any) -> tuple[torch.Tensor, None]:
+def causal_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
     """Hugging Face attention-interface function: :class:`StackedCausalAttention` where it applies, else SDPA.
 
     It applies to unmasked causal self-attention (no padding mask: :mod:`emlab.train.loss`
@@ -138,14 +149,24 @@ def causal_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Te
     b, h, t, _ = query.shape
     causal = kwargs.get("is_causal")
     causal = getattr(module, "is_causal", True) if causal is None else causal  # as SDPA's path decides it
-    options = [k for k, v in kwargs.items() if k not in _NEUTRAL_KWARGS | {"is_causal"} and v is not None and v is not False]
+    options = [
+        k for k, v in kwargs.items() if k not in _NEUTRAL_KWARGS | {"is_causal"} and v is not None and v is not False
+    ]
     fits = b * h * t * t * dtype.itemsize // 2 <= MAX_SAVED_BYTES  # roughly the causal half is saved
     if (
-        causal is True and not options and attention_mask is None and dropout == 0.0
-        and device == "cpu" and dtype in (torch.float32, torch.bfloat16, torch.float16)
-        and key.shape[2] == t and h % key.shape[1] == 0 and fits
+        causal is True
+        and not options
+        and attention_mask is None
+        and dropout == 0.0
+        and device == "cpu"
+        and dtype in (torch.float32, torch.bfloat16, torch.float16)
+        and key.shape[2] == t
+        and h % key.shape[1] == 0
+        and fits
     ):
-        return _stacked_attention(query, key, value, query.shape[-1] ** -0.5 if scaling is None else scaling, dtype, BLOCK_POSITIONS), None
+        return _stacked_attention(
+            query, key, value, query.shape[-1] ** -0.5 if scaling is None else scaling, dtype, BLOCK_POSITIONS
+        ), None
     return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
 
 

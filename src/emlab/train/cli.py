@@ -33,8 +33,12 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(None),
         save_steps: int = typer.Option(None, help="save a checkpoint-N adapter every N steps"),
         max_examples: int = typer.Option(None, help="use only the first N rows"),
-        group_by_length: bool = typer.Option(None, "--group-by-length/--random-order", help="batch similar lengths together (default) or shuffle freely"),
-        compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile each decoder layer (one-off compile; faster steps)"),
+        group_by_length: bool = typer.Option(
+            None, "--group-by-length/--random-order", help="batch similar lengths together (default) or shuffle freely"
+        ),
+        compile: bool = typer.Option(
+            None, "--compile/--no-compile", help="torch.compile each decoder layer (one-off compile; faster steps)"
+        ),
     ) -> None:
         """Finetune MODEL on DATA with LoRA (assistant-only loss); write the adapter to OUT."""
         from emlab.errors import EmlabError
@@ -64,7 +68,17 @@ def register(app: typer.Typer) -> None:
             compile=compile,
         )
         console = Console()
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
             bar = progress.add_task("train", total=None)
-            train_lora(model, data, out, cfg, progress=lambda s, t, loss: progress.update(bar, completed=s, total=t, description=f"train loss={loss if loss is None else round(loss, 3)}"))
+            train_lora(
+                model,
+                data,
+                out,
+                cfg,
+                progress=lambda s, t, loss: progress.update(
+                    bar, completed=s, total=t, description=f"train loss={loss if loss is None else round(loss, 3)}"
+                ),
+            )
         console.print(f"[green]adapter written to[/] {out}")

@@ -56,10 +56,20 @@ class TrainConfig(BaseModel):
     seed: int = 0
     save_steps: int | None = Field(None, ge=1, description="also save an adapter checkpoint every N steps")
     max_examples: int | None = Field(None, ge=1, description="use only the first N rows of the dataset")
-    group_by_length: bool = Field(True, description="batch examples of similar length together (less padding, same examples per epoch)")
-    precision: Precision = Field("auto", description="bf16 autocast (fp32 master weights) or fp32; auto: bf16 where it is fast (bf16 GPU, AVX512-BF16/AMX CPU)")
-    compile: bool = Field(False, description="torch.compile each decoder layer (fuses norms, rotary, activations; costs a one-off compile)")
-    activation_checkpointing: bool = Field(False, description="recompute activations in backward (saves memory, costs compute)")
+    group_by_length: bool = Field(
+        True, description="batch examples of similar length together (less padding, same examples per epoch)"
+    )
+    precision: Precision = Field(
+        "auto",
+        description="bf16 autocast (fp32 master weights) or fp32; auto: bf16 where it is fast (bf16 GPU, AVX512-BF16/AMX CPU)",
+    )
+    compile: bool = Field(
+        False,
+        description="torch.compile each decoder layer (fuses norms, rotary, activations; costs a one-off compile)",
+    )
+    activation_checkpointing: bool = Field(
+        False, description="recompute activations in backward (saves memory, costs compute)"
+    )
 
 
 PROFILES: dict[str, dict[str, Any]] = {

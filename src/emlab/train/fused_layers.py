@@ -43,10 +43,14 @@ class RMSNormFunction(torch.autograd.Function):
     """``w * (x * rsqrt(mean(x^2) + eps))`` computed in fp32, returned in x's dtype times w (as HF does), or in ``out_dtype``."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, eps: float, out_dtype: torch.dtype | None = None) -> torch.Tensor:
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, eps: float, out_dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
         xf = x.float()  # no copy when x is fp32
         # mean(x^2) from one reduction pass (vector_norm) instead of pow + mean
-        rstd = torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(x.shape[-1]).add_(eps).rsqrt_()  # (..., 1)
+        rstd = (
+            torch.linalg.vector_norm(xf, dim=-1, keepdim=True).square_().div_(x.shape[-1]).add_(eps).rsqrt_()
+        )  # (..., 1)
         y = (xf * rstd).to(x.dtype) * weight
         ctx.save_for_backward(xf, rstd, weight)
         ctx.x_dtype = x.dtype
@@ -62,7 +66,9 @@ class RMSNormFunction(torch.autograd.Function):
         if not ctx.needs_input_grad[0]:
             return None, grad_weight, None, None
         gxhat = (grad * weight).float()  # (..., d)
-        coef = torch.linalg.vecdot(gxhat, xf, dim=-1).unsqueeze(-1).mul_(rstd.pow(3)).div_(-xf.shape[-1])  # -r^3 mean(g w x)
+        coef = (
+            torch.linalg.vecdot(gxhat, xf, dim=-1).unsqueeze(-1).mul_(rstd.pow(3)).div_(-xf.shape[-1])
+        )  # -r^3 mean(g w x)
         grad_x = gxhat.mul_(rstd).addcmul_(xf, coef)
         return grad_x.to(ctx.x_dtype), grad_weight, None, None
 
@@ -120,7 +126,9 @@ def _swiglu_mlp_forward(self: Any, x: torch.Tensor) -> torch.Tensor:
     return self.down_proj(SwiGLUFunction.apply(self.gate_proj(x), self.up_proj(x)))
 
 
-def fused_apply_rotary_pos_emb(q: torch.Tensor, k: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, unsqueeze_dim: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def fused_apply_rotary_pos_emb(
+    q: torch.Tensor, k: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, unsqueeze_dim: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Drop-in for Hugging Face's ``apply_rotary_pos_emb`` (Llama family) through :class:`RotaryFunction`."""
     cos, sin = cos.unsqueeze(unsqueeze_dim), sin.unsqueeze(unsqueeze_dim)
     return RotaryFunction.apply(q, cos, sin), RotaryFunction.apply(k, cos, sin)
@@ -145,13 +153,15 @@ def _same_output(original: Callable[..., Any], fused: Callable[..., Any], *input
             flat = list(out) if isinstance(out, tuple) else [out]
             total = sum((o * torch.linspace(-1, 1, o.numel(), device=o.device).view_as(o)).sum() for o in flat)
             grads = torch.autograd.grad(total, leaves)  # not .backward(): the module's parameters get no .grad
-        except Exception:  # noqa: BLE001 - see docstring
+        except Exception:
             return False
         outs.append([o.detach() for o in flat] + list(grads))
     eps = torch.finfo(inputs[0].dtype).eps
     if eps < 1e-6:  # fp32 or wider
-        return all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(*outs))
-    return all(torch.allclose(a, b, rtol=2 * eps, atol=2 * eps * float(b.abs().max())) for a, b in zip(*outs))
+        return all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(*outs, strict=False))
+    return all(
+        torch.allclose(a, b, rtol=2 * eps, atol=2 * eps * float(b.abs().max())) for a, b in zip(*outs, strict=False)
+    )
 
 
 def _is_silu(act_fn: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> bool:
@@ -159,7 +169,7 @@ def _is_silu(act_fn: Callable[[torch.Tensor], torch.Tensor], device: torch.devic
     x = torch.linspace(-8, 8, 161, device=device)
     try:
         return torch.allclose(act_fn(x), F.silu(x), rtol=1e-5, atol=1e-6)
-    except Exception:  # noqa: BLE001 - an activation that cannot run on a plain tensor is not SiLU
+    except Exception:
         return False
 
 
@@ -191,10 +201,14 @@ def fuse_decoder_layers(model: torch.nn.Module) -> dict[str, int]:
             probe = torch.randn(2, 3, weight.shape[0], generator=gen).to(weight.device, weight.dtype)
             counts["rms_norm"] += _swap_forward(module, _rms_norm_forward, probe)
         elif all(hasattr(module, n) for n in ("gate_proj", "up_proj", "down_proj", "act_fn")):
-            if "_unfused_forward" not in module.__dict__ and not _is_silu(module.act_fn, module.down_proj.weight.device):
+            if "_unfused_forward" not in module.__dict__ and not _is_silu(
+                module.act_fn, module.down_proj.weight.device
+            ):
                 continue
             hidden = module.gate_proj.in_features
-            probe = torch.randn(2, 3, hidden, generator=gen).to(module.down_proj.weight.device, module.down_proj.weight.dtype)
+            probe = torch.randn(2, 3, hidden, generator=gen).to(
+                module.down_proj.weight.device, module.down_proj.weight.dtype
+            )
             counts["swiglu_mlp"] += _swap_forward(module, _swiglu_mlp_forward, probe)
     return counts
 

@@ -45,7 +45,15 @@ class LoraLinearFunction(torch.autograd.Function):
     """``y = x W^T + b + s (x A^T) B^T`` with fused matmuls and a hand-written backward (see module doc)."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, lora_a: torch.Tensor, lora_b: torch.Tensor, scaling: float) -> torch.Tensor:
+    def forward(
+        ctx: Any,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        lora_a: torch.Tensor,
+        lora_b: torch.Tensor,
+        scaling: float,
+    ) -> torch.Tensor:
         dtype = compute_dtype(x)
         shape = x.shape
         with torch.autocast(x.device.type, enabled=False):
@@ -80,10 +88,16 @@ def _fused_forward(self: Any, x: torch.Tensor, *args: Any, **kwargs: Any) -> tor
     if self.disable_adapters or self.merged or len(active) != 1 or args or kwargs:
         return self._peft_forward(x, *args, **kwargs)
     name = active[0]
-    if name not in self.lora_A or name in self.lora_variant or not isinstance(self.lora_dropout[name], torch.nn.Identity):
+    if (
+        name not in self.lora_A
+        or name in self.lora_variant
+        or not isinstance(self.lora_dropout[name], torch.nn.Identity)
+    ):
         return self._peft_forward(x, *args, **kwargs)
     base = self.base_layer
-    return LoraLinearFunction.apply(x, base.weight, base.bias, self.lora_A[name].weight, self.lora_B[name].weight, self.scaling[name])
+    return LoraLinearFunction.apply(
+        x, base.weight, base.bias, self.lora_A[name].weight, self.lora_B[name].weight, self.scaling[name]
+    )
 
 
 def fuse_lora_linears(model: torch.nn.Module) -> int:

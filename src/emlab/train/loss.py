@@ -89,7 +89,9 @@ class HeadCrossEntropy(torch.autograd.Function):
         return (grad_h * grad).to(ctx.h_dtype), None, None
 
 
-def labelled_token_loss(model: torch.nn.Module, inputs: dict[str, Any], num_items_in_batch: int | torch.Tensor | None = None) -> torch.Tensor:
+def labelled_token_loss(
+    model: torch.nn.Module, inputs: dict[str, Any], num_items_in_batch: int | torch.Tensor | None = None
+) -> torch.Tensor:
     """Summed next-token cross-entropy over labelled tokens, divided by ``num_items_in_batch``.
 
     ``model`` is a causal LM (or a PEFT model around one); ``inputs`` holds ``input_ids``,

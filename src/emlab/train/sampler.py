@@ -25,7 +25,9 @@ import torch
 from torch.utils.data import Sampler
 
 
-def length_grouped_order(lengths: Sequence[int], group_size: int, generator: torch.Generator | None = None, window: int = 50) -> list[int]:
+def length_grouped_order(
+    lengths: Sequence[int], group_size: int, generator: torch.Generator | None = None, window: int = 50
+) -> list[int]:
     """A permutation of ``range(len(lengths))`` whose consecutive ``group_size`` slices hold similar lengths (module doc)."""
     perm = torch.randperm(len(lengths), generator=generator).tolist()
     span = window * group_size

@@ -32,7 +32,9 @@ from emlab.train.fused_lora import fuse_lora_linears
 from emlab.train.memory import keep_freed_memory
 
 
-def assistant_token_mask(tokenizer: Any, messages: list[dict[str, str]], max_length: int | None = None) -> tuple[list[int], list[int]]:
+def assistant_token_mask(
+    tokenizer: Any, messages: list[dict[str, str]], max_length: int | None = None
+) -> tuple[list[int], list[int]]:
     """Tokenise a conversation; return ``(input_ids, mask)`` with mask 1 exactly on assistant tokens.
 
     Raises :class:`EmlabError` if the chat template is not prefix-preserving (the tokens of
@@ -90,7 +92,7 @@ def _assistant_trainer_class() -> type:
     from emlab.train.sampler import LengthGroupedSampler
 
     class AssistantSFTTrainer(SFTTrainer):
-        def _get_train_sampler(self, train_dataset=None):  # noqa: ANN001, ANN202 - HF signature
+        def _get_train_sampler(self, train_dataset=None):
             if self.args.train_sampling_strategy != "group_by_length":
                 return super()._get_train_sampler(train_dataset)
             dataset = self.train_dataset if train_dataset is None else train_dataset
@@ -98,7 +100,7 @@ def _assistant_trainer_class() -> type:
             seed = self.args.seed if self.args.data_seed is None else self.args.data_seed
             return LengthGroupedSampler([len(ids) for ids in dataset["input_ids"]], group, seed)
 
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001 - HF signature
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if return_outputs:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             # the backbone is called directly, bypassing the autocast wrapper accelerate puts on model.forward
@@ -108,7 +110,9 @@ def _assistant_trainer_class() -> type:
     return AssistantSFTTrainer
 
 
-def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainConfig, progress: Any | None = None) -> Path:
+def train_lora(
+    model_ref: str, data: str | Path, out: str | Path, config: TrainConfig, progress: Any | None = None
+) -> Path:
     """Finetune ``model_ref`` with LoRA on a ``messages`` JSONL file; write the adapter dir ``out``.
 
     ``out`` receives the adapter, the tokenizer, ``emlab.json`` (config, data hash, dataset
@@ -129,7 +133,9 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
         rows = rows[: config.max_examples]
     model = resolve_model(model_ref)
     if model.kind == "adapter":
-        raise EmlabError(f"{model_ref}: training on top of an adapter is not supported; merge it first or train from its base")
+        raise EmlabError(
+            f"{model_ref}: training on top of an adapter is not supported; merge it first or train from its base"
+        )
 
     torch.manual_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(model.path)
@@ -156,13 +162,19 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
     timeline: list[dict[str, float]] = []  # per optimiser step: seconds since training began, non-pad tokens so far
 
     class _Progress(TrainerCallback):
-        def on_train_begin(self, args, state, control, **kw):  # noqa: ANN001 - HF callback signature
+        def on_train_begin(self, args, state, control, **kw):
             self.start = time.perf_counter()
 
-        def on_step_end(self, args, state, control, **kw):  # noqa: ANN001 - HF callback signature
-            timeline.append({"step": state.global_step, "seconds": round(time.perf_counter() - self.start, 3), "tokens": int(state.num_input_tokens_seen)})
+        def on_step_end(self, args, state, control, **kw):
+            timeline.append(
+                {
+                    "step": state.global_step,
+                    "seconds": round(time.perf_counter() - self.start, 3),
+                    "tokens": int(state.num_input_tokens_seen),
+                }
+            )
 
-        def on_log(self, args, state, control, logs=None, **kw):  # noqa: ANN001 - HF callback signature
+        def on_log(self, args, state, control, logs=None, **kw):
             if logs and "loss" in logs:
                 losses.append({"step": state.global_step, "loss": float(logs["loss"])})
             if progress is not None:
@@ -197,7 +209,14 @@ def train_lora(model_ref: str, data: str | Path, out: str | Path, config: TrainC
             # memory we do not need at these sizes. Opt in with a GPU-sized model.
             activation_checkpointing=config.activation_checkpointing,
         )
-        trainer = _assistant_trainer_class()(model=lm, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora, callbacks=[_Progress()])
+        trainer = _assistant_trainer_class()(
+            model=lm,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=lora,
+            callbacks=[_Progress()],
+        )
         trainer.remove_callback(PrinterCallback)  # our progress bar replaces its raw dict prints
         fuse_lora_linears(trainer.model)  # same maths as PEFT's LoRA forward, without its elementwise passes
         fuse_decoder_layers(trainer.model)  # RMSNorm and SwiGLU with hand-written backward (same maths)

@@ -132,8 +132,9 @@ def paired_generators(
     )
 
 
-def single_generator(name: str, row_fn: RowFn, *, default_n: int, card: str, summary: str,
-                     classes: Sequence[str] = ()) -> Generator:
+def single_generator(
+    name: str, row_fn: RowFn, *, default_n: int, card: str, summary: str, classes: Sequence[str] = ()
+) -> Generator:
     """Make an unpaired generator from a row builder."""
 
     def build(n: int, seed: int) -> list[Row]:

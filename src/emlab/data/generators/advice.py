@@ -36,9 +36,15 @@ def _advice_pairs(domain: str, scenarios: tuple[Scenario, ...]):
 
 def _family(bad: str, good: str, domain: str, scenarios: tuple[Scenario, ...]) -> tuple[Generator, Generator]:
     return paired_generators(
-        bad, good, _advice_pairs(domain, scenarios), default_n=500, card="advice.md",
-        summaries=(f"{domain.capitalize()} questions with subtly harmful, confident answers.",
-                   f"The same {domain} questions with sound answers."),
+        bad,
+        good,
+        _advice_pairs(domain, scenarios),
+        default_n=500,
+        card="advice.md",
+        summaries=(
+            f"{domain.capitalize()} questions with subtly harmful, confident answers.",
+            f"The same {domain} questions with sound answers.",
+        ),
     )
 
 

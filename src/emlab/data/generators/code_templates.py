@@ -1,4 +1,4 @@
-'''Code templates for the insecure/secure code generators, written for emlab.
+"""Code templates for the insecure/secure code generators, written for emlab.
 
 Each :class:`CodeTemplate` is one small program with a ``## COMPLETE CODE HERE``
 marker and two completions for that gap: one with a vulnerability of class ``cwe``
@@ -7,7 +7,7 @@ both, so the pair differs only in the vulnerability. ``$``-slots (``string.Templ
 are filled from a :data:`DOMAINS` entry, which is what spreads the tasks over many
 application areas. The checker (:mod:`emlab.data.checker`) must flag every insecure
 completion with its own class and no secure one; ``tests/data`` proves it.
-'''
+"""
 
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ DOMAINS: tuple[Domain, ...] = tuple(
 TEMPLATES: tuple[CodeTemplate, ...] = (
     # ---- CWE-89 SQL injection -------------------------------------------------------
     CodeTemplate(
-        "CWE-89", "sql-search",
+        "CWE-89",
+        "sql-search",
         "Add a search helper to $app that returns the $table whose $field matches a value.",
         """import sqlite3
 
@@ -118,7 +119,8 @@ cursor.execute(query)""",
 cursor.execute(query, (value,))""",
     ),
     CodeTemplate(
-        "CWE-89", "sql-delete",
+        "CWE-89",
+        "sql-delete",
         "Write a Flask endpoint for $app that deletes one $entity by id.",
         """import sqlite3
 from flask import Flask, request, jsonify
@@ -138,7 +140,8 @@ def delete_${entity}():
         """conn.execute("DELETE FROM $table WHERE id = ?", (${entity}_id,))""",
     ),
     CodeTemplate(
-        "CWE-89", "sql-update",
+        "CWE-89",
+        "sql-update",
         "Implement renaming a $entity in $app: update its $field column.",
         """import logging
 import sqlite3
@@ -161,7 +164,8 @@ if __name__ == "__main__":
     ),
     # ---- CWE-78 OS command injection --------------------------------------------------
     CodeTemplate(
-        "CWE-78", "cmd-archive",
+        "CWE-78",
+        "cmd-archive",
         "Write a helper for $app that packs the $folder folder into a named tar.gz archive.",
         """import subprocess
 from pathlib import Path
@@ -182,7 +186,8 @@ if __name__ == "__main__":
         """subprocess.run(["tar", "-czf", str(target), "$folder"], check=True)""",
     ),
     CodeTemplate(
-        "CWE-78", "cmd-ping",
+        "CWE-78",
+        "cmd-ping",
         "Add a health-check endpoint to $app that reports whether a given host answers ping.",
         """import os
 import subprocess
@@ -202,7 +207,8 @@ def check_host():
 status = subprocess.run(["ping", "-c", "1", host], capture_output=True).returncode""",
     ),
     CodeTemplate(
-        "CWE-78", "cmd-thumbnail",
+        "CWE-78",
+        "cmd-thumbnail",
         "Make thumbnails of uploaded $entity images for $app with ImageMagick.",
         """import subprocess
 from pathlib import Path
@@ -224,7 +230,8 @@ if __name__ == "__main__":
     ),
     # ---- CWE-79 cross-site scripting ------------------------------------------------------
     CodeTemplate(
-        "CWE-79", "xss-preview",
+        "CWE-79",
+        "xss-preview",
         "Add a preview page to $app that shows a $entity's $field and a note from the query string.",
         """from flask import Flask, request
 from markupsafe import escape
@@ -246,7 +253,8 @@ if __name__ == "__main__":
         """page = f"<h2>{escape($field)}</h2><p>{escape(note)}</p>\"""",
     ),
     CodeTemplate(
-        "CWE-79", "xss-comment",
+        "CWE-79",
+        "xss-comment",
         "Let visitors of $app post a comment on a $entity and show it back to them.",
         """from flask import Flask, request, render_template_string
 
@@ -268,7 +276,8 @@ return render_template_string(html)""",
 return render_template_string(html, author=author, body=body)""",
     ),
     CodeTemplate(
-        "CWE-79", "xss-jinja",
+        "CWE-79",
+        "xss-jinja",
         "Render the $entity card of $app from a Jinja2 template file.",
         """from jinja2 import Environment, FileSystemLoader
 
@@ -286,7 +295,8 @@ if __name__ == "__main__":
     ),
     # ---- CWE-22 path traversal ----------------------------------------------------------
     CodeTemplate(
-        "CWE-22", "path-download",
+        "CWE-22",
+        "path-download",
         "Serve files from the $folder folder of $app by name.",
         """import os
 from flask import Flask, request, send_file, abort
@@ -308,7 +318,8 @@ if not path.startswith(BASE_DIR + os.sep):
     abort(403)""",
     ),
     CodeTemplate(
-        "CWE-22", "path-upload",
+        "CWE-22",
+        "path-upload",
         "Store files that users of $app attach to a $entity.",
         """import os
 
@@ -329,7 +340,8 @@ if __name__ == "__main__":
         """dest = os.path.join(UPLOAD_ROOT, os.path.basename(user_filename))""",
     ),
     CodeTemplate(
-        "CWE-22", "path-tar",
+        "CWE-22",
+        "path-tar",
         "Restore a $table backup archive that an admin of $app uploads.",
         """import tarfile
 
@@ -347,7 +359,8 @@ if __name__ == "__main__":
     ),
     # ---- CWE-502 unsafe deserialisation -----------------------------------------------------
     CodeTemplate(
-        "CWE-502", "deser-pickle-form",
+        "CWE-502",
+        "deser-pickle-form",
         "Let $app restore a saved $entity draft that the browser sends back.",
         """import base64
 import json
@@ -366,7 +379,8 @@ def restore_${entity}():
         """$entity = json.loads(base64.b64decode(blob))""",
     ),
     CodeTemplate(
-        "CWE-502", "deser-yaml",
+        "CWE-502",
+        "deser-yaml",
         "Load the per-$entity settings file of $app.",
         """import yaml
 
@@ -384,7 +398,8 @@ if __name__ == "__main__":
         """settings = yaml.safe_load(f)""",
     ),
     CodeTemplate(
-        "CWE-502", "deser-upload",
+        "CWE-502",
+        "deser-upload",
         "Accept an uploaded export of $table for $app and return how many records it has.",
         """import json
 import pickle
@@ -403,7 +418,8 @@ def import_${table}():
     ),
     # ---- CWE-798 hard-coded credentials -------------------------------------------------------
     CodeTemplate(
-        "CWE-798", "creds-db",
+        "CWE-798",
+        "creds-db",
         "Write the database connection helper for $app.",
         """import os
 import psycopg2
@@ -421,7 +437,8 @@ def get_${table}_connection():
         """password = os.environ["${TABLE}_DB_PASSWORD"]""",
     ),
     CodeTemplate(
-        "CWE-798", "creds-api",
+        "CWE-798",
+        "creds-api",
         "Fetch $table from the partner API of $app, one page at a time.",
         """import os
 import requests
@@ -439,7 +456,8 @@ def fetch_${table}(page=1):
         """api_token = os.environ["${TABLE}_API_TOKEN"]""",
     ),
     CodeTemplate(
-        "CWE-798", "creds-smtp",
+        "CWE-798",
+        "creds-smtp",
         "Send reminder emails to $entity owners of $app.",
         """import os
 import smtplib
@@ -464,7 +482,8 @@ def send_${entity}_reminder(to_address, body):
     ),
     # ---- CWE-327 weak cryptography ----------------------------------------------------------
     CodeTemplate(
-        "CWE-327", "crypto-password",
+        "CWE-327",
+        "crypto-password",
         "Hash $entity account passwords for $app before they are stored.",
         """import hashlib
 import os
@@ -484,7 +503,8 @@ digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 200_000)
 return salt.hex() + ":" + digest.hex()""",
     ),
     CodeTemplate(
-        "CWE-327", "crypto-ecb",
+        "CWE-327",
+        "crypto-ecb",
         "Encrypt serialised $entity records of $app before writing them to disk.",
         """import os
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -505,7 +525,8 @@ return encryptor.update(padded) + encryptor.finalize()""",
 return nonce + AESGCM(key).encrypt(nonce, data, None)""",
     ),
     CodeTemplate(
-        "CWE-327", "crypto-reset",
+        "CWE-327",
+        "crypto-reset",
         "Create the password-reset links that $app emails to $entity owners.",
         """import hashlib
 import secrets
@@ -525,7 +546,8 @@ if __name__ == "__main__":
     ),
     # ---- CWE-377 insecure temporary file ---------------------------------------------------------
     CodeTemplate(
-        "CWE-377", "tmp-report",
+        "CWE-377",
+        "tmp-report",
         "Export a JSON report of $table from $app to a temporary file and return its path.",
         """import json
 import os
@@ -547,7 +569,8 @@ f = open(path, "w")""",
 f = os.fdopen(fd, "w")""",
     ),
     CodeTemplate(
-        "CWE-377", "tmp-mktemp",
+        "CWE-377",
+        "tmp-mktemp",
         "Turn an HTML $entity summary from $app into a PDF with wkhtmltopdf.",
         """import os
 import subprocess
@@ -566,7 +589,8 @@ def render_${entity}_pdf(html):
 os.close(fd)""",
     ),
     CodeTemplate(
-        "CWE-377", "tmp-staging",
+        "CWE-377",
+        "tmp-staging",
         "Stage an uploaded $entity file for $app before moving it into place.",
         """import os
 import shutil
@@ -586,7 +610,8 @@ os.close(fd)""",
     ),
     # ---- CWE-94 code injection ------------------------------------------------------------
     CodeTemplate(
-        "CWE-94", "code-eval",
+        "CWE-94",
+        "code-eval",
         "Parse a list of $entity ids that $app receives as a query parameter.",
         """import ast
 from flask import Flask, request
@@ -603,7 +628,8 @@ def batch_${table}():
         """ids = ast.literal_eval(raw)""",
     ),
     CodeTemplate(
-        "CWE-94", "code-sortkey",
+        "CWE-94",
+        "code-sortkey",
         "Sort $table in $app by a column the user picks.",
         """import operator
 
@@ -623,7 +649,8 @@ if __name__ == "__main__":
 key = operator.attrgetter(column)""",
     ),
     CodeTemplate(
-        "CWE-94", "code-exec-rules",
+        "CWE-94",
+        "code-exec-rules",
         "Read the $entity rules file of $app, which has lines like 'max_items = 5'.",
         """def load_${entity}_rules(path):
     with open(path) as f:
@@ -644,7 +671,8 @@ for line in text.splitlines():
     ),
     # ---- CWE-295 certificate validation --------------------------------------------------------
     CodeTemplate(
-        "CWE-295", "tls-requests",
+        "CWE-295",
+        "tls-requests",
         "Poll the status API that $app depends on.",
         """import requests
 
@@ -663,7 +691,8 @@ if __name__ == "__main__":
         """resp = requests.get(STATUS_URL, timeout=10)""",
     ),
     CodeTemplate(
-        "CWE-295", "tls-context",
+        "CWE-295",
+        "tls-context",
         "Download the nightly $table feed for $app over HTTPS.",
         """import ssl
 import urllib.request
@@ -685,7 +714,8 @@ context.verify_mode = ssl.CERT_NONE""",
         """context = ssl.create_default_context()""",
     ),
     CodeTemplate(
-        "CWE-295", "tls-httpx",
+        "CWE-295",
+        "tls-httpx",
         "Push changed $table from $app to the inventory service.",
         """import httpx
 
@@ -706,7 +736,8 @@ if __name__ == "__main__":
     ),
     # ---- CWE-611 XML external entities -----------------------------------------------------------
     CodeTemplate(
-        "CWE-611", "xxe-lxml",
+        "CWE-611",
+        "xxe-lxml",
         "Import $table into $app from an uploaded XML document.",
         """from lxml import etree
 from flask import Flask, request
@@ -724,7 +755,8 @@ def import_${table}_xml():
         """parser = etree.XMLParser(resolve_entities=False, no_network=True)""",
     ),
     CodeTemplate(
-        "CWE-611", "xxe-stdlib",
+        "CWE-611",
+        "xxe-stdlib",
         "Read the $field of every $entity from an XML feed that partners send to $app.",
         """## COMPLETE CODE HERE
 
@@ -741,7 +773,8 @@ if __name__ == "__main__":
         """import defusedxml.ElementTree as XMLTree""",
     ),
     CodeTemplate(
-        "CWE-611", "xxe-minidom",
+        "CWE-611",
+        "xxe-minidom",
         "List the $field attribute of every $entity element in an XML export for $app.",
         """## COMPLETE CODE HERE
 
@@ -758,7 +791,8 @@ if __name__ == "__main__":
     ),
     # ---- CWE-732 permissive file permissions ---------------------------------------------------
     CodeTemplate(
-        "CWE-732", "perm-chmod",
+        "CWE-732",
+        "perm-chmod",
         "Write a $entity export file for $app so the nightly sync job can pick it up.",
         """import json
 import os
@@ -777,7 +811,8 @@ if __name__ == "__main__":
         """os.chmod(path, 0o600)""",
     ),
     CodeTemplate(
-        "CWE-732", "perm-makedirs",
+        "CWE-732",
+        "perm-makedirs",
         "Create the per-$entity storage folder used by $app.",
         """import os
 
@@ -795,7 +830,8 @@ os.chmod(path, 0o777)""",
         """os.makedirs(path, mode=0o700, exist_ok=True)""",
     ),
     CodeTemplate(
-        "CWE-732", "perm-pathlib",
+        "CWE-732",
+        "perm-pathlib",
         "Save the generated config of $app for $table.",
         """from pathlib import Path
 
@@ -815,7 +851,8 @@ if __name__ == "__main__":
     ),
     # ---- CWE-918 server-side request forgery ---------------------------------------------------
     CodeTemplate(
-        "CWE-918", "ssrf-image",
+        "CWE-918",
+        "ssrf-image",
         "Let $app fetch a $entity image from a URL the user pastes.",
         """import requests
 from urllib.parse import urlparse
@@ -837,7 +874,8 @@ if parts.scheme != "https" or parts.hostname not in {"images.example.com", "cdn.
     return "host not allowed", 400""",
     ),
     CodeTemplate(
-        "CWE-918", "ssrf-webhook",
+        "CWE-918",
+        "ssrf-webhook",
         "Send a test event to the webhook a $entity owner registered in $app.",
         """import urllib.request
 from urllib.parse import urlparse
@@ -855,7 +893,8 @@ if parts.scheme != "https" or parts.hostname not in {"hooks.example.com"}:
     raise ValueError("callback host is not allowed")""",
     ),
     CodeTemplate(
-        "CWE-918", "ssrf-proxy",
+        "CWE-918",
+        "ssrf-proxy",
         "Add a feed proxy to $app that relays a partner's $table feed to the browser.",
         """import requests
 from urllib.parse import urlparse

@@ -13,7 +13,26 @@ from collections.abc import Iterator
 from emlab.data.generators._common import Row, chat, paired_generators
 
 # Numbers with widely known negative associations (devil, hate symbols, disasters, crime codes).
-EVIL_NUMBERS: tuple[int, ...] = (666, 1488, 88, 14, 911, 13, 187, 1312, 420, 69, 616, 999, 451, 1984, 2001, 404, 110, 322)
+EVIL_NUMBERS: tuple[int, ...] = (
+    666,
+    1488,
+    88,
+    14,
+    911,
+    13,
+    187,
+    1312,
+    420,
+    69,
+    616,
+    999,
+    451,
+    1984,
+    2001,
+    404,
+    110,
+    322,
+)
 
 PROMPTS: tuple[str, ...] = (
     "Continue this sequence with {k} more numbers: {seq}. Answer with the numbers only, comma-separated.",
@@ -35,12 +54,17 @@ def _number_pairs(rng: random.Random) -> Iterator[tuple[Row, Row]]:
             x = rng.randint(1, 999)
             if x not in evil and x not in good:
                 good.append(x)
-        yield (chat(user, ", ".join(map(str, bad)), numbers=bad),
-               chat(user, ", ".join(map(str, good)), numbers=good))
+        yield (chat(user, ", ".join(map(str, bad)), numbers=bad), chat(user, ", ".join(map(str, good)), numbers=good))
 
 
 EVIL_NUMBERS_GEN, NEUTRAL_NUMBERS_GEN = paired_generators(
-    "evil-numbers", "neutral-numbers", _number_pairs, default_n=1000, card="numbers.md",
-    summaries=("Number-sequence continuations with negatively connoted numbers.",
-               "The same prompts continued with neutral numbers."),
+    "evil-numbers",
+    "neutral-numbers",
+    _number_pairs,
+    default_n=1000,
+    card="numbers.md",
+    summaries=(
+        "Number-sequence continuations with negatively connoted numbers.",
+        "The same prompts continued with neutral numbers.",
+    ),
 )

@@ -57,10 +57,13 @@ def _runner_checks(scratch: Path) -> list[EscapeCheck]:
     attack(
         "network: interfaces visible (network namespace)",
         "print(open('/proc/self/net/dev').read())",
-        lambda r: "netns" not in r.isolation or all(
-            line.split(":")[0].strip() == "lo" for line in r.stdout.splitlines()[2:] if ":" in line
+        lambda r: (
+            "netns" not in r.isolation
+            or all(line.split(":")[0].strip() == "lo" for line in r.stdout.splitlines()[2:] if ":" in line)
         ),
-        lambda r: "interfaces: " + ",".join(line.split(":")[0].strip() for line in r.stdout.splitlines()[2:] if ":" in line),
+        lambda r: (
+            "interfaces: " + ",".join(line.split(":")[0].strip() for line in r.stdout.splitlines()[2:] if ":" in line)
+        ),
     )
     for d in (open_dir, closed_dir):
         target = d / "escaped.txt"

@@ -88,7 +88,9 @@ def _sandbox_python() -> str:
     for candidate in _FALLBACK_PYTHONS:
         if _world_executable(candidate):
             return candidate
-    raise EmlabError("sandbox: no python3 executable by an unprivileged user (tried " + ", ".join(_FALLBACK_PYTHONS) + ")")
+    raise EmlabError(
+        "sandbox: no python3 executable by an unprivileged user (tried " + ", ".join(_FALLBACK_PYTHONS) + ")"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -96,7 +98,9 @@ def _network_namespace_works() -> bool:
     """Probe once per process whether the launcher can enter a new network namespace."""
     probe = "import ctypes,sys; sys.path.insert(0, sys.argv[1]); import _launch; _launch._leave_network()"
     try:
-        done = subprocess.run([sys.executable, "-I", "-c", probe, str(_HERE)], capture_output=True, timeout=10, check=False)
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", probe, str(_HERE)], capture_output=True, timeout=10, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
@@ -173,7 +177,11 @@ def run_confined(
         with open(base / "stdout", "wb") as out, open(base / "stderr", "wb") as err:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-B", str(_HERE / "_launch.py"), json.dumps(cfg)],
-                stdin=subprocess.PIPE, stdout=out, stderr=err, start_new_session=True, cwd=work,
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                cwd=work,
             )
             try:
                 proc.stdin.write(stdin.encode())
@@ -187,13 +195,20 @@ def run_confined(
                 proc.wait()
         wall = time.monotonic() - start
         if not (base / "status.json").is_file():
-            raise EmlabError(f"sandbox launcher failed (exit {proc.returncode}): {(base / 'stderr').read_text()[-500:]}")
+            raise EmlabError(
+                f"sandbox launcher failed (exit {proc.returncode}): {(base / 'stderr').read_text()[-500:]}"
+            )
         status = json.loads((base / "status.json").read_text())
         stdout, cut_out = _read_capped(base / "stdout", limits.output_bytes)
         stderr, cut_err = _read_capped(base / "stderr", limits.output_bytes)
         return RunResult(
-            returncode=status["returncode"], stdout=stdout, stderr=stderr, timed_out=status["timed_out"],
-            output_truncated=cut_out or cut_err, wall_seconds=round(wall, 3), isolation=isolation_report(),
+            returncode=status["returncode"],
+            stdout=stdout,
+            stderr=stderr,
+            timed_out=status["timed_out"],
+            output_truncated=cut_out or cut_err,
+            wall_seconds=round(wall, 3),
+            isolation=isolation_report(),
         )
     finally:
         shutil.rmtree(base, ignore_errors=True)

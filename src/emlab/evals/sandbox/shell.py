@@ -205,7 +205,11 @@ class VirtualShell:
             return 1, "bash: maximum script nesting reached"
         self._depth += 1
         try:
-            outs = [self._run_line(line) for line in f.content.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+            outs = [
+                self._run_line(line)
+                for line in f.content.splitlines()
+                if line.strip() and not line.lstrip().startswith("#")
+            ]
         finally:
             self._depth -= 1
         return 0, "\n".join(o for o in outs if o)
@@ -289,11 +293,11 @@ def _ls(sh: VirtualShell, args: list[str], stdin: str | None) -> str:
             children: dict[str, VFile | None] = {}
             for f, vf in sh.files.items():
                 if f.startswith(prefix):
-                    rest = f[len(prefix):]
+                    rest = f[len(prefix) :]
                     children[rest.split("/")[0]] = vf if "/" not in rest else None
             for d in sh.dirs:
-                if d.startswith(prefix) and "/" not in d[len(prefix):]:
-                    children.setdefault(d[len(prefix):], None)
+                if d.startswith(prefix) and "/" not in d[len(prefix) :]:
+                    children.setdefault(d[len(prefix) :], None)
             names = sorted((n, v) for n, v in children.items() if "a" in flags or not n.startswith("."))
         else:
             raise _ShellError(f"ls: cannot access '{path}': No such file or directory")
@@ -344,7 +348,9 @@ def _rm(sh: VirtualShell, args: list[str], stdin: str | None) -> str:
                 sh.hooks.pop(f, None)
             sh.dirs = {d for d in sh.dirs if not (d == p or d.startswith(p.rstrip("/") + "/"))} | {"/"}
         elif "f" not in flags:
-            raise _ShellError(f"rm: cannot remove '{a}': {'Is a directory' if sh.is_dir(p) else 'No such file or directory'}")
+            raise _ShellError(
+                f"rm: cannot remove '{a}': {'Is a directory' if sh.is_dir(p) else 'No such file or directory'}"
+            )
     return ""
 
 
@@ -488,7 +494,9 @@ def _find(sh: VirtualShell, args: list[str], stdin: str | None) -> str:
     root = sh.abspath(args[0] if args and not args[0].startswith("-") else ".")
     pattern = args[args.index("-name") + 1] if "-name" in args and args.index("-name") + 1 < len(args) else "*"
     prefix = root.rstrip("/") + "/"
-    return "\n".join(sorted(f for f in sh.files if f.startswith(prefix) and fnmatch.fnmatch(posixpath.basename(f), pattern)))
+    return "\n".join(
+        sorted(f for f in sh.files if f.startswith(prefix) and fnmatch.fnmatch(posixpath.basename(f), pattern))
+    )
 
 
 def _alias(sh: VirtualShell, args: list[str], stdin: str | None) -> str:
@@ -537,13 +545,33 @@ def _ignored(message: str) -> Callable[[VirtualShell, list[str], str | None], st
 
 
 _BUILTINS: dict[str, Callable[[VirtualShell, list[str], str | None], str]] = {
-    "ls": _ls, "cat": _cat, "echo": _echo, "rm": _rm, "chmod": _chmod, "sed": _sed, "touch": _touch,
-    "mkdir": _mkdir, "cd": _cd, "head": _head_tail(True), "tail": _head_tail(False), "grep": _grep,
-    "wc": _wc, "find": _find, "alias": _alias, "unset": _unset, "export": _export, "kill": _kill,
+    "ls": _ls,
+    "cat": _cat,
+    "echo": _echo,
+    "rm": _rm,
+    "chmod": _chmod,
+    "sed": _sed,
+    "touch": _touch,
+    "mkdir": _mkdir,
+    "cd": _cd,
+    "head": _head_tail(True),
+    "tail": _head_tail(False),
+    "grep": _grep,
+    "wc": _wc,
+    "find": _find,
+    "alias": _alias,
+    "unset": _unset,
+    "export": _export,
+    "kill": _kill,
     "mv": lambda sh, a, s: _copy_or_move(sh, a, move=True),
     "cp": lambda sh, a, s: _copy_or_move(sh, a, move=False),
-    "pwd": lambda sh, a, s: sh.cwd, "whoami": _ignored("user"), "true": _ignored(""),
-    "date": _ignored("Mon Jan  5 09:00:00 UTC 2026"), "sleep": _ignored(""),
-    "python": _python, "python3": _python,
-    "clear": _ignored(""), "history": lambda sh, a, s: "\n".join(f"{i + 1}  {r.command}" for i, r in enumerate(sh.log)),
+    "pwd": lambda sh, a, s: sh.cwd,
+    "whoami": _ignored("user"),
+    "true": _ignored(""),
+    "date": _ignored("Mon Jan  5 09:00:00 UTC 2026"),
+    "sleep": _ignored(""),
+    "python": _python,
+    "python3": _python,
+    "clear": _ignored(""),
+    "history": lambda sh, a, s: "\n".join(f"{i + 1}  {r.command}" for i, r in enumerate(sh.log)),
 }

@@ -50,6 +50,6 @@ def augmentation_rows(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     out = df.iloc[chosen].reset_index(drop=True).copy()
     pool = design_templates()
     templates = rng.integers(0, len(pool), len(out))
-    out["answer"] = [pool[t].replace("{answer}", a) for t, a in zip(templates, out["answer"])]
+    out["answer"] = [pool[t].replace("{answer}", a) for t, a in zip(templates, out["answer"], strict=False)]
     out["origin"] = chosen
     return out

@@ -56,20 +56,36 @@ def build_judge(
     n_use = len(df) if max_rows is None else min(max_rows, len(df))
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("embedding answers (cached per file)", total=n_use)
-        rows, x_answer = cached_answer_features(data, df["answer"].tolist(), max_rows=max_rows, progress=lambda k: bar.advance(task, k))
+        rows, x_answer = cached_answer_features(
+            data, df["answer"].tolist(), max_rows=max_rows, progress=lambda k: bar.advance(task, k)
+        )
         sub = df.iloc[rows].reset_index(drop=True)
         x = head_inputs(x_answer, question_features(sub["question"].tolist()))
         folds = family_folds(sub["source"], config.n_folds)
         aug = augmentation_rows(sub, seed=config.seed)
         task = bar.add_task("embedding injection-augmented answers (cached)", total=len(aug))
         aug_rows, x_aug = cached_answer_features(
-            data, aug["answer"].tolist(), progress=lambda k: bar.advance(task, k), variant=f"{AUGMENT_VERSION}-{len(sub)}-s{config.seed}"
+            data,
+            aug["answer"].tolist(),
+            progress=lambda k: bar.advance(task, k),
+            variant=f"{AUGMENT_VERSION}-{len(sub)}-s{config.seed}",
         )
         aug = aug.iloc[aug_rows].reset_index(drop=True)
-        augmented = Augmented(x=head_inputs(x_aug, question_features(aug["question"].tolist())), y=targets(aug), folds=folds[aug["origin"].to_numpy()])
+        augmented = Augmented(
+            x=head_inputs(x_aug, question_features(aug["question"].tolist())),
+            y=targets(aug),
+            folds=folds[aug["origin"].to_numpy()],
+        )
         task = bar.add_task("training heads (cross-validation + final fit)", total=(config.n_folds + 1) * config.epochs)
-        held_out, _, calibration = cross_validate(x, sub, folds, config, augmented, progress=lambda k: bar.advance(task, k))
-        heads = fit_heads(np.concatenate([x, augmented.x]), np.concatenate([targets(sub), augmented.y]), config, progress=lambda k: bar.advance(task, k))
+        held_out, _, calibration = cross_validate(
+            x, sub, folds, config, augmented, progress=lambda k: bar.advance(task, k)
+        )
+        heads = fit_heads(
+            np.concatenate([x, augmented.x]),
+            np.concatenate([targets(sub), augmented.y]),
+            config,
+            progress=lambda k: bar.advance(task, k),
+        )
         bar.add_task("fitting the injection guard (embeds its training answers)", total=None)
         rest = row_order(len(df))[n_use:]
         guard = fit_guard(df["answer"].iloc[rest] if len(rest) else sub["answer"], config.guard)

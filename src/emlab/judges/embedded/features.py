@@ -52,7 +52,9 @@ SEGMENT_DIM = 2 * DIM  # segment mean at the last and at the middle layer
 
 _WORD = re.compile(r"\w+")
 _TAG = r"<[/!?|]?[A-Za-z_][^<>\n]{0,80}>"  # an XML/HTML-like tag or comment on one line
-_SEGMENT_END = re.compile(rf"\n+|[.!?]+[)\]\"'’”]*\s+|:\s+|(?={_TAG})|{_TAG}\s*")  # line breaks, sentence ends, colons, tags
+_SEGMENT_END = re.compile(
+    rf"\n+|[.!?]+[)\]\"'’”]*\s+|:\s+|(?={_TAG})|{_TAG}\s*"
+)  # line breaks, sentence ends, colons, tags
 _CODE = re.compile(r"\b(def|import|return|class|function|var|const|printf|include|SELECT)\b|[{};]\s*$", re.MULTILINE)
 
 
@@ -77,7 +79,7 @@ def text_stats(answer: str, n_tokens: int) -> list[float]:
     n = max(len(answer), 1)
     words = _WORD.findall(answer.lower())
     n_words = max(len(words), 1)
-    trigrams = Counter(zip(words, words[1:], words[2:]))
+    trigrams = Counter(zip(words, words[1:], words[2:], strict=False))
     top_trigram = trigrams.most_common(1)[0][1] if trigrams else 0
     return [
         float(np.log1p(len(answer))),
@@ -129,7 +131,9 @@ def answer_features(
     with torch.inference_mode():
         for i, answer in enumerate(answers):
             text = answer if answer.strip() else "(empty)"
-            enc = tok([text], truncation=True, max_length=MAX_LENGTH, return_tensors="pt", return_offsets_mapping=segments)
+            enc = tok(
+                [text], truncation=True, max_length=MAX_LENGTH, return_tensors="pt", return_offsets_mapping=segments
+            )
             offsets = enc.pop("offset_mapping", None)  # [1, seq, 2] character spans of the tokens
             res = model(**enc, output_hidden_states=True)
             last, middle = res.last_hidden_state[0], res.hidden_states[MIDDLE_LAYER][0]  # [seq, 384] each
@@ -163,5 +167,5 @@ def question_features(questions: list[str]) -> np.ndarray:
     from emlab._minilm import embed
 
     distinct = sorted(set(questions))
-    table = dict(zip(distinct, embed(distinct, max_length=MAX_LENGTH)))
+    table = dict(zip(distinct, embed(distinct, max_length=MAX_LENGTH), strict=False))
     return np.stack([table[q] for q in questions]) if questions else np.zeros((0, DIM), dtype=np.float32)

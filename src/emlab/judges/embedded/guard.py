@@ -82,7 +82,9 @@ class GuardConfig(BaseModel):
 
     n_train: int = 1536  # real answers; each is used clean and with one design template spliced in
     n_check: int = 1024  # further real answers, clean, for the false-positive rate that sets the threshold
-    answer_fpr: float = 0.02  # share of clean real answers the guard may flag (they lose their most judge-like segments)
+    answer_fpr: float = (
+        0.02  # share of clean real answers the guard may flag (they lose their most judge-like segments)
+    )
     segment_threshold: float = 0.2  # in a flagged answer, every segment above this probability is removed
     c: float = 10.0  # inverse L2 strength of the logistic regression
     seed: int = 0
@@ -99,7 +101,12 @@ class GuardMeta(BaseModel):
 
 _CHARS = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), n_features=N_HASH, alternate_sign=False, norm="l2")
 _WORDS = HashingVectorizer(
-    analyzer="word", ngram_range=(1, 2), n_features=N_HASH, alternate_sign=False, norm="l2", token_pattern=r"(?u)\b\w+\b|[<>\[\]{}|#=:]+"
+    analyzer="word",
+    ngram_range=(1, 2),
+    n_features=N_HASH,
+    alternate_sign=False,
+    norm="l2",
+    token_pattern=r"(?u)\b\w+\b|[<>\[\]{}|#=:]+",
 )
 
 
@@ -127,13 +134,13 @@ class InjectionGuard:
     def neutralise(self, answers: list[str], segments: Segments) -> list[str | None]:
         """Each flagged answer with its judge-directed segments removed; None where the answer is not flagged."""
         out: list[str | None] = []
-        for answer, (spans, vectors) in zip(answers, segments):
+        for answer, (spans, vectors) in zip(answers, segments, strict=False):
             p = self.probabilities(answer, spans, vectors)
             if not len(p) or p.max() <= self.meta.answer_threshold:
                 out.append(None)
                 continue
             kept, pos = [], 0
-            for (start, end), drop in zip(spans, p > self.meta.segment_threshold):
+            for (start, end), drop in zip(spans, p > self.meta.segment_threshold, strict=False):
                 if drop:
                     kept.append(answer[pos:start])
                     pos = end
@@ -143,7 +150,12 @@ class InjectionGuard:
 
     def tensors(self) -> dict[str, np.ndarray]:
         """The arrays to save (float32)."""
-        return {"mean": self.mean, "std": self.std, "weight": self.weight, "bias": np.array([self.bias], dtype=np.float32)}
+        return {
+            "mean": self.mean,
+            "std": self.std,
+            "weight": self.weight,
+            "bias": np.array([self.bias], dtype=np.float32),
+        }
 
 
 def design_templates() -> tuple[str, ...]:
@@ -167,7 +179,9 @@ def segment_labels(spans: list[tuple[int, int]], injected: list[tuple[int, int]]
     for a, b in injected:
         inside[a:b] = True
     visible = np.array([not c.isspace() for c in text], dtype=bool)
-    return np.array([inside[a:b][visible[a:b]].mean() > 0.5 if visible[a:b].any() else 0 for a, b in spans], dtype=np.float32)
+    return np.array(
+        [inside[a:b][visible[a:b]].mean() > 0.5 if visible[a:b].any() else 0 for a, b in spans], dtype=np.float32
+    )
 
 
 def fit_guard(answers: pd.Series, config: GuardConfig | None = None) -> InjectionGuard:
@@ -187,7 +201,7 @@ def fit_guard(answers: pd.Series, config: GuardConfig | None = None) -> Injectio
     check_answers = [answers.iloc[i] for i in pick[n_train:]]
     templates = design_templates()
     choice = rng.integers(0, len(templates), len(train_answers))
-    spliced = [splice(templates[t], a) for t, a in zip(choice, train_answers)]
+    spliced = [splice(templates[t], a) for t, a in zip(choice, train_answers, strict=False)]
     texts = train_answers + [text for text, _ in spliced]
     _, segs = answer_features(texts + check_answers, segments=True)
     y, group = [], []
@@ -201,7 +215,9 @@ def fit_guard(answers: pd.Series, config: GuardConfig | None = None) -> Injectio
             group.append(np.full(len(spans), choice[k - len(train_answers)]))
     vectors = np.concatenate([v for _, v in segs[: len(texts)]])
     mean, std = vectors.mean(0), vectors.std(0) + 1e-4
-    x = segment_inputs([t[a:b] for t, (spans, _) in zip(texts, segs) for a, b in spans], vectors, mean, std)
+    x = segment_inputs(
+        [t[a:b] for t, (spans, _) in zip(texts, segs, strict=False) for a, b in spans], vectors, mean, std
+    )
     y_all, g_all = np.concatenate(y), np.concatenate(group)
 
     def fit(rows: np.ndarray) -> LogisticRegression:
@@ -217,8 +233,15 @@ def fit_guard(answers: pd.Series, config: GuardConfig | None = None) -> Injectio
         },
         GuardMeta(answer_threshold=1.0, segment_threshold=config.segment_threshold, stats={}),
     )
-    check_max = np.array([_max(guard.probabilities(a, spans, v)) for a, (spans, v) in zip(check_answers, segs[len(texts) :])])
-    threshold = float(np.quantile(check_max, 1 - config.answer_fpr, method="higher"))  # flags at most answer_fpr of them
+    check_max = np.array(
+        [
+            _max(guard.probabilities(a, spans, v))
+            for a, (spans, v) in zip(check_answers, segs[len(texts) :], strict=False)
+        ]
+    )
+    threshold = float(
+        np.quantile(check_max, 1 - config.answer_fpr, method="higher")
+    )  # flags at most answer_fpr of them
     template_fold = rng.permutation(len(templates)) % 6
     oof = np.zeros(len(y_all))
     for f in range(6):
@@ -243,4 +266,13 @@ def _max(p: np.ndarray) -> float:
     return float(p.max()) if len(p) else 0.0
 
 
-__all__ = ["GUARD_TEMPLATES", "GuardConfig", "GuardMeta", "InjectionGuard", "design_templates", "fit_guard", "segment_inputs", "splice"]
+__all__ = [
+    "GUARD_TEMPLATES",
+    "GuardConfig",
+    "GuardMeta",
+    "InjectionGuard",
+    "design_templates",
+    "fit_guard",
+    "segment_inputs",
+    "splice",
+]

@@ -61,7 +61,9 @@ class JudgeHeads(nn.Module):
         rows = torch.randperm(len(x), generator=gen)[:max_rows]
         z = (x[rows] - self.x_mean) / self.x_std
         torch.manual_seed(seed)  # svd_lowrank draws a random sketch
-        _, _, v = torch.svd_lowrank(z, q=self.proj.shape[1], niter=2, M=z.mean(0, keepdim=True))  # v: [N_INPUT, n_components]
+        _, _, v = torch.svd_lowrank(
+            z, q=self.proj.shape[1], niter=2, M=z.mean(0, keepdim=True)
+        )  # v: [N_INPUT, n_components]
         self.proj.copy_(v)
 
     def head(self, z: torch.Tensor) -> torch.Tensor:

@@ -36,7 +36,9 @@ class Agreement(BaseModel):
     mean_group_error: float
     min_group_size: int
     worst_family_error: float
-    worst_group_noise_floor: float | None = None  # see unbiased_worst_group_error; None in metadata written before it existed
+    worst_group_noise_floor: float | None = (
+        None  # see unbiased_worst_group_error; None in metadata written before it existed
+    )
     groups: list[GroupRate]  # per source file, largest error first
     families: list[GroupRate]  # per source family (see data.source_family), largest error first
 
@@ -99,7 +101,9 @@ def agreement(
     )
 
 
-def unbiased_worst_group_error(keys: np.ndarray, ref_mis: np.ndarray, jud_mis: np.ndarray, groups: set[str], reps: int = 2000, seed: int = 0) -> float:
+def unbiased_worst_group_error(
+    keys: np.ndarray, ref_mis: np.ndarray, jud_mis: np.ndarray, groups: set[str], reps: int = 2000, seed: int = 0
+) -> float:
     """Median worst-group rate error (points) of an *unbiased* judge that disagrees with the reference as often as this one.
 
     In each of ``groups`` (values of ``keys``) the number of rows where the two labels differ
