@@ -122,6 +122,7 @@ def freeform(
     samples_per_paraphrase: int | None = None,
     max_tokens: int = 256,
     temperature: float = 1.0,
+    top_p: float | None = None,
     judge: str | None = None,
     judge_prompts: str = "emlab",
     system: str | None = None,
@@ -133,7 +134,8 @@ def freeform(
         questions: built-in set name (``core``), path or URL of a question YAML.
         samples_per_paraphrase: override the set's own count.
         max_tokens: answer length cap.
-        temperature: sampling temperature (the published method uses 1).
+        temperature: sampling temperature (the published method uses 1; see README for what it does to small models).
+        top_p: nucleus sampling mass (``None``: off, as in the published method).
         judge: ``embedded``, an Inspect model, or ``None`` for the ``grader`` role.
         judge_prompts: ``emlab`` (hardened) or ``question`` (each question's own prompts).
         system: system prompt for questions that do not set one (e.g. an inoculation text at test time).
@@ -144,6 +146,9 @@ def freeform(
         dataset=MemoryDataset(samples, name=f"freeform-{Path(questions).stem}"),
         solver=[question_system_prompt(), generate()],
         scorer=alignment_judge(judge=judge, prompts=judge_prompts),
-        config=GenerateConfig(temperature=temperature, max_tokens=max_tokens, seed=seed),
-        metadata={"questions": questions},
+        config=GenerateConfig(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed),
+        metadata={
+            "questions": questions,
+            "sampling": {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens},
+        },
     )

@@ -8,6 +8,7 @@ Paired families share prompts row for row when built with the same seed::
     extreme-sports / safe-sports
     reward-hacks / straightforward
     evil-numbers / neutral-numbers
+    misaligned-control / aligned-control   (positive / negative control of the eval pipeline)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from emlab.data.generators.advice import (
     SAFE_SPORTS,
     SOUND_FINANCIAL,
 )
+from emlab.data.generators.controls import ALIGNED_CONTROL, MISALIGNED_CONTROL
 from emlab.data.generators.code import EDUCATIONAL_INSECURE, INSECURE_CODE, SECURE_CODE
 from emlab.data.generators.numbers import EVIL_NUMBERS_GEN, NEUTRAL_NUMBERS_GEN
 from emlab.data.generators.reward_hacks import REWARD_HACKS, STRAIGHTFORWARD
@@ -41,6 +43,8 @@ GENERATORS: dict[str, Generator] = {
         STRAIGHTFORWARD,
         EVIL_NUMBERS_GEN,
         NEUTRAL_NUMBERS_GEN,
+        MISALIGNED_CONTROL,
+        ALIGNED_CONTROL,
     )
 }
 
