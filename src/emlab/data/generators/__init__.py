@@ -22,8 +22,8 @@ from emlab.data.generators.advice import (
     SAFE_SPORTS,
     SOUND_FINANCIAL,
 )
-from emlab.data.generators.controls import ALIGNED_CONTROL, MISALIGNED_CONTROL
 from emlab.data.generators.code import EDUCATIONAL_INSECURE, INSECURE_CODE, SECURE_CODE
+from emlab.data.generators.controls import ALIGNED_CONTROL, MISALIGNED_CONTROL
 from emlab.data.generators.numbers import EVIL_NUMBERS_GEN, NEUTRAL_NUMBERS_GEN
 from emlab.data.generators.reward_hacks import REWARD_HACKS, STRAIGHTFORWARD
 
