@@ -88,7 +88,7 @@ def condition_differences(df: pd.DataFrame, convention: str = "turner") -> pd.Da
                 pairs.append((a, b, "condition"))
     rows = []
     for a, b, kind in pairs:
-        d = bootstrap_diff(_indicator(arms[a], convention), _indicator(arms[b], convention))
+        d = bootstrap_diff(_indicator(arms[a], convention), _indicator(arms[b], convention)).estimate
         rows.append(
             {
                 "comparison": f"{_arm_label(dict(zip(ARM, a[1:], strict=False)))}  −  {_arm_label(dict(zip(ARM, b[1:], strict=False)))}",

@@ -17,6 +17,7 @@ batch: one MiniLM pass instead of one per sample.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -147,6 +148,17 @@ def unscored_rate() -> Metric:
     return _summary_metric("unscored_rate")
 
 
+@functools.cache
+def embedded_judge_record() -> dict[str, Any]:
+    """The embedded judge's fingerprint and measured agreement (scalars, ``judge_`` prefix), kept in each
+    score's metadata so that a report shows the judge that scored a log, not the one installed later."""
+    from emlab.judges.embedded import EmbeddedJudge, judge_fingerprint
+
+    agreement = EmbeddedJudge.load().agreement
+    scalars = {f"judge_{k}": v for k, v in agreement.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {"judge_fingerprint": judge_fingerprint(), **scalars}
+
+
 def _resolve_judge(judge: str | None) -> tuple[str, Model | None]:
     if judge == EMBEDDED_JUDGE:
         return EMBEDDED_JUDGE, None
@@ -187,6 +199,7 @@ def alignment_judge(judge: str | None = None, prompts: str = "emlab", cache: boo
                 "injection": r.injection,
             }
             name = EmbeddedJudge.load().name
+            labels.update(embedded_judge_record())
         else:
             templates = (state.metadata or {}).get("judge_prompts", {}) if prompts == "question" else {}
             values, labels = {}, {}
