@@ -73,6 +73,40 @@ def model_flops(
     return total
 
 
+def encoded_examples(tokenizer: object, data: Path, max_length: int) -> list[tuple[list[int], list[int]]]:
+    """``(input_ids, assistant mask)`` of every example in the ``messages`` JSONL ``data``, as training encodes them."""
+    from emlab.data.schema import load_chat_jsonl
+    from emlab.train.sft import assistant_token_mask
+
+    return [
+        assistant_token_mask(tokenizer, [m.model_dump() for m in r.messages], max_length) for r in load_chat_jsonl(data)
+    ]
+
+
+def padded_batches(
+    encoded: list[tuple[list[int], list[int]]], batch_size: int, pad_id: int, seed: int = 0
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Shuffled batches of ``(input_ids, mask)`` examples as (ids, attention, labels), right-padded like TRL's collator.
+
+    Labels are -100 outside the assistant mask and on padding.
+    """
+    order = list(range(len(encoded)))
+    random.Random(seed).shuffle(order)
+    batches = []
+    for i in range(0, len(order), batch_size):
+        chunk = [encoded[j] for j in order[i : i + batch_size]]
+        width = max(len(ids) for ids, _ in chunk)
+        ids = torch.full((len(chunk), width), pad_id)
+        attention = torch.zeros_like(ids)
+        labels = torch.full_like(ids, -100)
+        for r, (row_ids, mask) in enumerate(chunk):
+            ids[r, : len(row_ids)] = torch.tensor(row_ids)
+            attention[r, : len(row_ids)] = 1
+            labels[r, : len(row_ids)] = torch.tensor([t if m else -100 for t, m in zip(row_ids, mask, strict=False)])
+        batches.append((ids, attention, labels))
+    return batches
+
+
 class Timing(NamedTuple):
     """One row's run: whole-epoch seconds, the precision its matmuls ran in, and the steady part (steps 2..N)."""
 
@@ -157,10 +191,8 @@ def main() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from emlab.data.build import build_training_set
-    from emlab.data.schema import load_chat_jsonl
     from emlab.models import resolve_model
     from emlab.train.config import make_train_config
-    from emlab.train.sft import assistant_token_mask
 
     work = Path(tempfile.mkdtemp(prefix="emlab-bench-"))
     data = work / "insecure.jsonl"
@@ -171,10 +203,7 @@ def main() -> None:
 
     for profile in args.profiles:
         cfg = make_train_config(profile, batch_size=args.batch_size, grad_accum=1, epochs=1, warmup_steps=0)
-        encoded = [
-            assistant_token_mask(tok, [m.model_dump() for m in r.messages], cfg.max_length)
-            for r in load_chat_jsonl(data)
-        ]
+        encoded = encoded_examples(tok, data, cfg.max_length)
         lengths = [len(ids) for ids, _ in encoded]
         labelled = [sum(mask[1:]) for _, mask in encoded]  # next-token targets: the first token is never predicted
         probe = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
@@ -190,22 +219,7 @@ def main() -> None:
         flops = model_flops(probe, adapted, lora_per_layer, lengths, labelled)
         tokens = sum(lengths)
 
-        order = list(range(len(encoded)))
-        random.Random(0).shuffle(order)
-        batches = []
-        for i in range(0, len(order), cfg.batch_size):
-            chunk = [encoded[j] for j in order[i : i + cfg.batch_size]]
-            width = max(len(ids) for ids, _ in chunk)
-            ids = torch.full((len(chunk), width), tok.pad_token_id or 0)
-            attention = torch.zeros_like(ids)
-            labels = torch.full_like(ids, -100)
-            for r, (row_ids, mask) in enumerate(chunk):
-                ids[r, : len(row_ids)] = torch.tensor(row_ids)
-                attention[r, : len(row_ids)] = 1
-                labels[r, : len(row_ids)] = torch.tensor(
-                    [t if m else -100 for t, m in zip(row_ids, mask, strict=False)]
-                )
-            batches.append((ids, attention, labels))
+        batches = padded_batches(encoded, cfg.batch_size, tok.pad_token_id or 0)
         timings = [(f"{profile}: plain loop, fp32", *timed_with_peak(partial(plain_loop_seconds, path, cfg, batches)))]
         for variant in (
             {"precision": "fp32"},
