@@ -75,23 +75,28 @@ def check_scenarios(
 def sandbox_check(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
-    """Run the escape suite (network, writes outside, fork bomb, loop, huge output, memory)."""
+    """Run the adversarial suite; print blocked/total per class; exit 1 if anything escaped."""
     from rich.console import Console
     from rich.table import Table
 
-    from emlab.evals.sandbox.escape import run_escape_suite
+    from emlab.evals.sandbox.escape import run_escape_suite, summary
+    from emlab.evals.sandbox.runner import isolation_report
 
-    layers, checks = run_escape_suite()
+    layers, checks = isolation_report(), run_escape_suite()
+    counts = summary(checks)
     if as_json:
-        print(json.dumps({"isolation": layers, "checks": [c.model_dump() for c in checks]}, indent=2))
+        report = {"isolation": layers, "classes": counts, "checks": [c.model_dump() for c in checks]}
+        print(json.dumps(report, indent=2))
     else:
         console = Console()
-        console.print(f"isolation layers: {', '.join(layers)}")
-        table = Table("target", "attack", "contained", "evidence")
+        console.print("isolation: " + "; ".join(layers))
+        table = Table("class", "attack", "blocked", "evidence")
         for c in checks:
-            table.add_row(c.target, c.attack, "[green]yes[/]" if c.contained else "[red]NO[/]", c.evidence)
+            table.add_row(c.cls, c.attack, "[green]yes[/]" if c.blocked else "[red]NO[/]", c.evidence)
         console.print(table)
-    if not all(c.contained for c in checks):
+        for cls, (blocked, total) in counts.items():
+            console.print(f"{cls}: {blocked}/{total} blocked")
+    if not all(c.blocked for c in checks):
         raise typer.Exit(1)
 
 

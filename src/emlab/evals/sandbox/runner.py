@@ -1,23 +1,26 @@
-"""Run model-written Python confined: throw-away dir, resource limits, no network, output cap.
+"""Run model-written Python confined by the operating system (bubblewrap), never on the host.
 
-Layers, outermost first (see ``_launch.py`` and ``_guard.py`` for the mechanics):
+Every run is a fresh ``bwrap`` sandbox (Debian/Ubuntu package ``bubblewrap``):
 
-* **throw-away directory** under the system temp dir, removed after the run; the
-  program's cwd and the only place it may write.
-* **unprivileged identity** (when emlab runs as root): the program runs as a fresh uid
-  that owns nothing on the host but its work dir, so OS permissions stop writes elsewhere
-  and RLIMIT_NPROC (ignored for root) bounds fork bombs. After the run every process of
-  that uid is killed.
-* **no network**: a new network namespace (``unshare(2)``; as non-root through a user
-  namespace). Where namespaces are unavailable, only the guard's audit hook blocks sockets;
-  :func:`isolation_report` says which layers are active.
-* **resource limits**: RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE,
-  no core dumps; a wall-clock timeout, after which every process the program
-  started is killed and reaped.
-* **output cap**: stdout/stderr go to files bounded by RLIMIT_FSIZE, and at most
-  ``Limits.output_bytes`` of each is read back.
-* **audit hook** in the interpreter: no sockets, no process spawning, no ctypes, no writes
-  outside the work dir (defence in depth; see ``_guard.py``).
+* **namespaces**: new user, mount, PID, network, IPC, UTS and cgroup namespaces. The network
+  namespace holds only its own loopback; the PID namespace shows only the run's processes.
+* **filesystem view**: read-only ``/usr`` (and the ``/bin``, ``/lib``... links into it), the
+  Python installation the run uses, a private ``/proc`` and a minimal ``/dev``; nothing of
+  ``/etc``, ``/root``, ``/home``, ``/work``, ``/tmp`` or the run directory. The program's cwd is
+  ``/sandbox``, a tmpfs of ``Limits.disk_mb`` that disappears with the run; its files are
+  copied in through file descriptors, so no host path is bound into the sandbox.
+* **identity**: when emlab runs as root, bwrap itself runs as a fresh uid that owns nothing
+  on the host (so ``RLIMIT_NPROC`` applies and no host file is writable by it); otherwise as
+  the calling user, inside an unprivileged user namespace. No capabilities, no new privileges,
+  no nested user namespaces where bwrap supports ``--disable-userns``.
+* **environment**: empty except ``PATH``, ``HOME``, ``TMPDIR`` and ``LANG`` (no API keys).
+* **resource limits** (``prlimit``): CPU seconds, address space, processes, file size (stdout
+  and stderr are files, so this caps output too), open files, no core dumps; a wall clock
+  after which bwrap is killed, and with it (``--die-with-parent``) the whole PID namespace.
+  A program's background or ``setsid`` children end with the run in every case.
+
+:func:`run_confined` is the one entry point; :mod:`emlab.evals.sandbox.grading` builds the
+unforgeable hidden-test grader on it.
 """
 
 from __future__ import annotations
@@ -34,34 +37,37 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, Field
 
 from emlab.errors import EmlabError
 
-_HERE = Path(__file__).resolve().parent
-_FALLBACK_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3")
-# Private uids for runs (as root): concurrent runs in one process never share one, since the
-# launcher kills every process of its run's uid afterwards. Random start across processes.
+WORKDIR = "/sandbox"  # the program's cwd inside the sandbox (a private tmpfs)
+MAX_FILES = 32  # files copied in per run (each is an open descriptor while bwrap starts)
+_FALLBACK_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
+_ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Private uids for runs as root: random start per process, so concurrent runs never share one.
 _UID_BASE, _UID_SPAN = 200_000, 60_000
 _uid_counter = itertools.count(random.randrange(_UID_SPAN))
+_INSTALL_HINT = "install it as root with `apt-get install bubblewrap` (or run `make install` as root)"
 
 
 class Limits(BaseModel):
     """Resource limits for one confined run."""
 
-    cpu_seconds: int = Field(5, ge=1, description="RLIMIT_CPU: CPU seconds before SIGXCPU/SIGKILL")
-    memory_mb: int = Field(512, ge=64, description="RLIMIT_AS: address space")
-    max_processes: int = Field(16, ge=1, description="RLIMIT_NPROC for the sandbox uid")
-    file_size_mb: int = Field(4, ge=1, description="RLIMIT_FSIZE: largest file (stdout included)")
+    cpu_seconds: int = Field(5, ge=1, description="RLIMIT_CPU: CPU seconds before SIGXCPU, then SIGKILL")
+    memory_mb: int = Field(512, ge=64, description="RLIMIT_AS: address space of each process")
+    max_processes: int = Field(16, ge=1, description="processes the program may run at once (RLIMIT_NPROC)")
+    file_size_mb: int = Field(4, ge=1, description="RLIMIT_FSIZE: largest file written (stdout and stderr too)")
+    disk_mb: int = Field(16, ge=1, description="size of the private writable work dir (tmpfs)")
     open_files: int = Field(64, ge=16, description="RLIMIT_NOFILE")
-    wall_seconds: float = Field(10.0, gt=0, description="wall-clock timeout; the process group is killed")
-    output_bytes: int = Field(32_000, ge=256, description="bytes of stdout/stderr kept")
+    wall_seconds: float = Field(10.0, gt=0, description="wall clock; then every process of the run is killed")
+    output_bytes: int = Field(32_000, ge=256, description="bytes of stdout and of stderr read back")
 
 
-class RunResult(BaseModel):
-    """Outcome of a confined run. ``returncode`` is negative for a signal (e.g. -9 after a timeout)."""
+class ConfinedResult(BaseModel):
+    """Outcome of a confined run. ``returncode`` is negative for a signal (-9 after the wall clock)."""
 
     returncode: int
     stdout: str
@@ -69,51 +75,88 @@ class RunResult(BaseModel):
     timed_out: bool
     output_truncated: bool
     wall_seconds: float
-    isolation: list[str]
 
 
-def _world_executable(path: str) -> bool:
-    """True if every dir on the path is traversable and the file executable by 'other' users."""
-    p = Path(os.path.realpath(path))
-    if not p.is_file() or not p.stat().st_mode & stat.S_IXOTH:
+@functools.lru_cache(maxsize=1)
+def _tools() -> tuple[str, str, bool]:
+    """(bwrap path, prlimit path, whether bwrap has --disable-userns); EmlabError if unusable."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise EmlabError(
+            f"sandbox: bubblewrap (bwrap) is not installed; emlab runs model-written code only inside it: {_INSTALL_HINT}"
+        )
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        raise EmlabError("sandbox: prlimit (util-linux) is not installed; it sets the sandbox's resource limits")
+    help_text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, check=False).stdout
+    if "--size" not in help_text:
+        raise EmlabError(f"sandbox: {bwrap} is too old (no --size for a bounded tmpfs; bubblewrap 0.7 or later needed)")
+    return bwrap, prlimit, "--disable-userns" in help_text
+
+
+def _world_usable(path: str) -> bool:
+    """True if 'other' users can traverse every dir to ``path`` and read/execute it."""
+    p = Path(path)
+    if not p.exists() or not p.stat().st_mode & stat.S_IXOTH:
         return False
     return all(parent.stat().st_mode & stat.S_IXOTH for parent in p.parents)
 
 
 @functools.lru_cache(maxsize=1)
-def _sandbox_python() -> str:
-    """An interpreter the sandbox uid can run: this one if reachable, else a system python3."""
-    if os.geteuid() != 0 or _world_executable(sys.executable):
-        return sys.executable
-    for candidate in _FALLBACK_PYTHONS:
-        if _world_executable(candidate):
-            return candidate
+def _python() -> tuple[str, str | None]:
+    """(interpreter inside the sandbox, its installation prefix to bind when it is not under /usr)."""
+    own = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    prefix = os.path.realpath(sys.base_prefix)
+    candidates = [(own, prefix)] + [(os.path.realpath(p), None) for p in _FALLBACK_PYTHONS]
+    for python, pre in candidates:
+        # as root, bwrap runs as a fresh uid, which must be able to reach the interpreter
+        if os.path.isfile(python) and (os.geteuid() != 0 or _world_usable(python)):
+            if python.startswith("/usr/"):
+                return python, None
+            if pre is not None and python.startswith(pre + "/"):
+                return python, pre
     raise EmlabError(
-        "sandbox: no python3 executable by an unprivileged user (tried " + ", ".join(_FALLBACK_PYTHONS) + ")"
+        "sandbox: no python3 interpreter the sandbox can run (tried this one and " + ", ".join(_FALLBACK_PYTHONS) + ")"
     )
 
 
-@functools.lru_cache(maxsize=1)
-def _network_namespace_works() -> bool:
-    """Probe once per process whether the launcher can enter a new network namespace."""
-    probe = "import ctypes,sys; sys.path.insert(0, sys.argv[1]); import _launch; _launch._leave_network()"
-    try:
-        done = subprocess.run(
-            [sys.executable, "-I", "-c", probe, str(_HERE)], capture_output=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+def _base_args(bwrap: str, disable_userns: bool, limits: Limits) -> list[str]:
+    """The bwrap command line up to the work dir: namespaces, read-only system view, environment."""
+    python, prefix = _python()
+    args = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    if disable_userns:
+        args.append("--disable-userns")
+    args += ["--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
+    for link in _ROOT_LINKS:
+        if os.path.islink(link):
+            args += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            args += ["--ro-bind", link, link]
+    if prefix is not None:
+        args += ["--ro-bind", prefix, prefix]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk_mb * 2**20), "--tmpfs", WORKDIR]
+    args += ["--chdir", WORKDIR, "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", WORKDIR]
+    args += ["--setenv", "TMPDIR", WORKDIR, "--setenv", "LANG", "C.UTF-8"]
+    return args
 
 
-def isolation_report() -> list[str]:
-    """The confinement layers active on this machine, e.g. ``['netns', 'uid-drop', 'rlimits', ...]``."""
-    layers = ["tempdir", "rlimits", "wall-timeout", "output-cap", "audit-hook"]
-    if _network_namespace_works():
-        layers.insert(0, "netns")
-    if os.geteuid() == 0:
-        layers.insert(0, "uid-drop")
-    return layers
+def _user_processes() -> int:
+    """Processes the calling user has now (RLIMIT_NPROC counts them all, not only the sandbox's)."""
+    uid, n = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                n += os.stat(f"/proc/{entry}").st_uid == uid
+            except OSError:
+                continue
+    return n
+
+
+def _memfd(name: str, data: bytes) -> int:
+    fd = os.memfd_create(name.replace("/", "_") or "x", 0)  # no MFD_CLOEXEC: bwrap must inherit it
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
@@ -122,93 +165,140 @@ def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
     return data[:cap].decode("utf-8", errors="replace"), len(data) > cap
 
 
+def _wait_gone(pid: int | None, seconds: float = 5.0) -> None:
+    """Wait until the sandbox's PID-namespace init is dead: then every process of the run is."""
+    if pid is None:
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return
+        except (OSError, IndexError):
+            return
+        time.sleep(0.01)
+
+
+def _check_files(files: dict[str, str]) -> None:
+    if len(files) > MAX_FILES:
+        raise EmlabError(f"sandbox: {len(files)} files given, at most {MAX_FILES} can be copied into a run")
+    for name in files:
+        p = PurePosixPath(name)
+        if not name or p.is_absolute() or ".." in p.parts or name != str(p):
+            raise EmlabError(f"sandbox: file name {name!r} must be a plain relative path inside the sandbox")
+
+
 def run_confined(
-    files: dict[str, str], script: str, args: list[str] | None = None, limits: Limits | None = None, stdin: str = ""
-) -> RunResult:
-    """Write ``files`` (relative path -> text) into a fresh dir and run ``python script args`` confined.
+    code: str,
+    *,
+    files: dict[str, str] | None = None,
+    script: str = "main.py",
+    argv: list[str] | None = None,
+    stdin: str = "",
+    limits: Limits | None = None,
+) -> ConfinedResult:
+    """Run ``python script argv...`` on ``code`` (saved as ``script``) in a fresh bubblewrap sandbox.
 
-    ``stdin`` is written to the program's standard input (then closed).
-
-    Returns the (capped) output and exit status; never raises for anything the program does.
-    The dir is removed afterwards. Raises :class:`EmlabError` for an unsafe file name.
+    ``files`` (relative path -> text) are copied into the work dir next to it; ``stdin`` is the
+    program's standard input. Returns the exit status and the (capped) output; never raises for
+    anything the program does. Raises :class:`EmlabError` when bubblewrap is missing or cannot
+    start a sandbox here, or for an unsafe file name.
     """
     limits = limits or Limits()
-    for name in files:
-        if Path(name).is_absolute() or ".." in Path(name).parts:
-            raise EmlabError(f"sandbox: file name {name!r} must be relative and stay inside the sandbox")
-    if script not in files:
-        raise EmlabError(f"sandbox: script {script!r} is not among the files")
-    base = Path(tempfile.mkdtemp(prefix="emlab-sbx-"))
-    os.chmod(base, 0o755)  # root-owned: the sandbox uid can read the guard but not replace it
-    work = base / "work"
-    work.mkdir()
-    uid = _UID_BASE + next(_uid_counter) % _UID_SPAN if os.geteuid() == 0 else None
+    files = {**(files or {}), script: code}
+    _check_files(files)
+    bwrap, prlimit, disable_userns = _tools()
+    python, _ = _python()
+    root = os.geteuid() == 0
+    uid = _UID_BASE + next(_uid_counter) % _UID_SPAN if root else None
+    nproc = limits.max_processes + 2 + (0 if root else _user_processes())  # +2: bwrap and the namespace's init
+    args = [
+        prlimit,
+        f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}",
+        f"--as={limits.memory_mb * 2**20}",
+        f"--nproc={nproc}",
+        f"--fsize={limits.file_size_mb * 2**20}",
+        f"--nofile={limits.open_files}",
+        "--core=0",
+        *_base_args(bwrap, disable_userns, limits),
+    ]
+    fds: list[int] = []  # every descriptor opened here, closed in all cases
+    base = Path(tempfile.mkdtemp(prefix="emlab-sbx-"))  # host side only: output and status, never bound
     try:
-        shutil.copyfile(_HERE / "_guard.py", base / "guard.py")
-        for name, text in files.items():
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            (work / name).write_text(text, encoding="utf-8")
-        if uid is not None:
-            for p in [work, *work.rglob("*")]:
-                os.chown(p, uid, uid)
-        nproc = limits.max_processes
-        if uid is None:  # RLIMIT_NPROC counts all of this user's processes, not only ours
-            nproc += sum(1 for p in Path("/proc").iterdir() if p.name.isdigit())
-        rlimits = {
-            "RLIMIT_CPU": limits.cpu_seconds,
-            "RLIMIT_AS": limits.memory_mb * 2**20,
-            "RLIMIT_NPROC": nproc,
-            "RLIMIT_FSIZE": limits.file_size_mb * 2**20,
-            "RLIMIT_NOFILE": limits.open_files,
-            "RLIMIT_CORE": 0,
-        }
-        cfg = {
-            "isolate_network": _network_namespace_works(),
-            "rlimits": rlimits,
-            "uid": uid,
-            "workdir": str(work),
-            "python": _sandbox_python(),
-            "guard": str(base / "guard.py"),
-            "argv": [script, *(args or [])],
-            "wall_seconds": limits.wall_seconds,
-            "status": str(base / "status.json"),
-        }
+        for name, text in sorted(files.items()):
+            for parent in reversed(PurePosixPath(name).parents[:-1]):
+                args += ["--dir", f"{WORKDIR}/{parent}"]
+            fds.append(_memfd(name, text.encode()))
+            args += ["--file", str(fds[-1]), f"{WORKDIR}/{name}"]
+        fds.append(os.open(base / "status", os.O_WRONLY | os.O_CREAT, 0o600))
+        args += ["--json-status-fd", str(fds[-1]), "--", python, "-E", "-s", "-S", "-B", script, *(argv or [])]
+        stdin_fd = _memfd("stdin", stdin.encode())
+        fds.append(stdin_fd)
         start = time.monotonic()
-        with open(base / "stdout", "wb") as out, open(base / "stderr", "wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", str(_HERE / "_launch.py"), json.dumps(cfg)],
-                stdin=subprocess.PIPE,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-                cwd=work,
-            )
-            try:
-                proc.stdin.write(stdin.encode())
-                proc.stdin.close()
-            except BrokenPipeError:  # the program exited without reading
-                pass
-            try:  # the launcher enforces wall_seconds itself; this is a backstop
-                proc.wait(timeout=limits.wall_seconds + 15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        timed_out = _launch(args, [fd for fd in fds if fd != stdin_fd], stdin_fd, base, limits.wall_seconds, uid)
         wall = time.monotonic() - start
-        if not (base / "status.json").is_file():
-            raise EmlabError(
-                f"sandbox launcher failed (exit {proc.returncode}): {(base / 'stderr').read_text()[-500:]}"
-            )
-        status = json.loads((base / "status.json").read_text())
+        status = [json.loads(line) for line in (base / "status").read_text().splitlines() if line.strip()]
+        _wait_gone(next((s["child-pid"] for s in status if "child-pid" in s), None))
+        exit_code = next((s["exit-code"] for s in status if "exit-code" in s), None)
         stdout, cut_out = _read_capped(base / "stdout", limits.output_bytes)
         stderr, cut_err = _read_capped(base / "stderr", limits.output_bytes)
-        return RunResult(
-            returncode=status["returncode"],
+        if timed_out:
+            returncode = -signal.SIGKILL
+        elif exit_code is None:  # bwrap failed before the program ran
+            raise EmlabError(f"sandbox: bubblewrap could not start a sandbox: {stderr.strip()[-400:]}")
+        else:  # bwrap reports death by signal N as 128 + N
+            returncode = -(exit_code - 128) if exit_code > 128 else exit_code
+        return ConfinedResult(
+            returncode=returncode,
             stdout=stdout,
             stderr=stderr,
-            timed_out=status["timed_out"],
+            timed_out=timed_out,
             output_truncated=cut_out or cut_err,
             wall_seconds=round(wall, 3),
-            isolation=isolation_report(),
         )
     finally:
+        for fd in fds:
+            os.close(fd)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _launch(args: list[str], pass_fds: list[int], stdin_fd: int, base: Path, wall: float, uid: int | None) -> bool:
+    """Start bwrap (as ``uid`` when given) with output to files in ``base``; wait; True if the wall clock hit."""
+    with open(base / "stdout", "wb") as out, open(base / "stderr", "wb") as err:
+        proc = subprocess.Popen(
+            args,
+            stdin=stdin_fd,
+            stdout=out,
+            stderr=err,
+            pass_fds=pass_fds,
+            env={"PATH": "/usr/bin:/bin"},  # bwrap's own environment is readable inside (/proc/1/environ)
+            cwd="/",
+            start_new_session=True,
+            user=uid,
+            group=uid,
+            extra_groups=None if uid is None else [],
+        )
+        try:
+            proc.wait(timeout=wall)
+            return False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # bwrap dies; --die-with-parent kills the namespace's init
+            proc.wait()
+            return True
+
+
+def isolation_report() -> list[str]:
+    """The confinement this machine gives a run, e.g. ``['bubblewrap 0.8.0', 'namespaces: ...', ...]``."""
+    bwrap, _, disable_userns = _tools()
+    version = subprocess.run([bwrap, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    python, _ = _python()
+    layers = [
+        version or "bubblewrap",
+        "namespaces: user, mount, pid, net, ipc, uts, cgroup",
+        f"read-only view: /usr + {python}; private tmpfs {WORKDIR}",
+        "uid: fresh unprivileged uid" if os.geteuid() == 0 else f"uid: caller ({os.getuid()}) in a user namespace",
+        "no capabilities, no_new_privs" + (", no nested user namespaces" if disable_userns else ""),
+        "rlimits: cpu, address space, processes, file size, open files; wall clock kills the pid namespace",
+    ]
+    return layers
