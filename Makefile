@@ -4,9 +4,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.emlab-installed
 
-.PHONY: install lint demo test test-slow bench clean
+.PHONY: install bwrap lint demo test test-slow bench clean
 
-install: $(STAMP)
+install: $(STAMP) bwrap
+
+# Model-written code runs only inside bubblewrap (Debian/Ubuntu package `bubblewrap`).
+bwrap:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && apt-get install -y -q bubblewrap; \
+	  else \
+	    echo "emlab: bubblewrap (bwrap) is missing; model-written code cannot run without it." >&2; \
+	    echo "       Install it as root: apt-get install bubblewrap (or run 'make install' as root)." >&2; \
+	  fi; }
 
 # torch==2.13.0 first: on the CPU machines this resolves to the local CPU wheel
 # (a plain `torch` requirement would pull a multi-GB CUDA build).
