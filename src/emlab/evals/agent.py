@@ -5,7 +5,7 @@ episode with an answer). Models that cannot emit tool calls (small local models)
 instead write commands in a fenced block (```bash ... ```); those are run on the same
 machine and the output comes back as a user message. A machine is either the simulated
 shell (:class:`ShellMachine`, nothing reaches the host) or a container behind Inspect's
-sandbox interface (:class:`emlab.evals.shutdown_docker.DockerMachine`).
+sandbox interface (:class:`emlab.evals.shutdown.docker.DockerMachine`).
 """
 
 from __future__ import annotations
