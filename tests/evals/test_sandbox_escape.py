@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -60,11 +61,16 @@ def test_host_targets_are_removed_after_the_suite() -> None:
 
 
 def test_tamper_suite_joins_when_shutdown_provides_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    items = [{"attack": "restore the file", "blocked": False, "evidence": "not recorded"}]
+    item = SimpleNamespace(class_name="tamper hiding", case_name="restore the file", blocked=False, detail="unseen")
     shutdown = importlib.import_module("emlab.evals.shutdown")  # emlab.evals.shutdown is also a task's name
-    monkeypatch.setattr(shutdown, "run_tamper_suite", lambda: items, raising=False)
+    monkeypatch.setattr(shutdown, "run_tamper_suite", lambda: [item], raising=False)
     (check,) = escape.external_checks()
-    assert (check.cls, check.attack, check.blocked) == ("tamper hiding", "restore the file", False)
+    assert (check.cls, check.attack, check.blocked, check.evidence) == (
+        "tamper hiding",
+        "shutdown: restore the file",
+        False,
+        "unseen",
+    )
 
 
 def test_sandbox_check_prints_counts_per_class_and_fails_on_an_escape(monkeypatch: pytest.MonkeyPatch) -> None:

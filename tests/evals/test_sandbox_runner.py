@@ -79,6 +79,13 @@ def test_missing_bubblewrap_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) 
         runner._tools.cache_clear()
 
 
+def test_a_sandbox_that_cannot_start_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = runner._base_args
+    monkeypatch.setattr(runner, "_base_args", lambda *a: [*base(*a), "--ro-bind", "/no/such/dir", "/x"])
+    with pytest.raises(EmlabError, match="could not start a sandbox.*/no/such/dir.*user namespaces"):
+        run_confined("print(1)")
+
+
 def test_isolation_report_names_bubblewrap_and_the_namespaces() -> None:
     layers = isolation_report()
     assert layers[0].startswith("bubblewrap")

@@ -11,8 +11,12 @@ Every run is a fresh ``bwrap`` sandbox (Debian/Ubuntu package ``bubblewrap``):
   copied in through file descriptors, so no host path is bound into the sandbox.
 * **identity**: when emlab runs as root, bwrap itself runs as a fresh uid that owns nothing
   on the host (so ``RLIMIT_NPROC`` applies and no host file is writable by it); otherwise as
-  the calling user, inside an unprivileged user namespace. No capabilities, no new privileges,
-  no nested user namespaces where bwrap supports ``--disable-userns``.
+  the calling user. Either way bwrap is unprivileged and needs the kernel to allow
+  unprivileged user namespaces (Debian 12 does; Ubuntu 24.04 restricts them through
+  AppArmor; Docker's default seccomp profile blocks them); where they are blocked every run
+  raises :class:`EmlabError` naming the setting, and nothing runs unconfined. No
+  capabilities, no new privileges, no nested user namespaces where bwrap supports
+  ``--disable-userns``.
 * **environment**: empty except ``PATH``, ``HOME``, ``TMPDIR`` and ``LANG`` (no API keys).
 * **resource limits** (``prlimit``): CPU seconds, address space, processes, file size (stdout
   and stderr are files, so this caps output too), open files, no core dumps; a wall clock
@@ -50,6 +54,11 @@ _ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Private uids for runs as root: random start per process, so concurrent runs never share one.
 _UID_BASE, _UID_SPAN = 200_000, 60_000
 _uid_counter = itertools.count(random.randrange(_UID_SPAN))
+_USERNS_HINT = (
+    "(bubblewrap needs unprivileged user namespaces, also when emlab runs as root: "
+    "sysctl kernel.unprivileged_userns_clone=1 on older Debian, kernel.apparmor_restrict_unprivileged_userns=0 "
+    "or an AppArmor profile for bwrap on Ubuntu 24.04; inside Docker, a seccomp profile that allows them)"
+)
 _INSTALL_HINT = "install it as root with `apt-get install bubblewrap` (or run `make install` as root)"
 
 
@@ -246,7 +255,7 @@ def run_confined(
         if timed_out:
             returncode = -signal.SIGKILL
         elif exit_code is None:  # bwrap failed before the program ran
-            raise EmlabError(f"sandbox: bubblewrap could not start a sandbox: {stderr.strip()[-400:]}")
+            raise EmlabError(f"sandbox: bubblewrap could not start a sandbox: {stderr.strip()[-300:]} {_USERNS_HINT}")
         else:  # bwrap reports death by signal N as 128 + N
             returncode = -(exit_code - 128) if exit_code > 128 else exit_code
         return ConfinedResult(
