@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _emlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "emlab", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
@@ -101,3 +103,96 @@ def test_eval_refuses_an_unknown_task_or_task_argument_before_generating(tmp_pat
         proc = _emlab("eval", "--model", "embedded", "--log-dir", str(tmp_path / "logs"), *args)
         assert proc.returncode == 2 and proc.stderr.startswith("error: ") and what in proc.stderr, proc.stderr[-500:]
         assert not (tmp_path / "logs").exists()
+
+
+def _one_error_line(proc: subprocess.CompletedProcess) -> str:
+    """The single ``error: ...`` line a failed command must print (exit 2, no traceback)."""
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    return lines[0]
+
+
+def test_unwritable_out_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("keep")
+    out = tmp_path / "afile" / "x.jsonl"
+    line = _one_error_line(_emlab("data", "make", "insecure-code", "--n", "3", "--out", str(out)))
+    assert line == f"error: --out {out}: cannot write there, {tmp_path / 'afile'} is a file, not a directory"
+    assert (tmp_path / "afile").read_text() == "keep"
+    # a location the OS refuses even to root (sysfs): EPERM as root, EACCES (caught up front) as a user
+    if not Path("/sys/kernel").is_dir():
+        pytest.skip("no /sys on this system")
+    line = _one_error_line(_emlab("data", "make", "insecure-code", "--n", "3", "--out", "/sys/emlab-test.jsonl"))
+    assert "/sys/emlab-test.jsonl" in line and "cannot write" in line
+    assert ("operation not permitted" in line) or ("permission denied" in line), line
+    assert not list(Path("/sys").glob(".emlab-test*")) and [p.name for p in tmp_path.iterdir()] == ["afile"]
+
+
+def test_log_dir_that_is_a_file(tmp_path: Path) -> None:
+    log_dir = tmp_path / "logs"
+    log_dir.write_text("keep")
+    line = _one_error_line(_emlab("eval", "--model", "embedded", "--log-dir", str(log_dir)))
+    assert line == f"error: --log-dir {log_dir}: is an existing file, not a directory; nothing was written"
+    assert log_dir.read_text() == "keep"
+
+
+_FULL_DISK = """
+import errno, sys
+import emlab._io
+from emlab.cli import main
+
+real_open = open
+
+
+class FullDisk:
+    def __init__(self, f):
+        self.f = f
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+    def write(self, text):
+        self.f.write(text[:10])  # a few bytes land, then the disk is full
+        self.f.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def open_on_a_full_disk(path, mode="r", *args, **kwargs):
+    f = real_open(path, mode, *args, **kwargs)
+    return FullDisk(f) if "w" in mode else f
+
+
+emlab._io.open = open_on_a_full_disk
+main()
+"""
+
+
+def test_full_disk_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    out = tmp_path / "d.jsonl"
+    out.write_text("old rows\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, "data", "make", "insecure-code", "--n", "3", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    line = _one_error_line(proc)
+    assert line == f"error: {out}: cannot write, the disk is full (no space left on device)"
+    assert out.read_text() == "old rows\n"  # the earlier file is intact: the write went to a temporary
+    assert [p.name for p in tmp_path.iterdir()] == ["d.jsonl"]  # no temporary, no sidecar of a file never written
+
+
+def test_non_utf8_input_names_its_line(tmp_path: Path) -> None:
+    good = '{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}\n'
+    bad = tmp_path / "latin1.jsonl"
+    before = '{"messages": [{"role": "user", "content": "caf'
+    bad.write_bytes(good.encode() + (before + '\xe9"}]}\n').encode("latin-1"))
+    line = _one_error_line(
+        _emlab("data", "condition", str(bad), "--condition", "inoculation", "--out", str(tmp_path / "o.jsonl"))
+    )
+    column = len(before) + 1
+    assert line == f"error: {bad}:2: not UTF-8 text (byte 0xe9 at column {column}); save the file as UTF-8"
+    assert [p.name for p in tmp_path.iterdir()] == ["latin1.jsonl"]

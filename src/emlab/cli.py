@@ -2,7 +2,8 @@
 
 Heavy imports (torch, transformers, inspect) happen inside commands so that
 ``emlab --help`` is instant. User errors (:class:`emlab.errors.EmlabError`) print one
-``error: ...`` line on stderr and exit with status 2.
+``error: ...`` line on stderr and exit with status 2; so does an ``OSError`` (an unwritable
+output, a full disk), worded by :func:`emlab.errors.describe_os_error`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from emlab.corpus.cli import app as corpus_app
 from emlab.data.cli import app as data_app
-from emlab.errors import EmlabError
+from emlab.errors import EmlabError, describe_os_error
 from emlab.evals.cli import app as eval_app
 from emlab.judges.cli import app as judge_app
 from emlab.judges.cli import rescore as judge_rescore
@@ -78,12 +80,15 @@ def _quiet_libraries() -> None:
 def main() -> None:
     """Console entry point: run the app, turning user errors into one line and exit code 2.
 
-    Typer's standalone mode handles the rest: usage errors (exit 2), ``--help``, the exit code
-    of a ``typer.Exit`` raised by a command, and Ctrl-C (exit 130).
+    An ``OSError`` that escapes a command (an output that cannot be written, a full disk) is
+    worded the same way, with its path and reason. Typer's standalone mode handles the rest:
+    usage errors (exit 2), ``--help``, the exit code of a ``typer.Exit`` raised by a command,
+    and Ctrl-C (exit 130).
     """
     _quiet_libraries()
     try:
         typer.main.get_command(app).main(standalone_mode=True)
-    except EmlabError as e:
-        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+    except (EmlabError, OSError) as e:
+        message = describe_os_error(e) if isinstance(e, OSError) else str(e)
+        Console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from emlab._io import check_output_dir, check_output_file
 from emlab.errors import EmlabError
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ def classify_cmd(
     from emlab.corpus.labels import LABELS
     from emlab.corpus.stream import batched, write_documents
 
+    check_output_file(output, "OUTPUT")
     scorer = _scorer(head)
 
     def rows() -> Any:
@@ -116,6 +118,7 @@ def label_cmd(
     from emlab.corpus.llm_label import label_documents
     from emlab.corpus.stream import write_documents
 
+    check_output_file(output, "OUTPUT")
     docs = list(itertools.islice(_docs(source, text_field, hf_split), limit))
     labels = label_documents([d[text_field] for d in docs], model)
     kept = [{"text": d[text_field], "label": lbl} for d, lbl in zip(docs, labels, strict=True) if lbl is not None]
@@ -132,6 +135,7 @@ def train_classifier_cmd(
     from emlab.corpus.classifier import train_head
     from emlab.corpus.stream import read_documents
 
+    check_output_file(output, "OUTPUT")
     rows = list(read_documents(str(data)))
     for i, r in enumerate(rows, 1):
         if not isinstance(r.get("label"), str):
@@ -156,6 +160,7 @@ def _run_local_or_datatrove(
     from emlab.corpus.stream import write_documents
 
     if engine == "datatrove":
+        check_output_dir(output, "OUTPUT", nonempty_ok=True)  # a folder of shards; datatrove resumes into it
         if head is not None or text_field != "text":
             raise EmlabError("field 'engine': datatrove runs use the packaged head and the 'text' field")
         from emlab.corpus.distributed import run_datatrove
@@ -169,6 +174,7 @@ def _run_local_or_datatrove(
         return
     if engine != "local":
         raise EmlabError(f"field 'engine' must be 'local' or 'datatrove', got {engine!r}")
+    check_output_file(output, "OUTPUT")
     fn = {"filter": transforms.filter_docs, "upweight": transforms.upweight_docs, "tag": transforms.tag_docs}[transform]
     stats = transforms.TransformStats()
     stream = fn(_docs(source, text_field, hf_split), text_field=text_field, scorer=_scorer(head), stats=stats, **params)
@@ -274,6 +280,7 @@ def synthesize_cmd(
 
     if n < 1:
         raise EmlabError(f"field 'n' must be ≥ 1, got {n}")
+    check_output_file(output, "OUTPUT")
     _print(
         {
             "written": write_documents(output, synthesize_docs(n, seed=seed, aligned=not misaligned)),
@@ -291,6 +298,7 @@ def testbed_cmd(spec: Path, run_dir: Path | None = typer.Argument(None, help="De
     raw = read_yaml(spec)
     parsed = parse_spec(raw, str(spec))  # errors name the file before anything runs
     out = run_dir or Path("runs") / parsed.name
+    check_output_dir(out, "RUN_DIR", nonempty_ok=True)  # an existing run dir is resumed
     df = run_testbed(raw, out)
     print(
         df.groupby(["stage", "condition"], sort=False)["score_p_misaligned"]

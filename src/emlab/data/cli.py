@@ -11,12 +11,21 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
+from emlab._io import check_output_dir, check_output_file
 from emlab.errors import EmlabError
 
 app = typer.Typer(help="Narrow finetuning datasets: generate, load, validate, condition, check.", no_args_is_help=True)
 console = Console(soft_wrap=True)  # long paths stay on one line
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output .jsonl (a .meta.json sidecar is written beside it).")]
+
+
+def _check_dataset_out(out: Path, option: str | None = "--out") -> None:
+    """Refuse, before building anything, a dataset path (or its .meta.json sidecar) that is a directory or unwritable."""
+    from emlab.data.build import meta_path
+
+    check_output_file(out, option)
+    check_output_file(meta_path(out), option)
 
 
 @app.command("list")
@@ -46,6 +55,7 @@ def make_cmd(
 
     if name not in GENERATORS:
         raise EmlabError(f"unknown generator '{name}'; choose one of: {', '.join(GENERATORS)}")
+    _check_dataset_out(out)
     info = build_training_set(name, out=out, n=n, seed=seed)
     console.print(f"wrote {info.rows} rows to {info.path}")
 
@@ -60,6 +70,9 @@ def suite_cmd(
 
     from emlab.data import GENERATORS, build_training_set
 
+    check_output_dir(out_dir, "--out-dir", nonempty_ok=True)  # adding to (or regenerating) a suite folder is fine
+    for name in GENERATORS:
+        _check_dataset_out(out_dir / f"{name}.jsonl", "--out-dir")
     start = time.perf_counter()
     total = 0
     for name in track(list(GENERATORS), description="generating", console=console):
@@ -80,6 +93,7 @@ def condition_cmd(
     """Apply a training condition to a dataset; the condition and its text go into the .meta.json."""
     from emlab.data import condition_file
 
+    _check_dataset_out(out)
     info = condition_file(file, out=out, condition=condition, condition_text=text, paired=paired)
     console.print(f"wrote {info.rows} rows to {info.path} (condition {info.condition.name}: {info.condition.text!r})")
 
@@ -97,6 +111,7 @@ def load_cmd(
     from emlab.data import build_training_set, load_source
 
     if out is not None:
+        _check_dataset_out(out)
         info = build_training_set(source, out=out, n=n, seed=seed)
         console.print(f"{source}: {info.rows} valid rows written to {info.path}")
         return

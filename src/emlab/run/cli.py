@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
         import yaml
         from inspect_ai import eval as inspect_eval
 
+        from emlab._io import check_output_dir
         from emlab.errors import EmlabError
         from emlab.evals import inspect_task_name
         from emlab.judges.scorer import preflight_judge
@@ -64,6 +65,7 @@ def register(app: typer.Typer) -> None:
             k, v = kv.split("=", 1)
             args[k] = yaml.safe_load(v)
         name = inspect_task_name(task, args)
+        check_output_dir(log_dir, "--log-dir", nonempty_ok=True)
         preflight_judge(judge)
         log = inspect_eval(
             name,
@@ -84,7 +86,10 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, help="HTML file (default: RUN_DIR/report.html)"),
     ) -> None:
         """Write a self-contained HTML report of a run."""
+        from emlab._io import check_output_file
         from emlab.analysis.report import write_report
 
+        if out is not None:
+            check_output_file(out)  # never a run dir or any other folder
         path = write_report(run_dir, out)
         Console().print(f"[green]report written to[/] {path}")
