@@ -15,6 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from emlab._io import check_output_dir, check_output_file
+from emlab.errors import EmlabError
+
 app = typer.Typer(
     help="Judges: train/evaluate the embedded judge, re-score logs, compare judges.", no_args_is_help=True
 )
@@ -85,6 +88,8 @@ def train(
     from emlab.judges.embedded.building import build_judge
     from emlab.judges.embedded.train import TrainConfig
 
+    if out is not None:
+        _check_judge_out(out)
     config = TrainConfig(seed=seed, **({"epochs": epochs} if epochs else {}))
     meta = build_judge(data, out, config=config, max_rows=max_rows or None, console=console)
     console.print(
@@ -147,6 +152,7 @@ def rescore(
     from emlab.judges.rescore import default_output, rescore_log
 
     target = out or default_output(log, judge)
+    check_output_file(target, "--out" if out else None)
     rescore_log(log, judge, target, action="overwrite" if overwrite_scores else "append")
     console.print(f"wrote {target}")
 
@@ -175,6 +181,18 @@ def calibrate(
     for q in r.questions:
         per_q.add_row(q.question[:70], str(q.n), f"{q.rate_a:.1f}", f"{q.rate_b:.1f}", f"{q.rate_b - q.rate_a:+.1f}")
     console.print(per_q)
+
+
+def _check_judge_out(out: Path) -> None:
+    """Refuse a judge ``--out`` that is a file, or a non-empty folder that holds no judge (its files would be mixed in)."""
+    from emlab.judges.embedded import METADATA_FILE  # deferred: the judge package loads torch
+
+    check_output_dir(out, nonempty_ok=True)
+    if out.is_dir() and any(out.iterdir()) and not (out / METADATA_FILE).is_file():
+        raise EmlabError(
+            f"--out {out}: is a non-empty directory without a judge ({METADATA_FILE}); "
+            "give a new or empty folder, or an existing judge's folder to rebuild it (nothing was written)"
+        )
 
 
 def _as_agreement(meta: dict):

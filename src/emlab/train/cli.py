@@ -41,12 +41,14 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Finetune MODEL on DATA with LoRA (assistant-only loss); write the adapter to OUT."""
+        from emlab._io import check_output_dir
         from emlab.errors import EmlabError
         from emlab.train.config import make_train_config
         from emlab.train.sft import train_lora
 
-        if out.exists():
-            raise EmlabError(f"{out}: already exists; choose a new --out")
+        if out.exists() or out.is_symlink():
+            raise EmlabError(f"--out {out}: already exists; choose a new --out (nothing was written)")
+        check_output_dir(out)  # its folder can be made and written, before the model loads
         cfg = make_train_config(
             profile,
             rank=rank,
