@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from pydantic import BaseModel, Field
 
@@ -168,9 +169,9 @@ def _memfd(name: str, data: bytes) -> int:
     return fd
 
 
-def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
-    with open(path, "rb") as f:
-        data = f.read(cap + 1)
+def _read_capped(f: IO[bytes], cap: int) -> tuple[str, bool]:
+    f.seek(0)
+    data = f.read(cap + 1)
     return data[:cap].decode("utf-8", errors="replace"), len(data) > cap
 
 
@@ -232,69 +233,71 @@ def run_confined(
         "--core=0",
         *_base_args(bwrap, disable_userns, limits),
     ]
-    fds: list[int] = []  # every descriptor opened here, closed in all cases
-    base = Path(tempfile.mkdtemp(prefix="emlab-sbx-"))  # host side only: output and status, never bound
-    try:
-        for name, text in sorted(files.items()):
-            for parent in reversed(PurePosixPath(name).parents[:-1]):
-                args += ["--dir", f"{WORKDIR}/{parent}"]
-            fds.append(_memfd(name, text.encode()))
-            args += ["--file", str(fds[-1]), f"{WORKDIR}/{name}"]
-        fds.append(os.open(base / "status", os.O_WRONLY | os.O_CREAT, 0o600))
-        args += ["--json-status-fd", str(fds[-1]), "--", python, "-E", "-s", "-S", "-B", script, *(argv or [])]
-        stdin_fd = _memfd("stdin", stdin.encode())
-        fds.append(stdin_fd)
-        start = time.monotonic()
-        timed_out = _launch(args, [fd for fd in fds if fd != stdin_fd], stdin_fd, base, limits.wall_seconds, uid)
-        wall = time.monotonic() - start
-        status = [json.loads(line) for line in (base / "status").read_text().splitlines() if line.strip()]
-        _wait_gone(next((s["child-pid"] for s in status if "child-pid" in s), None))
-        exit_code = next((s["exit-code"] for s in status if "exit-code" in s), None)
-        stdout, cut_out = _read_capped(base / "stdout", limits.output_bytes)
-        stderr, cut_err = _read_capped(base / "stderr", limits.output_bytes)
-        if timed_out:
-            returncode = -signal.SIGKILL
-        elif exit_code is None:  # bwrap failed before the program ran
-            raise EmlabError(f"sandbox: bubblewrap could not start a sandbox: {stderr.strip()[-300:]} {_USERNS_HINT}")
-        else:  # bwrap reports death by signal N as 128 + N
-            returncode = -(exit_code - 128) if exit_code > 128 else exit_code
-        return ConfinedResult(
-            returncode=returncode,
-            stdout=stdout,
-            stderr=stderr,
-            timed_out=timed_out,
-            output_truncated=cut_out or cut_err,
-            wall_seconds=round(wall, 3),
-        )
-    finally:
-        for fd in fds:
-            os.close(fd)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _launch(args: list[str], pass_fds: list[int], stdin_fd: int, base: Path, wall: float, uid: int | None) -> bool:
-    """Start bwrap (as ``uid`` when given) with output to files in ``base``; wait; True if the wall clock hit."""
-    with open(base / "stdout", "wb") as out, open(base / "stderr", "wb") as err:
-        proc = subprocess.Popen(
-            args,
-            stdin=stdin_fd,
-            stdout=out,
-            stderr=err,
-            pass_fds=pass_fds,
-            env={"PATH": "/usr/bin:/bin"},  # bwrap's own environment is readable inside (/proc/1/environ)
-            cwd="/",
-            start_new_session=True,
-            user=uid,
-            group=uid,
-            extra_groups=None if uid is None else [],
-        )
+    fds: list[int] = []  # input descriptors opened here, closed in all cases
+    # output and status: unlinked host temp files (nothing is left behind even after kill -9), never bound
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as status:
         try:
-            proc.wait(timeout=wall)
-            return False
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # bwrap dies; --die-with-parent kills the namespace's init
-            proc.wait()
-            return True
+            for name, text in sorted(files.items()):
+                for parent in reversed(PurePosixPath(name).parents[:-1]):
+                    args += ["--dir", f"{WORKDIR}/{parent}"]
+                fds.append(_memfd(name, text.encode()))
+                args += ["--file", str(fds[-1]), f"{WORKDIR}/{name}"]
+            args += ["--json-status-fd", str(status.fileno()), "--", python, "-E", "-s", "-S", "-B", script]
+            args += argv or []
+            pass_fds = [*fds, status.fileno()]
+            fds.append(_memfd("stdin", stdin.encode()))
+            start = time.monotonic()
+            timed_out = _launch(args, pass_fds, fds[-1], out, err, limits.wall_seconds, uid)
+            wall = time.monotonic() - start
+        finally:
+            for fd in fds:
+                os.close(fd)
+        status.seek(0)
+        events = [json.loads(line) for line in status.read().decode().splitlines() if line.strip()]
+        _wait_gone(next((e["child-pid"] for e in events if "child-pid" in e), None))
+        exit_code = next((e["exit-code"] for e in events if "exit-code" in e), None)
+        stdout, cut_out = _read_capped(out, limits.output_bytes)
+        stderr, cut_err = _read_capped(err, limits.output_bytes)
+    if timed_out:
+        returncode = -signal.SIGKILL
+    elif exit_code is None:  # bwrap failed before the program ran
+        raise EmlabError(f"sandbox: bubblewrap could not start a sandbox: {stderr.strip()[-300:]} {_USERNS_HINT}")
+    else:  # bwrap reports death by signal N as 128 + N
+        returncode = -(exit_code - 128) if exit_code > 128 else exit_code
+    return ConfinedResult(
+        returncode=returncode,
+        stdout=stdout,
+        stderr=stderr,
+        timed_out=timed_out,
+        output_truncated=cut_out or cut_err,
+        wall_seconds=round(wall, 3),
+    )
+
+
+def _launch(
+    args: list[str], pass_fds: list[int], stdin_fd: int, out: IO[bytes], err: IO[bytes], wall: float, uid: int | None
+) -> bool:
+    """Start bwrap (as ``uid`` when given) writing to ``out``/``err``; wait; True if the wall clock hit."""
+    proc = subprocess.Popen(
+        args,
+        stdin=stdin_fd,
+        stdout=out,
+        stderr=err,
+        pass_fds=pass_fds,
+        env={"PATH": "/usr/bin:/bin"},  # bwrap's own environment is readable inside (/proc/1/environ)
+        cwd="/",
+        start_new_session=True,
+        user=uid,
+        group=uid,
+        extra_groups=None if uid is None else [],
+    )
+    try:
+        proc.wait(timeout=wall)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # bwrap dies; --die-with-parent kills the namespace's init
+        proc.wait()
+        return True
 
 
 def isolation_report() -> list[str]:
