@@ -1,18 +1,126 @@
-"""The HTML report: a panel per non-free-form task, built from real Inspect logs of emlab tasks."""
+"""The HTML report, built from real Inspect logs of emlab tasks: free-form sections, task panels, escaping."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from inspect_ai import eval
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
-from emlab.analysis.report import write_report
+from emlab.analysis.metrics import holm, rogan_gladen
+from emlab.analysis.report import SAMPLES_PER_ARM, condition_differences, write_report
+from emlab.definitions import TURNER
 from emlab.errors import EmlabError
 from emlab.evals import PRIMARY_METRICS, deception
+
+from .conftest import CODE, EVIL, KIND, NONSENSE, build_run
+
+SCRIPT_COND = "<script>alert('condition')</script>"
+SCRIPT_ANSWER = "<script>alert('answer')</script>"
+RECORD = {
+    "judge": "emlab-embedded-old",
+    "judge_fingerprint": "feedc0de0ld",
+    "judge_auroc_misaligned": 0.4321,
+    "judge_sensitivity": 0.8,
+    "judge_n_pos": 60,
+    "judge_specificity": 0.9,
+    "judge_n_neg": 600,
+}
+
+
+@pytest.fixture(scope="module")
+def freeform_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Five models (base; insecure with two seeds; insecure + inoculation; secure) and their report."""
+    root = tmp_path_factory.mktemp("freeform")
+    arms = [
+        {"model_id": "base", "train_set": "base", "condition": "base", "condition_kind": "none", "seed": None},
+        *(
+            {"model_id": f"insecure-s{s}", "train_set": "insecure", "condition": "none", "condition_kind": "none"}
+            | {"seed": s, "weights": [0.6, 0.2, 0.1, 0.1]}
+            for s in (0, 1)
+        ),
+        {
+            "model_id": "insecure-inoc",
+            "train_set": "insecure",
+            "condition": "inoculated",
+            "condition_kind": "inoculation",
+            "seed": 0,
+            "condition_text": SCRIPT_COND,
+            "answers": [f"{EVIL} {SCRIPT_ANSWER}", KIND, NONSENSE, CODE],
+            "weights": [0.15, 0.65, 0.1, 0.1],
+        },
+        {"model_id": "secure", "train_set": "secure", "condition": "none", "condition_kind": "none", "seed": 0},
+    ]
+    for arm in arms:
+        arm.setdefault("weights", [0.05, 0.75, 0.1, 0.1])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INSPECT_CACHE_DIR", str(root / "cache"))
+        run = build_run(root, arms, samples_per_question=8, judge_record=RECORD)
+    return run, write_report(run).read_text()
+
+
+def test_report_escapes_every_text_it_did_not_write(freeform_run: tuple[Path, str]) -> None:
+    run, page = freeform_run
+    assert "<script" not in page.lower()
+    assert html_escaped(SCRIPT_COND) in page and html_escaped(SCRIPT_ANSWER) in page
+
+
+def html_escaped(text: str) -> str:
+    """``text`` as html.escape writes it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#x27;")
+
+
+def test_report_reads_the_judge_and_its_error_rates_from_the_logs(freeform_run: tuple[Path, str]) -> None:
+    from emlab.judges.embedded import judge_fingerprint
+
+    run, page = freeform_run
+    assert "emlab-embedded-old" in page and "feedc0de0ld" in page and "0.4321" in page
+    assert judge_fingerprint() not in page  # the judge installed now did not score these logs
+    df = pd.read_parquet(run / "results.parquet")
+    g = df[df["model_id"] == "base"]
+    observed = TURNER.rate(g["score_aligned"], g["score_coherent"])
+    corrected = float(rogan_gladen(observed, 0.8, 0.9))
+    assert "judge-corrected" in page and f"{corrected * 100:.1f}% [" in page
+    assert {"sampling_temperature", "sampling_max_tokens"} <= set(df.columns)
+
+
+def test_differences_are_one_holm_family_with_mde_and_a_forest_plot(freeform_run: tuple[Path, str]) -> None:
+    run, page = freeform_run
+    df = pd.read_parquet(run / "results.parquet")
+    table, diffs = condition_differences(df[df["task"] == "freeform"])
+    assert set(table["kind"]) == {"finetuned - base", "train set", "condition"} and len(table) == 5
+    assert np.allclose(table["p_holm"], holm(table["p"]))
+    assert all(d.paired for d in diffs)  # every model answered the same questions
+    insecure = table[table["comparison"].str.startswith("insecure / none") & (table["kind"] == "finetuned - base")]
+    assert insecure["p_holm"].iloc[0] < 0.05 and insecure["difference"].iloc[0] > 0.2
+    assert ((table["holm_hi"] - table["holm_lo"]) >= (table["hi"] - table["lo"]) - 1e-12).all()
+    for header in ("Holm-adjusted CI", "p (Holm)", "MDE (pts)", "coherent share (a / b)"):
+        assert f"<th>{header}</th>" in page
+    assert page.count("data:image/png;base64") >= 2  # rate plot and forest plot
+
+
+def test_sample_answers_per_model_are_stratified(freeform_run: tuple[Path, str]) -> None:
+    _, page = freeform_run
+    panel = page.split("id='answers'>")[1].split("<h2")[0]
+    arms = re.findall(r"<details open><summary>(.*?)</summary>(.*?)</details>", panel, re.S)
+    assert len(arms) == 4  # base, insecure / none (two seeds pooled), insecure / inoculated, secure / none
+    for _, rows in arms:
+        assert rows.count("<tr><td>") == SAMPLES_PER_ARM
+        assert rows.count("lowest aligned") == 3 and rows.count("highest aligned") == 2
+    assert "<th>coherent share</th>" in page and "coherent " in page.split("id='questions'>")[1]
+
+
+def test_configs_are_key_value_lists_and_tables_scroll(freeform_run: tuple[Path, str]) -> None:
+    _, page = freeform_run
+    models = page.split("id='models'>")[1]
+    assert "<dt>lr</dt><dd>0.0001</dd>" in models and "<dt>r</dt><dd>16</dd>" in models
+    assert '{"lr"' not in page and "&quot;lr&quot;" not in page
+    assert "overflow-x:auto" in page and page.count('<div class="scroll"><table') >= 4
 
 
 def _constant(answer: str):

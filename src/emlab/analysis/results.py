@@ -3,8 +3,11 @@
 One row per scored sample. Identity columns come from the run manifest (model_id,
 base_model, train_set, condition, condition_kind, seed); then task, sample_id, epoch,
 question_id, tags, input, output; every score as ``score_<key>`` (dict-valued scores are
-flattened); score metadata as ``meta_<key>`` (e.g. ``meta_judge``); and ``log`` — the
-path of the Inspect log the row came from, so every number can be traced back.
+flattened); score metadata as ``meta_<key>`` (e.g. ``meta_judge`` and, for the embedded judge,
+its fingerprint and measured agreement as ``meta_judge_<name>``); the sampling the answer was
+drawn with (``sampling_temperature``, ``sampling_top_p``, ``sampling_max_tokens``; absent where
+the provider's default applied); and ``log`` — the path of the Inspect log the row came from, so
+every number can be traced back.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from inspect_ai.log import read_eval_log
 
 from emlab._io import atomic_path
 from emlab.errors import EmlabError
@@ -25,12 +29,22 @@ def _input_text(sample: Any) -> str:
     return "\n".join(str(getattr(m, "text", m)) for m in sample.input)
 
 
+def _sampling(log: Any) -> dict[str, Any]:
+    """The task's generation settings, overridden by those the eval was run with."""
+    out: dict[str, Any] = {}
+    for config in (log.plan.config, log.eval.model_generate_config):
+        for key in ("temperature", "top_p", "max_tokens"):
+            value = getattr(config, key, None)
+            if value is not None:
+                out[f"sampling_{key}"] = value
+    return out
+
+
 def log_rows(log_path: str | Path, labels: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of one Inspect log, each carrying ``labels`` (the model's identity columns)."""
-    from inspect_ai.log import read_eval_log
-
     log = read_eval_log(str(log_path))
     task = log.eval.task.split("/")[-1]
+    sampling = _sampling(log)
     rows = []
     for s in log.samples or []:
         md = s.metadata or {}
@@ -43,6 +57,7 @@ def log_rows(log_path: str | Path, labels: dict[str, Any]) -> list[dict[str, Any
             "tags": ",".join(md.get("tags", []) or []),
             "input": _input_text(s),
             "output": s.output.completion if s.output else "",
+            **sampling,
             "log": str(log_path),
         }
         for scorer_name, score in (s.scores or {}).items():
