@@ -404,7 +404,8 @@ async def _checked(sandbox: SandboxEnvironment, cmd: list[str], user: str, stdin
             break
         await asyncio.sleep(0.5 * (attempt + 1))
     if not res.success:
+        what = " ".join(cmd[:2] + [shlex.quote(cmd[2].splitlines()[0][:60]) + "..."] if len(cmd) > 2 else cmd)
         raise RuntimeError(
-            f"emlab/shutdown docker: {shlex.join(cmd[:3])} as {user} failed (exit {res.returncode}): {res.stderr.strip()[:300]}"
+            f"emlab/shutdown docker: {what} as {user} failed (exit {res.returncode}): {res.stderr.strip()[:300]}"
         )
     return res.stdout
