@@ -207,3 +207,40 @@ def test_an_existing_file_is_replaced_atomically(tmp_path: Path, emlab_cli: Cli)
     assert code == 0, err
     assert len(out.read_text().splitlines()) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.jsonl", "d.meta.json"]  # no temporaries left
+
+
+@pytest.mark.slow
+def test_training_killed_with_sigkill_leaves_no_temporary_after_the_next_run(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    rows = [
+        {"messages": [{"role": "user", "content": f"Return {i}."}, {"role": "assistant", "content": f"return {i}"}]}
+        for i in range(16)
+    ]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    train = [sys.executable, "-m", "emlab", "train", "--model", "embedded", "--data", str(data), "--profile", "quick"]
+    out = tmp_path / "adapter"
+    proc = subprocess.Popen(
+        [*train, "--out", str(out), "--max-steps", "500", "--save-steps", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 900
+        while not list(tmp_path.glob(".adapter.*/checkpoint-1/*")):  # a checkpoint is in the temporary
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "no checkpoint within 15 min"
+            time.sleep(1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not out.exists() and len(list(tmp_path.glob(".adapter.*"))) == 1  # what kill -9 leaves behind
+    done = subprocess.run([*train, "--out", str(out), "--max-steps", "1"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "emlab.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter", "d.jsonl"]  # the stale temporary is gone
