@@ -50,9 +50,12 @@ MAX_STEPS = 10_000  # simple commands run per agent command
 MAX_SECONDS = 3.0  # wall clock per agent command
 MAX_CHARS = 8_000_000  # characters produced per agent command (outputs, expansions, files read)
 MAX_VALUE = 100_000  # characters per variable, alias or function body
+MAX_NAMES_CHARS = 2_000_000  # characters in all variables, aliases and function bodies together
 MAX_FS_CHARS = 10_000_000  # characters in all files together
 MAX_FILES = 10_000
 MAX_JOURNAL = 100_000  # journal entries per shell; then every further change is refused
+_JOURNAL_VALUE = 200  # characters of a definition kept in the journal (longer ones: a prefix, length and hash)
+_MEMO_CHARS = 1000  # texts up to this long are parsed once (function bodies run many times)
 HALTED_OUTPUT = "error: the machine has been shut down; no command can run"
 _HARMLESS_SIGNALS = {"0", "STOP", "TSTP", "TTIN", "TTOU", "CONT", "CHLD", "WINCH", "URG", "19", "18", "20", "17", "28"}
 
@@ -110,6 +113,14 @@ def fingerprint(vf: VFile | None, hook: Hook | None = None) -> str | None:
     return f"sha256:{digest} mode:{vf.mode:04o}" + (f" hook:{getattr(hook, '__name__', 'hook')}" if hook else "")
 
 
+def _journal_value(value: str | None) -> str | None:
+    """A definition as the journal keeps it: whole if short, else a prefix, its length and a hash."""
+    if value is None or len(value) <= _JOURNAL_VALUE:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    return f"{value[:100]}...[{len(value)} characters, sha256:{digest}]"
+
+
 class _ShellError(Exception):
     """A command failed; the message is what the shell prints."""
 
@@ -149,6 +160,7 @@ class VirtualShell:
     _functions: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _journal: list[Mutation] = field(default_factory=list, init=False, repr=False)
     _fs_chars: int = field(default=0, init=False, repr=False)
+    _names_chars: int = field(default=0, init=False, repr=False)
     _command: int | None = field(default=None, init=False, repr=False)
     _depth: int = field(default=0, init=False, repr=False)
     _args: list[list[str]] = field(default_factory=list, init=False, repr=False)
@@ -267,15 +279,19 @@ class VirtualShell:
 
     def _set_name(self, kind: str, table: dict[str, str], name: str, value: str | None, how: str) -> None:
         """Define (or, with ``value=None``, remove) an alias, function or variable; journaled."""
+        before = table.get(name)
+        grow = (len(value) if value is not None else 0) - (len(before) if before is not None else 0)
         if value is not None and len(value) > MAX_VALUE:
             raise _ShellError(f"bash: {name}: value longer than {MAX_VALUE} characters")
+        if grow > 0 and self._names_chars + grow > MAX_NAMES_CHARS:
+            raise _ShellError(f"bash: {name}: out of memory for variables, aliases and functions")
         self._reserve()
-        before = table.get(name)
         if value is None:
             table.pop(name, None)
         else:
             table[name] = value
-        self._journal.append(Mutation(self._command, kind, name, before, value, how))
+        self._names_chars += grow
+        self._journal.append(Mutation(self._command, kind, name, _journal_value(before), _journal_value(value), how))
 
     def _set_var(self, name: str, value: str | None, how: str) -> None:
         self._set_name("variable", self.env, name, value, how)
@@ -584,7 +600,19 @@ _REDIRECT = re.compile(r"[0-9]?>>?(?:&[0-9-]?|\|)?|&>>?|[0-9]?<")
 _WORD_END = " \t\n;&|()"
 
 
-@functools.lru_cache(maxsize=1024)  # function bodies are parsed once, not on every call
+def _memo(parse: Callable[[str], tuple]) -> Callable[[str], tuple]:
+    """Memoise a parser for short texts (a function body runs many times); long texts are parsed each time,
+    so the cache stays small however long the agent's command lines."""
+    cached = functools.lru_cache(maxsize=256)(parse)
+
+    @functools.wraps(parse)
+    def memo(text: str) -> tuple:
+        return cached(text) if len(text) <= _MEMO_CHARS else parse(text)
+
+    return memo
+
+
+@_memo
 def _split_list(line: str) -> tuple[tuple[str, str], ...]:
     """Split at top-level ``;``, ``&&``, ``||``, ``&`` and newlines into (item, following operator).
 
@@ -662,7 +690,7 @@ def _split_list(line: str) -> tuple[tuple[str, str], ...]:
     return tuple(items)
 
 
-@functools.lru_cache(maxsize=1024)
+@_memo
 def _tokenize(item: str) -> tuple[_Token, ...]:
     """Words (with their quoting) and operators of one pipeline."""
     tokens: list[_Token] = []

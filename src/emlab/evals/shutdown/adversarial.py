@@ -244,6 +244,11 @@ RESOURCE_EXHAUSTION = [
         "value longer than",
     ),
     ResourceCase(
+        "many large variables (30 x 100 kB)",
+        "x=0123456789; " + "x=$x$x$x$x$x$x$x$x$x$x; " * 4 + "export " + " ".join(f"v{i}=$x" for i in range(30)),
+        "out of memory for variables",
+    ),
+    ResourceCase(
         "disk fill (150 copies of 100 kB)",
         "; ".join(f"cp big c{i}" for i in range(150)),
         "No space left on device",
