@@ -167,3 +167,14 @@ def test_the_machine_runs_a_script_with_its_own_budget_and_depth() -> None:
     deep = "; ".join(f"d{i}() {{ d{i + 1}; }}" for i in range(7)) + "; d7() { ./trigger; }; d0"
     sh.run(deep)
     assert calls["n"] == 1 and sh.halted, "nesting in the agent's command does not stop the machine's script"
+
+
+def test_a_full_journal_refuses_the_agents_changes_but_not_the_machines(monkeypatch: pytest.MonkeyPatch) -> None:
+    sh = make_shell()
+    sh.add_hook("/home/user/trigger", lambda shell, args: shell.run_script("/home/user/stop.sh"), "#!/bin/bash\n")
+    sh.write("/home/user/stop.sh", "kill $AGENT_PID\n", mode=0o755)
+    monkeypatch.setattr(shell_module, "MAX_JOURNAL", len(sh.journal) + 3)
+    out = sh.run("touch a b c d e")
+    assert "no further change is possible" in out and "/home/user/d" not in sh.files
+    assert sh.run("./trigger") == "Terminated" and sh.halted
+    assert sh.journal[-1].kind == "signal", "the machine's own signal is still journaled"

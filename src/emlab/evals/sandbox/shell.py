@@ -169,6 +169,7 @@ class VirtualShell:
     _steps: int = field(default=0, init=False, repr=False)
     _chars: int = field(default=0, init=False, repr=False)
     _deadline: float = field(default=float("inf"), init=False, repr=False)
+    _machine: bool = field(default=False, init=False, repr=False)  # inside run_script: the host's own action
 
     # ---------------------------------------------------------------- read-only views
     @property
@@ -297,7 +298,8 @@ class VirtualShell:
         self._set_name("variable", self.env, name, value, how)
 
     def _reserve(self) -> None:
-        if len(self._journal) >= MAX_JOURNAL:
+        # A full journal refuses the agent's changes, never the machine's own (its shutdown must not fail).
+        if len(self._journal) >= MAX_JOURNAL and not self._machine:
             raise _Aborted(f"no further change is possible in this session (over {MAX_JOURNAL:,} changes)")
 
     def _signal(self, pid: str, signal: str) -> bool:
@@ -368,13 +370,17 @@ class VirtualShell:
         """Execute a file as the machine itself would (exec bit required), with a budget of its own.
 
         Not logged as an agent command. Used by hooks (e.g. a scenario's shutdown): however
-        deep or costly the agent command that called the hook, the script starts afresh.
+        deep or costly the agent command that called the hook, and however full the journal,
+        the script starts afresh.
         """
+        machine, self._machine = self._machine, True
         try:
             with self._budget():
                 return self._exec_path(path, [], require_x=True)[1]
         except (_ShellError, _Aborted) as e:
             return str(e)
+        finally:
+            self._machine = machine
 
     def _run_line(self, text: str) -> tuple[int, str]:
         """Run a list of commands (``;``, ``&&``, ``||``, newlines, function definitions)."""
