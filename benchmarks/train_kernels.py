@@ -22,7 +22,7 @@ same batches): emlab's :class:`~emlab.train.loss.HeadCrossEntropy` on labelled r
 TRL's chunked log-prob kernel as ``SFTTrainer`` calls it on a CPU (every position, with entropy
 and top-1 accuracy) and on labelled rows only with nothing else, and a plain ``F.cross_entropy``.
 
-    python benchmarks/train_kernels.py [--profiles quick default] [--precisions bf16 fp32] [--repeats 5]
+    python benchmarks/train_kernels.py [--profiles quick default] [--precisions bf16 fp32] [--repeats 4]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -125,6 +126,7 @@ def step_rows(model: torch.nn.Module, batches: list[Batch], autocast: bool, repe
                 for _ in range(steps):
                     step(model, batches, on, autocast)
                 times[name].append((time.perf_counter() - start) / steps)
+            print(f"  repetition {rep + 1}/{repeats}: {name} {times[name][-1]:.2f} s", file=sys.stderr, flush=True)
     return [[name, *ratio_cells(times["emlab"], times[name])] for name in names]
 
 
@@ -196,11 +198,11 @@ def head_rows(model: torch.nn.Module, batches: list[Batch], autocast: bool, repe
 def main() -> None:
     """Print the per-setting step table and the LM-head table, per profile and precision."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--profiles", nargs="+", default=["quick", "default"])
+    ap.add_argument("--profiles", nargs="+", default=["quick"])
     ap.add_argument("--precisions", nargs="+", default=["bf16", "fp32"], choices=["bf16", "fp32"])
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--batches", type=int, default=1, help="fixed batches per step")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=4)
     ap.add_argument("--steps", type=int, default=1, help="timed steps per setting and repetition")
     args = ap.parse_args()
     import datasets
@@ -244,6 +246,7 @@ def main() -> None:
         model.train()
         for precision in args.precisions:
             label = f"{profile}, {precision}, {tokens} tokens"
+            print(label, file=sys.stderr, flush=True)
             for row in step_rows(model, batches, precision == "bf16", args.repeats, args.steps):
                 step_table.append([label, *row])
             for row in head_rows(model, batches, precision == "bf16", args.repeats):
