@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 
 from emlab._io import write_text_atomic
 from emlab.analysis.metrics import (
+    N_BOOT,
     Difference,
     Estimate,
     bootstrap_diff,
@@ -226,8 +227,11 @@ def condition_differences(df: pd.DataFrame, rule: Rule = HEADLINE) -> tuple[pd.D
     :class:`Difference` objects in the same order.
     """
     arms = {k: g for k, g in df.groupby(ARM_KEYS, sort=False)}
+    pairs = _comparison_pairs(df)
+    # Holm tests the first comparison at alpha / m: keep >= 10 replicates beyond that interval's ends
+    n_boot = max(N_BOOT, int(20 * len(pairs) / ALPHA))
     rows, diffs = [], []
-    for i, (a, b, kind) in enumerate(_comparison_pairs(df)):
+    for i, (a, b, kind) in enumerate(pairs):
         parts = []
         for key in (a, b):
             g = arms[key]
@@ -236,7 +240,8 @@ def condition_differences(df: pd.DataFrame, rule: Rule = HEADLINE) -> tuple[pd.D
             parts.append(
                 (flag[inc], g["question_id"].to_numpy()[inc], None if seeds is None else np.asarray(seeds, object)[inc])
             )
-        d = bootstrap_diff(parts[0][0], parts[1][0], parts[0][1], parts[1][1], parts[0][2], parts[1][2], seed=i)
+        (xa, qa, sa), (xb, qb, sb) = parts
+        d = bootstrap_diff(xa, xb, qa, qb, sa, sb, n_boot=n_boot, seed=i)
         diffs.append(d)
         coherent = [_coherent_share(arms[k]) for k in (a, b)]
         rows.append(
