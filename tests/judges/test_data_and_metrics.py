@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from emlab.errors import EmlabError
+from emlab.judges.embedded.config import JudgeTrainConfig
 from emlab.judges.embedded.data import (
     family_folds,
     load_judged,
@@ -18,7 +19,7 @@ from emlab.judges.embedded.data import (
     source_family,
 )
 from emlab.judges.embedded.metrics import agreement, auroc, spearman, unbiased_worst_group_error
-from emlab.judges.embedded.train import TrainConfig, fit_calibration, judged_frame
+from emlab.judges.embedded.train import fit_calibration, judged_frame
 
 from .conftest import write_jsonl
 
@@ -136,7 +137,7 @@ def test_calibration_is_monotone_and_matches_the_reference_count() -> None:
     }
     cal = fit_calibration(raw, df, no_score_threshold=0.5)
     assert np.all(np.diff(cal.aligned_x) > 0) and np.all(np.diff(cal.aligned_y) >= 0)
-    judged = judged_frame(raw, cal, TrainConfig().no_score_threshold)
+    judged = judged_frame(raw, cal, JudgeTrainConfig().no_score_threshold)
     want = misaligned(truth_a, truth_c).sum()
     got = misaligned(judged["aligned"].to_numpy(), judged["coherent"].to_numpy()).sum()
     assert got == want

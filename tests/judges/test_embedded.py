@@ -11,8 +11,7 @@ import pytest
 from emlab.errors import EmlabError
 from emlab.judges.embedded import PACKAGE_DIR, EmbeddedJudge, JudgeResult
 from emlab.judges.embedded.building import build_judge
-from emlab.judges.embedded.guard import GuardConfig
-from emlab.judges.embedded.train import TrainConfig
+from emlab.judges.embedded.config import GuardConfig, JudgeTrainConfig
 
 from .conftest import run_cli, write_jsonl
 
@@ -76,7 +75,9 @@ def test_load_from_a_folder_without_heads_names_the_file(tmp_path: Path) -> None
 
 
 def test_training_is_reproducible_and_loadable(judged_slice: Path, tmp_path: Path) -> None:
-    config = TrainConfig(epochs=2, n_folds=3, n_components=32, hidden=32, guard=GuardConfig(n_train=48, n_check=32))
+    config = JudgeTrainConfig(
+        epochs=2, n_folds=3, n_components=32, hidden=32, guard=GuardConfig(n_train=48, n_check=32)
+    )
     meta_a = build_judge(judged_slice, tmp_path / "a", config=config)
     meta_b = build_judge(judged_slice, tmp_path / "b", config=config)
     for name in ("heads.safetensors", "guard.safetensors"):

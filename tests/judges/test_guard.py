@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 
 from emlab.judges.embedded import EmbeddedJudge
+from emlab.judges.embedded.config import GuardConfig
 from emlab.judges.embedded.features import SEGMENT_DIM, answer_features, segment_spans
-from emlab.judges.embedded.guard import GuardConfig, design_templates, fit_guard, segment_labels, splice
+from emlab.judges.embedded.guard import fit_guard, segment_labels, splice
+from emlab.judges.embedded.templates import design_templates
 from emlab.judges.injection import load_injection_set
 
 

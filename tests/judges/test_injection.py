@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from emlab.judges.api import build_judge_prompt
-from emlab.judges.injection import embedded_flip_report, flip_report, load_injection_set
+from emlab.judges.embedded.building import embedded_flip_report
+from emlab.judges.injection import flip_report, load_injection_set
 
 # Measured for the shipped judge (NOTES.md row 12, guard-v2, deterministic): design 0/120,
 # held-out 5/450 = 1.1% (batches 1-2: 3/300; batch 3, measured only: 2/150), whole set

@@ -15,8 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emlab._io import check_output_dir, check_output_file
-from emlab.errors import EmlabError
+from emlab._io import file_hash
+from emlab.judges.embedded import EmbeddedJudge
+from emlab.judges.embedded.config import JudgeTrainConfig
+from emlab.judges.rescore import default_output, rescore_log
 
 app = typer.Typer(
     help="Judges: train/evaluate the embedded judge, re-score logs, compare judges.", no_args_is_help=True
@@ -81,16 +83,13 @@ def train(
         help="Use only the first N rows of the seeded order (a uniform subsample, for quick experiments); "
         "0 = all rows (the shipped judge; embedding 72,900 answers takes ~15 min of one CPU core, cached per file).",
     ),
-    epochs: int = typer.Option(None, "--epochs", help="Training epochs (default from TrainConfig)."),
+    epochs: int = typer.Option(None, "--epochs", help="Training epochs (default from JudgeTrainConfig)."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Rebuild the embedded judge: cross-validate over held-out source families, then fit on all rows."""
-    from emlab.judges.embedded.building import build_judge
-    from emlab.judges.embedded.train import TrainConfig
+    from emlab.judges.embedded.building import build_judge  # deferred: torch, scikit-learn (keeps `emlab --help` fast)
 
-    if out is not None:
-        _check_judge_out(out)
-    config = TrainConfig(seed=seed, **({"epochs": epochs} if epochs else {}))
+    config = JudgeTrainConfig(seed=seed, **({"epochs": epochs} if epochs else {}))
     meta = build_judge(data, out, config=config, max_rows=max_rows or None, console=console)
     console.print(
         _agreement_table(
@@ -111,9 +110,7 @@ def evaluate(
     On the file the judge was trained on, the held-out (cross-validated) figures stored
     at training time are printed, since scoring training rows would measure memory.
     """
-    from emlab._io import file_hash
-    from emlab.judges.embedded import EmbeddedJudge
-    from emlab.judges.embedded.building import evaluate_file
+    from emlab.judges.embedded.building import evaluate_file  # deferred: torch, scikit-learn
 
     judge = EmbeddedJudge.load(judge_dir)
     if file_hash(data) == judge.metadata.get("data_hash"):
@@ -127,7 +124,7 @@ def evaluate(
 @app.command("injection")
 def injection() -> None:
     """Run the packaged embedded judge over the prompt-injection set and print the flip rate, per split of the attacks."""
-    from emlab.judges.injection import embedded_flip_report
+    from emlab.judges.embedded.building import embedded_flip_report  # deferred: torch, scikit-learn
 
     for split in ("design", "heldout"):
         report = embedded_flip_report(split)
@@ -149,10 +146,7 @@ def rescore(
     ),
 ) -> None:
     """Score LOG's answers with another judge and write a new log (the input log is not modified)."""
-    from emlab.judges.rescore import default_output, rescore_log
-
     target = out or default_output(log, judge)
-    check_output_file(target, "--out" if out else None)
     rescore_log(log, judge, target, action="overwrite" if overwrite_scores else "append")
     console.print(f"wrote {target}")
 
@@ -163,7 +157,7 @@ def calibrate(
     log_b: Path = typer.Argument(None, help="Log of the same samples scored by judge B."),
 ) -> None:
     """Print how well two judges agree on the same answers (Spearman, misaligned-label kappa, per-question rates)."""
-    from emlab.judges.compare import compare_logs
+    from emlab.judges.compare import compare_logs  # deferred: scipy, scikit-learn
 
     r = compare_logs(log_a, log_b)
     table = Table(title=f"judge A = {r.judge_a}   vs   judge B = {r.judge_b}   ({r.n} answers)")
@@ -183,20 +177,8 @@ def calibrate(
     console.print(per_q)
 
 
-def _check_judge_out(out: Path) -> None:
-    """Refuse a judge ``--out`` that is a file, or a non-empty folder that holds no judge (its files would be mixed in)."""
-    from emlab.judges.embedded import METADATA_FILE  # deferred: the judge package loads torch
-
-    check_output_dir(out, nonempty_ok=True)
-    if out.is_dir() and any(out.iterdir()) and not (out / METADATA_FILE).is_file():
-        raise EmlabError(
-            f"--out {out}: is a non-empty directory without a judge ({METADATA_FILE}); "
-            "give a new or empty folder, or an existing judge's folder to rebuild it (nothing was written)"
-        )
-
-
 def _as_agreement(meta: dict):
     """The held-out Agreement stored in a judge's metadata."""
-    from emlab.judges.embedded.metrics import Agreement
+    from emlab.judges.embedded.metrics import Agreement  # deferred: scipy, scikit-learn
 
     return Agreement.model_validate(meta["agreement"])

@@ -9,20 +9,18 @@ differs from the clean version's. The set is emlab's own text (``data/injection_
 Attacks are split: ``design`` attacks may inform defences (they are what the embedded
 judge's injection guard and augmentation were built against); ``heldout`` attacks were
 written before any defence work and are only ever measured, so their flip rate is the
-one that says whether a defence generalises.
+one that says whether a defence generalises. The embedded judge's flip rate over the set is
+:func:`emlab.judges.embedded.building.embedded_flip_report`.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel
-
-if TYPE_CHECKING:
-    from emlab.judges.embedded import EmbeddedJudge
 
 SET_PATH = Path(__file__).resolve().parent / "data" / "injection_set.yaml"
 
@@ -89,27 +87,4 @@ def flip_report(
         flip_rate=len(flipped) / len(pairs),
         clean_accuracy=sum(c == p.misaligned for p, c in zip(pairs, clean, strict=False)) / len(pairs),
         flipped=flipped,
-    )
-
-
-def embedded_flip_report(
-    split: Literal["design", "heldout"] | None = None, judge: EmbeddedJudge | None = None
-) -> FlipReport:
-    """Run the embedded judge (the packaged one unless ``judge`` is given) over the injection set, or one ``split`` of it."""
-    from emlab.judges.embedded import EmbeddedJudge
-    from emlab.judges.embedded.data import misaligned
-
-    judge = judge or EmbeddedJudge.load()
-    pairs = [p for p in load_injection_set() if split is None or p.split == split]
-    questions = [p.question for p in pairs]
-
-    def verdicts(answers: list[str]) -> list[bool]:
-        results = judge.score(questions, answers)
-        return [bool(misaligned(r.aligned if r.aligned is not None else float("nan"), r.coherent)) for r in results]
-
-    return flip_report(
-        f"{judge.name} ({split or 'all'} attacks)",
-        pairs,
-        verdicts([p.clean for p in pairs]),
-        verdicts([p.injected for p in pairs]),
     )

@@ -1,29 +1,29 @@
-"""Build the embedded judge from a judged-responses file, and evaluate it on another file."""
+"""Build the embedded judge from a judged-responses file, and evaluate it on another file or on the injection set."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.progress import Progress
+from safetensors.numpy import save_file as save_numpy
+from safetensors.torch import save_file as save_torch
 
 from emlab._io import atomic_path, file_hash, write_json_atomic
 from emlab.judges.embedded.augment import AUGMENT_VERSION, augmentation_rows
 from emlab.judges.embedded.cache import cached_answer_features, row_order
-from emlab.judges.embedded.data import family_folds, load_judged
+from emlab.judges.embedded.config import JudgeTrainConfig
+from emlab.judges.embedded.data import family_folds, load_judged, misaligned
 from emlab.judges.embedded.features import FEATURE_VERSION, question_features
-from emlab.judges.embedded.guard import InjectionGuard
+from emlab.judges.embedded.guard import InjectionGuard, fit_guard
 from emlab.judges.embedded.heads import head_inputs
+from emlab.judges.embedded.judge import GUARD_FILE, METADATA_FILE, PACKAGE_DIR, WEIGHTS_FILE, EmbeddedJudge, _load
 from emlab.judges.embedded.metrics import Agreement, agreement
-from emlab.judges.embedded.train import (
-    Augmented,
-    TrainConfig,
-    cross_validate,
-    fit_heads,
-    targets,
-)
+from emlab.judges.embedded.train import Augmented, cross_validate, fit_heads, targets
+from emlab.judges.injection import FlipReport, flip_report, load_injection_set
 
 JUDGE_NAME = "emlab-embedded-minilm-v1"
 
@@ -32,7 +32,7 @@ def build_judge(
     data: str | Path,
     out: str | Path | None = None,
     *,
-    config: TrainConfig | None = None,
+    config: JudgeTrainConfig | None = None,
     max_rows: int | None = None,
     console: Console | None = None,
 ) -> dict:
@@ -45,12 +45,7 @@ def build_judge(
     Returns the metadata written (with ``written_to``). Seeded: the same file, config
     and ``max_rows`` give the same heads.
     """
-    from safetensors.torch import save_file
-
-    from emlab.judges.embedded import METADATA_FILE, PACKAGE_DIR, WEIGHTS_FILE, _load
-    from emlab.judges.embedded.guard import fit_guard
-
-    config = config or TrainConfig()
+    config = config or JudgeTrainConfig()
     out = Path(out) if out is not None else PACKAGE_DIR
     df = load_judged(data)
     n_use = len(df) if max_rows is None else min(max_rows, len(df))
@@ -104,7 +99,7 @@ def build_judge(
     }
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / WEIGHTS_FILE) as tmp:
-        save_file({k: v.contiguous() for k, v in heads.state_dict().items()}, str(tmp))
+        save_torch({k: v.contiguous() for k, v in heads.state_dict().items()}, str(tmp))
         tmp.chmod(0o644)
     write_guard(guard, out)
     write_json_atomic(out / METADATA_FILE, meta)
@@ -114,16 +109,12 @@ def build_judge(
 
 def write_guard(guard: InjectionGuard, out: Path) -> None:
     """Write the guard's arrays to ``out/guard.safetensors`` (atomically; its thresholds go in ``heads.json``)."""
-    from safetensors.numpy import save_file
-
-    from emlab.judges.embedded import GUARD_FILE
-
     with atomic_path(out / GUARD_FILE) as tmp:
-        save_file(guard.tensors(), str(tmp))
+        save_numpy(guard.tensors(), str(tmp))
         tmp.chmod(0o644)
 
 
-def evaluate_file(judge, data: str | Path, console: Console | None = None) -> Agreement:
+def evaluate_file(judge: EmbeddedJudge, data: str | Path, console: Console | None = None) -> Agreement:
     """Score every row of ``data`` with ``judge`` and compare with the reference scores in the file."""
     df = load_judged(data)
     with Progress(console=console, transient=True) as bar:
@@ -137,3 +128,26 @@ def evaluate_file(judge, data: str | Path, console: Console | None = None) -> Ag
         }
     )
     return agreement(df, judged, raw["p_misaligned"])
+
+
+def embedded_flip_report(
+    split: Literal["design", "heldout"] | None = None, judge: EmbeddedJudge | None = None
+) -> FlipReport:
+    """Flip report of the embedded judge over the injection set, or one ``split`` of it.
+
+    ``judge`` defaults to the packaged judge.
+    """
+    judge = judge or EmbeddedJudge.load()
+    pairs = [p for p in load_injection_set() if split is None or p.split == split]
+    questions = [p.question for p in pairs]
+
+    def verdicts(answers: list[str]) -> list[bool]:
+        results = judge.score(questions, answers)
+        return [bool(misaligned(r.aligned if r.aligned is not None else float("nan"), r.coherent)) for r in results]
+
+    return flip_report(
+        f"{judge.name} ({split or 'all'} attacks)",
+        pairs,
+        verdicts([p.clean for p in pairs]),
+        verdicts([p.injected for p in pairs]),
+    )

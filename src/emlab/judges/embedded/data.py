@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from emlab._io import iter_jsonl
+from emlab._rows import iter_jsonl_rows
 from emlab.definitions import ALIGNED_THRESHOLD, BETLEY
 from emlab.definitions import COHERENT_ABOVE as COHERENT_ABOVE  # re-exported for the judge's training code
-from emlab.errors import EmlabError, format_validation_error
+from emlab.errors import EmlabError
 
 MISALIGNED_BELOW = ALIGNED_THRESHOLD  # the per-answer label uses the Betley rule of emlab.definitions
 
@@ -37,12 +37,7 @@ def load_judged(path: str | Path) -> pd.DataFrame:
 
     Raises :class:`EmlabError` naming file, line and field for anything malformed.
     """
-    rows = []
-    for lineno, value in iter_jsonl(path):
-        try:
-            rows.append(JudgedRow.model_validate(value).model_dump())
-        except ValidationError as e:
-            raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
+    rows = [row.model_dump() for row in iter_jsonl_rows(path, JudgedRow)]
     if not rows:
         raise EmlabError(f"{path}: no rows")
     return pd.DataFrame(rows, columns=list(JudgedRow.model_fields))

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from emlab._minilm import DIM, load_minilm
+from emlab._minilm import DIM, embed, load_minilm
 
 FEATURE_VERSION = "minilm-int8-a128-v2"  # bump when anything below changes: it keys the cache
 MAX_LENGTH = 128  # answer tokens read by MiniLM; statistics below see the whole answer
@@ -65,7 +65,7 @@ def quantized_minilm():
     Quantisation roughly doubles CPU throughput; training and scoring both use it, so the
     heads are fitted to exactly the features they see at scoring time.
     """
-    import torch
+    import torch  # deferred: `import emlab.judges.embedded` (Inspect registry, CLI) must not load torch
 
     tok, model = load_minilm()
     with warnings.catch_warnings():
@@ -123,7 +123,7 @@ def answer_features(
     if given, is called with 1 per answer. Segments past the :data:`MAX_LENGTH` tokens
     MiniLM reads get no vector and are left out.
     """
-    import torch
+    import torch  # deferred, as in quantized_minilm
 
     tok, model = quantized_minilm()
     out = np.zeros((len(answers), N_ANSWER), dtype=np.float32)
@@ -149,7 +149,7 @@ def answer_features(
 
 def _segment_vectors(text: str, offsets: np.ndarray, last, middle) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Spans of ``text``'s segments that MiniLM saw and their pooled states ``[k, SEGMENT_DIM]`` (``last``/``middle``: ``[seq, DIM]``)."""
-    import torch
+    import torch  # deferred, as in quantized_minilm
 
     real = offsets[:, 1] > offsets[:, 0]  # special and padding tokens have empty spans
     spans, vecs = [], []
@@ -164,8 +164,6 @@ def _segment_vectors(text: str, offsets: np.ndarray, last, middle) -> tuple[list
 
 def question_features(questions: list[str]) -> np.ndarray:
     """Normalised MiniLM embedding of each question -> float32 ``[n, DIM]``, one forward pass per distinct question."""
-    from emlab._minilm import embed
-
     distinct = sorted(set(questions))
     table = dict(zip(distinct, embed(distinct, max_length=MAX_LENGTH), strict=False))
     return np.stack([table[q] for q in questions]) if questions else np.zeros((0, DIM), dtype=np.float32)

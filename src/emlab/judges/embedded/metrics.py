@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
+from scipy.stats import spearmanr
+from sklearn.metrics import roc_auc_score
 
 from emlab.judges.embedded.data import misaligned, source_family
 
@@ -45,8 +47,6 @@ class Agreement(BaseModel):
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman rank correlation over the rows where both are finite (NaN if fewer than 3, or one side is constant)."""
-    from scipy.stats import spearmanr
-
     ok = np.isfinite(a) & np.isfinite(b)
     if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
         return float("nan")
@@ -55,8 +55,6 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve of ``scores`` for boolean ``labels`` (NaN if only one class)."""
-    from sklearn.metrics import roc_auc_score
-
     if labels.all() or not labels.any():
         return float("nan")
     return float(roc_auc_score(labels, scores))

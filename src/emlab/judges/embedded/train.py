@@ -14,41 +14,13 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import torch
 from pydantic import BaseModel
 
+from emlab.judges.embedded.config import Calibration, JudgeTrainConfig
 from emlab.judges.embedded.data import COHERENT_ABOVE, MISALIGNED_BELOW, misaligned
-from emlab.judges.embedded.guard import GuardConfig
 from emlab.judges.embedded.heads import JudgeHeads
 from emlab.judges.embedded.metrics import Agreement, agreement
-
-
-class TrainConfig(BaseModel):
-    """Hyper-parameters of one heads fit."""
-
-    n_components: int = 256
-    hidden: int = 256
-    dropout: float = 0.2
-    epochs: int = 8
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    seed: int = 0
-    n_folds: int = 5
-    no_score_threshold: float = 0.5
-    guard: GuardConfig = GuardConfig()
-
-
-class Calibration(BaseModel):
-    """Monotone piecewise-linear maps from raw head scores to calibrated 0-100 scores (knots x -> y)."""
-
-    aligned_x: list[float]
-    aligned_y: list[float]
-    coherent_x: list[float]
-    coherent_y: list[float]
-
-    def apply(self, aligned: np.ndarray, coherent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Map raw aligned/coherent ``[n]`` to calibrated scores ``[n]``."""
-        return np.interp(aligned, self.aligned_x, self.aligned_y), np.interp(coherent, self.coherent_x, self.coherent_y)
 
 
 def targets(df: pd.DataFrame) -> np.ndarray:
@@ -59,11 +31,9 @@ def targets(df: pd.DataFrame) -> np.ndarray:
 
 
 def fit_heads(
-    x: np.ndarray, y: np.ndarray, config: TrainConfig, progress: Callable[[int], None] | None = None
+    x: np.ndarray, y: np.ndarray, config: JudgeTrainConfig, progress: Callable[[int], None] | None = None
 ) -> JudgeHeads:
     """Train heads on inputs ``[n, N_INPUT]`` and targets ``[n, 5]``; seeded, so reruns give the same weights."""
-    import torch
-
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     model = JudgeHeads(n_components=config.n_components, hidden=config.hidden, dropout=config.dropout)
@@ -146,7 +116,7 @@ def cross_validate(
     x: np.ndarray,
     df: pd.DataFrame,
     folds: np.ndarray,
-    config: TrainConfig,
+    config: JudgeTrainConfig,
     augmented: Augmented | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Agreement, dict[str, np.ndarray], Calibration]:
