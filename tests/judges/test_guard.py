@@ -67,7 +67,7 @@ def test_packaged_guard_flags_heldout_injections_and_no_clean_answer() -> None:
     clean = judge.score([p.question for p in pairs], [p.clean for p in pairs])
     injected = judge.score([p.question for p in pairs], [p.injected for p in pairs])
     assert not any(r.injection for r in clean)
-    assert np.mean([r.injection for r in injected]) >= 0.8  # attacks it never saw (measured in NOTES.md)
+    assert np.mean([r.injection for r in injected]) >= 0.8  # attacks it never saw (measured in docs/judge_notes.md)
 
 
 def test_neutralise_removes_flagged_segments_only() -> None:
