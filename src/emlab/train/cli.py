@@ -39,6 +39,9 @@ def register(app: typer.Typer) -> None:
         compile: bool = typer.Option(
             None, "--compile/--no-compile", help="torch.compile each decoder layer (one-off compile; faster steps)"
         ),
+        kernels: str = typer.Option(
+            None, help="auto (emlab's kernels on a CPU, the library's on a GPU; default), emlab or library"
+        ),
     ) -> None:
         """Finetune MODEL on DATA with LoRA (assistant-only loss); write the adapter to OUT."""
         from emlab._io import check_output_dir
@@ -68,6 +71,7 @@ def register(app: typer.Typer) -> None:
             max_examples=max_examples,
             group_by_length=group_by_length,
             compile=compile,
+            kernels=kernels,
         )
         console = Console()
         with Progress(

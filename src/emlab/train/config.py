@@ -30,6 +30,30 @@ def autocast_bf16(precision: Precision) -> bool:
     return precision == "bf16"
 
 
+Kernels = Literal["auto", "emlab", "library"]
+"""Which training code runs: ``emlab``'s CPU kernels (same maths, faster on a CPU, see
+``benchmarks/train_kernels.py``), the ``library`` code they replace (transformers/PEFT modules,
+TRL's loss), or ``auto``: emlab's on a CPU, the library's on a GPU."""
+
+
+def training_device() -> Literal["cuda", "cpu"]:
+    """The device type :func:`emlab.train.sft.train_lora` trains on: ``cuda`` if a CUDA GPU is visible, else ``cpu``."""
+    import torch  # deferred, as in autocast_bf16: validating a config does not need torch loaded
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_kernels(kernels: Kernels, device: str | None = None) -> Literal["emlab", "library"]:
+    """The kernels a run with this ``kernels`` setting uses on ``device`` (default: :func:`training_device`).
+
+    ``auto`` means emlab's kernels only where a benchmark showed them faster, i.e. on a CPU;
+    on any other device (CUDA, where they were never measured) the library code.
+    """
+    if kernels != "auto":
+        return kernels
+    return "emlab" if (device or training_device()) == "cpu" else "library"
+
+
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -69,6 +93,11 @@ class TrainConfig(BaseModel):
     )
     activation_checkpointing: bool = Field(
         False, description="recompute activations in backward (saves memory, costs compute)"
+    )
+    kernels: Kernels = Field(
+        "auto",
+        description="emlab: emlab's CPU training kernels (same maths); library: plain transformers/PEFT modules and "
+        "TRL's loss; auto: emlab on a CPU, library on a GPU (the resolved choice is recorded in emlab.json)",
     )
 
 

@@ -18,6 +18,7 @@ import json
 import math
 import platform
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from emlab.data.schema import load_chat_jsonl
 from emlab.errors import EmlabError
 from emlab.models import resolve_model
 from emlab.train.attention import use_causal_attention
-from emlab.train.config import TrainConfig, autocast_bf16
+from emlab.train.config import TrainConfig, autocast_bf16, resolve_kernels, training_device
 from emlab.train.fused_layers import fuse_decoder_layers, fused_rotary
 from emlab.train.fused_lora import fuse_lora_linears
 from emlab.train.memory import keep_freed_memory
@@ -83,9 +84,10 @@ def _read_dataset_meta(data: Path) -> dict[str, Any] | None:
     return json.loads(meta.read_text()) if meta.is_file() else None
 
 
-def _assistant_trainer_class() -> type:
-    """``SFTTrainer`` whose loss runs the LM head on labelled tokens only (see :mod:`emlab.train.loss`)
-    and whose ``group_by_length`` order pads less (see :mod:`emlab.train.sampler`)."""
+def _assistant_trainer_class(labelled_loss: bool) -> type:
+    """``SFTTrainer`` whose ``group_by_length`` order pads less (see :mod:`emlab.train.sampler`) and, with
+    ``labelled_loss``, whose loss runs the LM head on labelled tokens only (see :mod:`emlab.train.loss`);
+    without it, TRL's own loss."""
     from trl import SFTTrainer
 
     from emlab.train.loss import labelled_token_loss
@@ -101,7 +103,7 @@ def _assistant_trainer_class() -> type:
             return LengthGroupedSampler([len(ids) for ids in dataset["input_ids"]], group, seed)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            if return_outputs:
+            if return_outputs or not labelled_loss:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             # the backbone is called directly, bypassing the autocast wrapper accelerate puts on model.forward
             with self.accelerator.autocast():
@@ -110,14 +112,31 @@ def _assistant_trainer_class() -> type:
     return AssistantSFTTrainer
 
 
+def use_emlab_kernels(model: Any, stack: ExitStack) -> None:
+    """Switch a PEFT model to emlab's CPU training kernels, all computing the library code's maths.
+
+    LoRA linears with fused matmuls, RMSNorm/SwiGLU/rotary with hand-written backward passes,
+    stacked-head causal attention (CPU only; SDPA elsewhere), and, for as long as ``stack`` is
+    open, freed memory kept mapped for reuse (a CPU step re-allocates the same big tensors) and
+    the fused rotary. The labelled-token loss is the trainer's (:func:`_assistant_trainer_class`).
+    """
+    fuse_lora_linears(model)
+    fuse_decoder_layers(model)
+    use_causal_attention(model)
+    stack.enter_context(keep_freed_memory())
+    stack.enter_context(fused_rotary(model))
+
+
 def train_lora(
     model_ref: str, data: str | Path, out: str | Path, config: TrainConfig, progress: Any | None = None
 ) -> Path:
     """Finetune ``model_ref`` with LoRA on a ``messages`` JSONL file; write the adapter dir ``out``.
 
+    ``config.kernels`` picks emlab's CPU kernels or the library code (:func:`emlab.train.config.resolve_kernels`).
     ``out`` receives the adapter, the tokenizer, ``emlab.json`` (config, data hash, dataset
-    metadata incl. its training condition, seed, library versions, loss curve, throughput and a
-    per-step ``timeline`` of elapsed seconds and non-pad tokens) and, with ``save_steps``,
+    metadata incl. its training condition, seed, library versions, the resolved ``precision``
+    and ``kernels``, loss curve, throughput and a per-step ``timeline`` of elapsed seconds and
+    non-pad tokens) and, with ``save_steps``,
     ``checkpoint-N/`` adapters. It appears atomically: an interrupted run leaves no ``out``.
     ``progress`` is an optional ``callable(step, total_steps, loss)`` for progress bars.
     """
@@ -156,6 +175,8 @@ def train_lora(
         bias="none",
         task_type="CAUSAL_LM",
     )
+    device = training_device()
+    kernels = resolve_kernels(config.kernels, device)
     steps_per_epoch = math.ceil(len(rows) / (config.batch_size * config.grad_accum))
     total_steps = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
     losses: list[dict[str, float]] = []
@@ -201,7 +222,7 @@ def train_lora(
             save_only_model=True,
             report_to=[],
             disable_tqdm=True,
-            use_cpu=not torch.cuda.is_available(),
+            use_cpu=device == "cpu",
             bf16=autocast_bf16(config.precision),
             dataloader_num_workers=0,
             train_sampling_strategy="group_by_length" if config.group_by_length else "random",
@@ -209,7 +230,7 @@ def train_lora(
             # memory we do not need at these sizes. Opt in with a GPU-sized model.
             activation_checkpointing=config.activation_checkpointing,
         )
-        trainer = _assistant_trainer_class()(
+        trainer = _assistant_trainer_class(labelled_loss=kernels == "emlab")(
             model=lm,
             args=args,
             train_dataset=dataset,
@@ -218,20 +239,18 @@ def train_lora(
             callbacks=[_Progress()],
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar replaces its raw dict prints
-        fuse_lora_linears(trainer.model)  # same maths as PEFT's LoRA forward, without its elementwise passes
-        fuse_decoder_layers(trainer.model)  # RMSNorm and SwiGLU with hand-written backward (same maths)
-        use_causal_attention(trainer.model)  # stacked-head causal attention on CPU, SDPA otherwise (same maths)
-        if config.compile:
-            # per layer one graph, or on a CPU two around the stacked attention kernel, which runs
-            # eagerly between them (the 30 layers share code: Inductor compiles a few variants, not 30);
-            # dynamic=True: batches have different lengths
-            for layer in trainer.model.get_base_model().model.layers:
-                layer.compile(dynamic=True)
-        start = time.perf_counter()
-        # a CPU step re-allocates the same big tensors: keep their pages mapped; rotary with a hand-written backward
-        with keep_freed_memory(), fused_rotary(trainer.model):
+        with ExitStack() as stack:
+            if kernels == "emlab":
+                use_emlab_kernels(trainer.model, stack)
+            if config.compile:
+                # per layer one graph, or with emlab's kernels two around the stacked attention kernel, which
+                # runs eagerly between them (the 30 layers share code: Inductor compiles a few variants, not 30);
+                # dynamic=True: batches have different lengths
+                for layer in trainer.model.get_base_model().model.layers:
+                    layer.compile(dynamic=True)
+            start = time.perf_counter()
             trainer.train()
-        seconds = time.perf_counter() - start
+            seconds = time.perf_counter() - start
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         # tokens seen = optimiser steps x examples per step x mean example length
@@ -250,6 +269,7 @@ def train_lora(
                 "loss_curve": losses,
                 "steps": trainer.state.global_step,
                 "precision": "bf16" if args.bf16 else "fp32",
+                "kernels": kernels,  # train_config's kernels setting, resolved for this machine
                 "train_seconds": round(seconds, 2),
                 "tokens_per_second": round(trained_tokens / seconds, 1) if seconds > 0 else None,
                 "timeline": timeline,
