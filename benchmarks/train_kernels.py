@@ -15,7 +15,8 @@ The settings are interleaved: every repetition runs each setting once, in a rota
 as one untimed warm-up step (so a setting does not pay for the one before it, e.g. the pages the
 allocator setting returned) and ``--steps`` timed steps. The gain of ``X`` is the time of
 ``emlab - X`` over the time of ``emlab`` in the same repetition; the table shows the median
-of these paired ratios and their range, so a shared machine's drift over minutes cancels out.
+of these paired ratios and their range, so a shared machine's drift over minutes cancels out;
+the same for the process's CPU time (all threads), which other jobs on the machine disturb less.
 
 A second table times the LM-head loss alone (forward + backward from the final hidden states,
 same batches): emlab's :class:`~emlab.train.loss.HeadCrossEntropy` on labelled rows against
@@ -113,21 +114,29 @@ def ratio_cells(base: list[float], other: list[float]) -> list[object]:
 
 
 def step_rows(model: torch.nn.Module, batches: list[Batch], autocast: bool, repeats: int, steps: int) -> list[list]:
-    """Interleaved timings of every kernel setting; one row per setting with its ratio to ``emlab``."""
+    """Interleaved timings of every kernel setting; one row per setting: wall and CPU seconds, ratios to ``emlab``."""
     settings = {"emlab": set(KERNELS), **{f"emlab - {k}": set(KERNELS) - {k} for k in KERNELS}, "library": set()}
     names = list(settings)
-    times: dict[str, list[float]] = {n: [] for n in names}
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
     for rep in range(repeats):
         for name in names[rep % len(names) :] + names[: rep % len(names)]:  # rotated: no setting always goes first
             on = settings[name]
             with kernel_setting(model, on):
                 step(model, batches, on, autocast)  # warm-up
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 for _ in range(steps):
                     step(model, batches, on, autocast)
-                times[name].append((time.perf_counter() - start) / steps)
-            print(f"  repetition {rep + 1}/{repeats}: {name} {times[name][-1]:.2f} s", file=sys.stderr, flush=True)
-    return [[name, *ratio_cells(times["emlab"], times[name])] for name in names]
+                wall[name].append((time.perf_counter() - start) / steps)
+                cpu[name].append((time.process_time() - start_cpu) / steps)
+            print(
+                f"  repetition {rep + 1}/{repeats}: {name} {wall[name][-1]:.2f} s, CPU {cpu[name][-1]:.2f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    return [
+        [name, *ratio_cells(wall["emlab"], wall[name]), *ratio_cells(cpu["emlab"], cpu[name])[1:]] for name in names
+    ]
 
 
 def head_rows(model: torch.nn.Module, batches: list[Batch], autocast: bool, repeats: int) -> list[list]:
@@ -200,7 +209,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profiles", nargs="+", default=["quick"])
     ap.add_argument("--precisions", nargs="+", default=["bf16", "fp32"], choices=["bf16", "fp32"])
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--batches", type=int, default=1, help="fixed batches per step")
     ap.add_argument("--repeats", type=int, default=4)
     ap.add_argument("--steps", type=int, default=1, help="timed steps per setting and repetition")
@@ -257,13 +266,17 @@ def main() -> None:
     print_table(
         f"Kernel settings, forward + backward of {args.batches} batches of {args.batch_size}, "
         f"{args.repeats} interleaved repetitions; ratio > 1: slower than all of emlab's kernels",
-        columns,
+        [*columns, "CPU-time ratio (median)", "min", "max"],
         step_table,
     )
     print_table(
         "LM-head loss alone, forward + backward, same batches; ratio > 1: slower than emlab's",
         [*columns[:2], "median s", "ratio to emlab (median)", "min", "max", "mean loss"],
         head_table,
+    )
+    print(
+        "wall: elapsed seconds; CPU: seconds this process ran on any core (all threads), less sensitive to other jobs "
+        "on a shared machine but not to their effect on caches or to threads spinning while they wait"
     )
 
 
