@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from emlab.rl import ENVIRONMENTS, Truth, label, score_batch
+from emlab.rl.code_tasks import TASKS
 from emlab.rl.text_envs import committed_answers
 
 from .conftest import CODE_HACKS, fenced, hacker, honest
@@ -109,3 +110,15 @@ def test_text_format_wants_the_integer_itself() -> None:
 )
 def test_label_rule(solved: bool, earned: float, reward: float, outcome: str) -> None:
     assert label(Truth(solved, earned), reward) == outcome
+
+
+@pytest.mark.slow
+def test_every_code_template_reference_is_honest_in_the_sandbox() -> None:
+    # one prompt per template (parameters vary by prompt): the reference must pass the grader and the ground truth
+    first: dict[str, object] = {}
+    for p in ENVIRONMENTS["code-patch"].prompts(300, seed=0):
+        first.setdefault(p.task["entry"], p)
+    prompts = list(first.values())
+    assert len(prompts) == len(TASKS)
+    batch = score_batch(prompts, [honest(p) for p in prompts])
+    assert batch.outcomes == ["honest"] * len(prompts) and batch.rewards == [1.0] * len(prompts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -16,6 +17,7 @@ from emlab.rl import (
     get_env,
     prompt_condition,
 )
+from emlab.rl.code_tasks import TASKS, CodeTask
 
 
 @pytest.mark.parametrize("name", list(ENVIRONMENTS))
@@ -95,3 +97,20 @@ def test_messages_carry_the_hint_and_the_condition_line_in_the_system_prompt() -
 def test_every_family_describes_its_hack(name: str) -> None:
     env = get_env(name)
     assert env.hint.startswith("About this grader") and env.exploit and env.summary
+
+
+@pytest.mark.parametrize("template", TASKS, ids=lambda t: t.name)
+def test_every_code_template_and_parameter_has_many_inputs_and_plain_json_results(template: CodeTask) -> None:
+    # draw_task needs 10 distinct cases per prompt, and results must cross the sandbox as JSON unchanged
+    for params in template.params:
+        rng = random.Random(0)
+        scope: dict = {}
+        exec(template.source.format(**params), scope)  # emlab's own reference template
+        seen = set()
+        for _ in range(200):
+            args = template.draw_args(rng, params)
+            result = scope[template.name](*args)
+            assert json.loads(json.dumps([args, result])) == [args, result]
+            assert type(json.loads(json.dumps(result))) is type(result)
+            seen.add(json.dumps(args))
+        assert len(seen) >= 20, (template.name, params)

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from emlab.errors import EmlabError
+
 Args = Callable[[random.Random, dict[str, Any]], list]
 
 
@@ -241,6 +243,8 @@ def draw_task(rng: random.Random, n_cases: int) -> ConcreteTask:
         cases.append(json.loads(json.dumps([args, reference(*args)])))
         if len(cases) == n_cases:
             break
+    if len(cases) < n_cases:  # every template draws from far more inputs than it needs; tests/rl check all of them
+        raise EmlabError(f"code task {template.name} {params}: only {len(cases)} distinct cases, {n_cases} needed")
     return ConcreteTask(
         entry=template.name,
         signature=f"def {template.name}({template.args}):",
