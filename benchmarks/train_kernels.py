@@ -16,14 +16,18 @@ as one untimed warm-up step (so a setting does not pay for the one before it, e.
 allocator setting returned) and ``--steps`` timed steps. The gain of ``X`` is the time of
 ``emlab - X`` over the time of ``emlab`` in the same repetition; the table shows the median
 of these paired ratios and their range, so a shared machine's drift over minutes cancels out;
-the same for the process's CPU time (all threads), which other jobs on the machine disturb less.
+the same for the process's CPU time (all threads). On a machine that other jobs share,
+``--threads 1`` makes the CPU time a steady measure of the work each setting does: with two
+threads, one that waits for the other (descheduled) spins, and both wall and CPU time swing by
+2x between repetitions. An idle multi-core machine adds the thread synchronisations a kernel
+saves or costs, which a one-thread run does not see.
 
 A second table times the LM-head loss alone (forward + backward from the final hidden states,
 same batches): emlab's :class:`~emlab.train.loss.HeadCrossEntropy` on labelled rows against
 TRL's chunked log-prob kernel as ``SFTTrainer`` calls it on a CPU (every position, with entropy
 and top-1 accuracy) and on labelled rows only with nothing else, and a plain ``F.cross_entropy``.
 
-    python benchmarks/train_kernels.py [--profiles quick default] [--precisions bf16 fp32] [--repeats 4]
+    python benchmarks/train_kernels.py [--profiles quick default] [--precisions bf16 fp32] [--repeats 3] [--threads 1]
 """
 
 from __future__ import annotations
@@ -211,9 +215,14 @@ def main() -> None:
     ap.add_argument("--precisions", nargs="+", default=["bf16", "fp32"], choices=["bf16", "fp32"])
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--batches", type=int, default=1, help="fixed batches per step")
-    ap.add_argument("--repeats", type=int, default=4)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=1, help="timed steps per setting and repetition")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's, one per core; see module doc)"
+    )
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     import datasets
     import transformers
     from peft import LoraConfig, get_peft_model
@@ -261,7 +270,10 @@ def main() -> None:
             for row in head_rows(model, batches, precision == "bf16", args.repeats):
                 head_table.append([label, *row])
         del model, base
-    print(f"load average (1 min) at the start: {load_start:.1f}, at the end: {os.getloadavg()[0]:.1f}")
+    print(
+        f"torch threads: {torch.get_num_threads()}; load average (1 min) at the start: {load_start:.1f}, "
+        f"at the end: {os.getloadavg()[0]:.1f}"
+    )
     columns = ["profile, precision", "setting", "median s/step", "ratio to emlab (median)", "min", "max"]
     print_table(
         f"Kernel settings, forward + backward of {args.batches} batches of {args.batch_size}, "
