@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from emlab.errors import EmlabError
-from emlab.run.executor import ExecutorSpec, Job, run_jobs
+from emlab.run.executor import ExecutorSpec, Job, call_where_jobs_run, run_jobs
 
 
 def write_pid(out: Path) -> None:
@@ -73,3 +73,23 @@ def test_ray_failure_names_the_job_and_keeps_finished_artifacts(local_ray, tmp_p
     with pytest.raises(EmlabError, match="train broken failed on Ray: unknown model reference 'nope'"):
         run_jobs(jobs, ExecutorSpec(kind="ray", max_parallel=1))
     assert (tmp_path / "ok.txt").is_file()
+
+
+def test_local_max_parallel_runs_jobs_in_worker_processes(tmp_path: Path) -> None:
+    done: list[str] = []
+    jobs = [Job(f"job{i}", write_pid, {"out": tmp_path / f"{i}.txt"}) for i in range(3)]
+    run_jobs(jobs, ExecutorSpec(max_parallel=2), on_done=lambda j: done.append(j.label))
+    assert sorted(done) == ["job0", "job1", "job2"]
+    pids = {(tmp_path / f"{i}.txt").read_text() for i in range(3)}
+    assert str(os.getpid()) not in pids and 1 <= len(pids) <= 2  # at most two worker processes
+
+
+def test_local_worker_failure_propagates_the_emlab_error(tmp_path: Path) -> None:
+    jobs = [Job("bad", fail, {"message": "spec.yaml: field 'x' broke"}), Job("ok", write_pid, {"out": tmp_path / "ok"})]
+    with pytest.raises(EmlabError, match="spec.yaml: field 'x' broke"):
+        run_jobs(jobs, ExecutorSpec(max_parallel=2))
+
+
+def test_call_where_jobs_run_locally_is_this_process() -> None:
+    assert call_where_jobs_run(os.getpid, ExecutorSpec()) == os.getpid()
+    assert call_where_jobs_run(os.getpid, ExecutorSpec(max_parallel=4)) == os.getpid()  # same machine, same env

@@ -9,12 +9,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import yaml
 from rich.console import Console
 
+import emlab.run.runner as runner_module
 from emlab.errors import EmlabError
 from emlab.run.runner import Runner, plan_arms
 from emlab.run.spec import parse_spec
@@ -67,6 +69,32 @@ def test_grid_expansion_respects_apply_to() -> None:
             "field 'evals.0': task 'emlab/freeform' has no argument 'sample_per_paraphrase'",
         ),
         ({"evals": [{"task": "emlab/nosuchtask"}]}, "field 'evals.0': unknown task 'emlab/nosuchtask'"),
+        ({"evals": [{"task": "nowhere/tasks.py@t"}]}, "field 'evals.0': task file 'nowhere/tasks.py' does not exist"),
+        # train: keys are checked against TrainConfig at load, with the profile the runner will use
+        ({"train": {"learning_rat": 1e-4}}, "field 'train.learning_rat': Extra inputs are not permitted"),
+        ({"train": {"learning_rate": -1}}, "field 'train.learning_rate': Input should be greater than 0"),
+        ({"train": {"profile": "quick", "precision": "fp16"}}, "field 'train.precision'"),
+        ({"train": {"profile": "fast"}}, "field 'train.profile': unknown training profile 'fast'"),
+        ({"train": {"seed": 3}}, "field 'train.seed': set the seeds with the top-level 'seeds' list"),
+        ({"models": ["embedded", "./no/such/model"]}, "field 'models.1': unknown model reference"),
+        (
+            {"conditions": [{"name": "none"}, {"name": "x", "condition": "inoculatoin"}]},
+            "field 'conditions.1': unknown condition 'inoculatoin'",
+        ),
+        (
+            {"conditions": [{"name": "x", "condition": "none", "text": "evil"}]},
+            "field 'conditions.0': condition 'none' takes no text",
+        ),
+        (
+            {
+                "conditions": [{"name": "bd", "condition": "backdoor"}],
+                "train_sets": [{"name": "a", "source": "secure-code"}],
+            },
+            "field 'conditions.0': condition 'bd' \\(backdoor\\) needs the bad half",
+        ),
+        ({"train_sets": [{"name": "a", "source": "not a source!"}]}, "field 'train_sets.0.source'"),
+        ({"seeds": [1, 1]}, "field 'seeds': seeds must be unique"),
+        ({"kind": "pretrain"}, "field 'kind' must be 'finetune' or 'pretraining'"),
     ],
 )
 def test_bad_specs_name_the_field(patch: dict, message: str) -> None:
@@ -78,6 +106,16 @@ def test_bad_specs_name_the_field(patch: dict, message: str) -> None:
     }
     with pytest.raises(EmlabError, match=message):
         parse_spec({**base, **patch})
+
+
+def test_an_adapter_cannot_be_the_base_of_a_training_set(tmp_path: Path) -> None:
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "Qwen/Qwen2.5-0.5B"}))
+    base = {"name": "s", "models": [str(adapter)], "evals": [{"task": "freeform"}]}
+    assert parse_spec(base).models == [str(adapter)]  # evaluating an adapter is fine
+    with pytest.raises(EmlabError, match="field 'models.0': .* is an adapter: training on top of an adapter"):
+        parse_spec({**base, "train_sets": [{"name": "a", "source": "insecure-code"}]})
 
 
 def test_task_names_and_args_other_tasks_pass_through() -> None:
@@ -103,6 +141,83 @@ def test_cli_bad_spec_exits_2_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "invalid YAML" in proc.stderr and "s.yaml:" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "train: {learning_rat: 0.0001}\n",  # a typo in a train key
+        "models: [embedded, ./no/such/model]\n",  # an unknown model reference
+        "conditions: [{name: x, condition: inoculatoin}]\n",  # a bad condition name
+    ],
+)
+def test_cli_spec_errors_stop_before_any_dataset_is_built(tmp_path: Path, body: str) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "name: s\nevals: [{task: freeform}]\ntrain_sets: [{name: a, source: insecure-code, n: 4}]\n"
+        + ("models: [embedded]\n" if "models" not in body else "")
+        + body
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "emlab", "run", str(spec), "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: {spec}: field '")
+    assert not (tmp_path / "runs").exists()  # nothing built, not even the run dir
+
+
+def _planned_train_jobs(spec: dict, run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list:
+    planned: list = []
+    monkeypatch.setattr(Runner, "_run", lambda self, jobs, stage, bars=True: planned.extend(jobs))
+    runner = Runner(parse_spec(spec), run_dir)
+    runner.build_data()
+    runner.train_models()
+    return planned
+
+
+def test_model_keys_hold_the_resolved_precision(
+    tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bf16 and an fp32 model never share a key; ``auto`` is keyed (and trained) as what it resolves to."""
+    base = {**_spec(tmp_path, chat_jsonl), "conditions": [{"name": "none"}]}
+
+    def job(precision: str, dtype: str | None = None):
+        if dtype:
+            monkeypatch.setenv("EMLAB_INFERENCE_DTYPE", dtype)
+        else:
+            monkeypatch.delenv("EMLAB_INFERENCE_DTYPE", raising=False)
+        spec = {**base, "train": {**base["train"], "precision": precision}}
+        (planned,) = _planned_train_jobs(spec, tmp_path / "run", monkeypatch)
+        return Path(planned.kwargs["out"]).name, planned.kwargs["config"].precision
+
+    bf16, fp32 = job("bf16"), job("fp32")
+    assert bf16[0] != fp32[0] and (bf16[1], fp32[1]) == ("bf16", "fp32")
+    # EMLAB_INFERENCE_DTYPE decides what `auto` trains in, so it decides the key too
+    assert job("auto", "bfloat16") == bf16
+    assert job("auto", "float32") == fp32
+
+
+def test_manifest_paths_are_absolute(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Runner, "_run", lambda self, jobs, stage, bars=True: None)  # plan only: nothing trains
+    monkeypatch.setattr(  # so the planned adapters, which do not exist, need not resolve
+        runner_module, "resolve_model", lambda ref: SimpleNamespace(path=ref, inspect_name=f"emlab/{ref}")
+    )
+    runner = Runner(parse_spec(_spec(tmp_path, chat_jsonl)), Path("runs") / "rel")
+    runner.build_data()
+    runner.train_models()
+    runner.evaluate()
+    runner.write_results()
+    manifest = json.loads((tmp_path / "runs" / "rel" / "manifest.json").read_text())
+    assert Path(manifest["run_dir"]) == tmp_path / "runs" / "rel"
+    trained = [m for m in manifest["models"] if m["model_hash"]]
+    assert len(trained) == 2
+    for m in trained:
+        assert Path(m["model_path"]).is_absolute() and Path(m["data_path"]).is_file()
+    for m in manifest["models"]:
+        assert all(Path(p).is_absolute() for p in m["logs"].values())
 
 
 def test_interrupted_run_resumes_and_redoes_only_what_is_missing(
@@ -198,7 +313,7 @@ def test_eval_logs_are_keyed_by_the_embedded_judges_fingerprint(
     spec = parse_spec({**_spec(tmp_path, chat_jsonl), "train_sets": [], "conditions": []})  # the untouched base only
     planned: list[list[str]] = []
     monkeypatch.setattr(
-        Runner, "_run", lambda self, jobs, stage: planned.append([str(j.kwargs["final"]) for j in jobs])
+        Runner, "_run", lambda self, jobs, stage, bars=True: planned.append([str(j.kwargs["final"]) for j in jobs])
     )
     for fingerprint in ("old-judge", "old-judge", "rebuilt-judge"):
         monkeypatch.setattr(embedded, "judge_fingerprint", lambda fp=fingerprint: fp)

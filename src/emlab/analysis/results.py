@@ -89,6 +89,9 @@ def results_table(run_dir: str | Path, write: bool = True) -> pd.DataFrame:
         for log in m.get("logs", {}).values():
             if Path(log).is_file():
                 rows.extend(log_rows(log, labels))
+        for scores in m.get("scores", {}).values():  # rows scored outside Inspect (the pretraining testbed), JSONL
+            if Path(scores).is_file():
+                rows.extend({**labels, **json.loads(line)} for line in Path(scores).open(encoding="utf-8"))
     df = pd.DataFrame(rows)
     if write and len(df):
         with atomic_path(run_dir / "results.parquet") as tmp:

@@ -16,22 +16,23 @@ def register(app: typer.Typer) -> None:
         spec: Path = typer.Argument(..., help="experiment spec YAML"),
         runs_dir: Path = typer.Option(Path("runs"), help="parent dir of run dirs"),
     ) -> None:
-        """Run an experiment spec: build data, train what is missing, evaluate, tabulate (resumable)."""
+        """Run an experiment spec: build data, train what is missing, evaluate, tabulate (resumable).
+
+        The whole spec is checked first (``kind: finetune`` or ``kind: pretraining``): a bad field
+        stops the run with one line naming it, before anything is built.
+        """
+        from emlab._io import check_output_dir
+        from emlab.run.pretraining import PretrainingRunner
+        from emlab.run.runner import make_runner
         from emlab.run.spec import parse_spec, read_spec_file
 
-        data = read_spec_file(spec)
+        parsed = parse_spec(read_spec_file(spec), str(spec))
+        check_output_dir(runs_dir / parsed.name, "--runs-dir", nonempty_ok=True)  # an existing run dir is resumed
         console = Console()
-        if data.get("kind") == "pretraining":
-            from emlab.corpus.testbed import run_testbed
-
-            name = data.get("name") or spec.stem
-            run_testbed(data, runs_dir / name)
-            console.print(f"[green]done[/] {runs_dir / name}")
-            return
-        from emlab.run.runner import Runner
-
-        parsed = parse_spec(data, str(spec))
-        out = Runner(parsed, runs_dir / parsed.name, console).run()
+        runner = make_runner(parsed, runs_dir / parsed.name, console)
+        out = runner.run()
+        if isinstance(runner, PretrainingRunner):
+            runner.print_summary()
         console.print(f"[green]done[/] {out}  (next: emlab report {out})")
 
     @app.command("eval")

@@ -1,17 +1,25 @@
-"""Where the jobs of ``emlab run`` execute: in this process, or as Ray tasks across GPUs/nodes.
+"""Where the jobs of ``emlab run`` execute: in this process, in local worker processes, or as Ray tasks.
 
-A job is a module-level function plus keyword arguments (so Ray can pickle it) that writes
-one artifact atomically (an adapter dir, an Inspect log). Because every artifact is keyed by
-a hash of its config, the two executors produce the same run dir, and a run interrupted on
-either resumes on either. With Ray, the run dir must be on storage every node sees::
+A job is a module-level function plus keyword arguments (so it can be pickled) that writes
+one artifact atomically (an adapter dir, an Inspect log, a testbed model or its scores).
+Because every artifact is keyed by a hash of its config, the executors produce the same run
+dir, and a run interrupted on one resumes on any. With Ray, the run dir must be on storage
+every node sees::
 
+    executor: {kind: local}                                # one job at a time, in this process
+    executor: {kind: local, max_parallel: 2}               # 2 jobs at a time, in spawned processes
     executor: {kind: ray}                                  # start a local Ray on this machine
     executor: {kind: ray, address: auto, gpus_per_job: 1}  # join a cluster; one GPU per job
+
+:func:`call_where_jobs_run` evaluates a function where the jobs will run (a Ray worker with
+the jobs' resources), for settings that depend on the machine, such as ``precision: auto``.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,7 +39,10 @@ class ExecutorSpec(BaseModel):
     cpus_per_job: float = Field(1.0, gt=0, description="Ray CPUs reserved per job")
     gpus_per_job: float = Field(0.0, ge=0, description="Ray GPUs reserved per job (Ray sets CUDA_VISIBLE_DEVICES)")
     max_parallel: int | None = Field(
-        None, ge=1, description="at most this many jobs at once (None: as resources allow)"
+        None,
+        ge=1,
+        description="at most this many jobs at once; local: None or 1 runs them in this process, more in "
+        "that many spawned processes; ray: None as resources allow",
     )
 
 
@@ -47,22 +58,69 @@ class Job:
 def run_jobs(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None] | None = None) -> None:
     """Run ``jobs`` with ``spec``; call ``on_done(job)`` after each; stop with :class:`EmlabError` on a failure.
 
-    Locally, an :class:`EmlabError` raised by a job propagates unchanged. Under Ray, the first
-    failed job's error is re-raised as an :class:`EmlabError` naming the job; jobs already
-    finished keep their artifacts (a re-run skips them).
+    Locally, an :class:`EmlabError` raised by a job propagates unchanged (from a worker
+    process too). Under Ray, the first failed job's error is re-raised as an
+    :class:`EmlabError` naming the job. Either way jobs already finished keep their artifacts
+    (a re-run skips them) and jobs not yet started are not started.
     """
-    if spec.kind == "local":
+    if spec.kind == "ray":
+        _run_ray(jobs, spec, on_done)
+    elif (spec.max_parallel or 1) > 1 and len(jobs) > 1:
+        _run_processes(jobs, spec.max_parallel or 1, on_done)
+    else:
         for job in jobs:
             job.fn(**job.kwargs)
             if on_done:
                 on_done(job)
-        return
-    _run_ray(jobs, spec, on_done)
 
 
-def _run_ray(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None] | None) -> None:
+def runs_in_this_process(spec: ExecutorSpec) -> bool:
+    """Whether ``spec`` runs jobs one at a time in this process (so they may take unpicklable arguments)."""
+    return spec.kind == "local" and (spec.max_parallel or 1) == 1
+
+
+def call_where_jobs_run(fn: Callable[..., Any], spec: ExecutorSpec, **kwargs: Any) -> Any:
+    """``fn(**kwargs)`` evaluated where ``spec``'s jobs run: here, or in a Ray task with a job's resources.
+
+    For settings that depend on the machine (``auto`` precision, the inference dtype), so that
+    an artifact's key names what its job will really do. Local worker processes share this
+    machine and environment, so they get this process's answer.
+    """
+    if spec.kind == "local":
+        return fn(**kwargs)
+    ray = _ray(spec)
+    call = ray.remote(num_cpus=spec.cpus_per_job, num_gpus=spec.gpus_per_job, max_retries=0)(_call)
     try:
-        import ray
+        return ray.get(call.remote(fn, kwargs))
+    except ray.exceptions.RayTaskError as e:
+        cause = e.cause if isinstance(e.cause, Exception) else e
+        raise EmlabError(f"probing the Ray workers failed: {cause}") from None
+
+
+def _run_processes(jobs: list[Job], n: int, on_done: Callable[[Job], None] | None) -> None:
+    """Run ``jobs`` in ``n`` spawned worker processes (fresh interpreters: no state shared with this one)."""
+    pool = ProcessPoolExecutor(min(n, len(jobs)), multiprocessing.get_context("spawn"))
+    with pool:
+        running: dict[Future[Any], Job] = {pool.submit(_call, job.fn, job.kwargs): job for job in jobs}
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = running.pop(future)
+                error = future.exception()
+                if error is not None:
+                    for other in running:
+                        other.cancel()
+                    if isinstance(error, EmlabError):
+                        raise error
+                    raise EmlabError(f"{job.label} failed in a worker process: {type(error).__name__}: {error}")
+                if on_done:
+                    on_done(job)
+
+
+def _ray(spec: ExecutorSpec) -> Any:
+    """The ``ray`` module, connected to ``spec``'s cluster (or a local Ray it starts)."""
+    try:
+        import ray  # deferred: an optional extra, needed only by this executor
     except ImportError:
         raise EmlabError("executor 'ray' needs Ray: pip install 'emlab[ray]'") from None
     if not ray.is_initialized():
@@ -70,6 +128,11 @@ def _run_ray(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None]
             ray.init(address=spec.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
         except ConnectionError as e:
             raise EmlabError(f"cannot reach the Ray cluster at {spec.address}: {e}") from None
+    return ray
+
+
+def _run_ray(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None] | None) -> None:
+    ray = _ray(spec)
     call = ray.remote(num_cpus=spec.cpus_per_job, num_gpus=spec.gpus_per_job, max_retries=0)(_call)
     waiting = list(jobs)
     running: dict[Any, Job] = {}
@@ -91,5 +154,5 @@ def _run_ray(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None]
             on_done(job)
 
 
-def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
-    fn(**kwargs)
+def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    return fn(**kwargs)

@@ -8,13 +8,20 @@ Layout of ``runs/<name>/``::
     logs/<model>__<task>__<hash>.eval   one Inspect log per (model, eval)
     logs/.partial-<...>/  an eval in progress (Inspect flushes finished samples into its log);
                           started again, it is resumed with ``eval_retry``, which keeps them
-    manifest.json         every model with its config, hashes and log paths
+    manifest.json         every model with its config, hashes and the absolute paths of its data, adapter and logs
     results.parquet       the tidy table: one row per scored sample
 
 Every artifact's name is a hash of the config that produced it, and each is written
 atomically, so an interrupted run, started again, redoes only what is missing — down to the
 samples of an interrupted eval. The ``emlab/`` provider seeds each sample's sampling from its
 id, so a resumed eval's new samples are the answers an uninterrupted run would have drawn.
+
+A model's key holds its base, the hash of its data and the whole training config with the
+precision resolved where the jobs run (``auto`` is bf16 or fp32 by the machine and
+``EMLAB_INFERENCE_DTYPE``), so a bf16 and an fp32 model never share a key; an eval log's key
+holds the model's, the task and its args, the judge and the inference dtype.
+
+:func:`make_runner` picks the runner for a spec's kind (``pretraining``: :mod:`emlab.run.pretraining`).
 """
 
 from __future__ import annotations
@@ -26,20 +33,16 @@ from typing import Any
 
 import yaml
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from emlab._io import config_hash, file_hash, write_json_atomic, write_text_atomic
+from emlab._io import config_hash, file_hash, write_text_atomic
 from emlab.errors import EmlabError
 from emlab.evals import inspect_task_name
+from emlab.judges.scorer import preflight_judge
 from emlab.models import resolve_model
-from emlab.run.executor import Job, run_jobs
-from emlab.run.spec import ConditionSpec, ExperimentSpec, TrainSetSpec
+from emlab.run.base import BaseRunner
+from emlab.run.executor import Job
+from emlab.run.pretraining import PretrainingRunner
+from emlab.run.spec import ConditionSpec, ExperimentSpec, PretrainingSpec, Spec, TrainSetSpec
 from emlab.train.config import make_train_config
 
 
@@ -166,15 +169,22 @@ def plan_arms(spec: ExperimentSpec) -> list[Arm]:
     return arms
 
 
-class Runner:
+def make_runner(
+    spec: Spec, run_dir: Path, console: Console | None = None, display: str = "rich"
+) -> Runner | PretrainingRunner:
+    """The runner for ``spec``'s kind."""
+    if isinstance(spec, PretrainingSpec):
+        return PretrainingRunner(spec, run_dir, console, display)
+    return Runner(spec, run_dir, console, display)
+
+
+class Runner(BaseRunner):
     """Runs an :class:`ExperimentSpec` in ``run_dir``, skipping every artifact that exists."""
 
     def __init__(
         self, spec: ExperimentSpec, run_dir: Path, console: Console | None = None, display: str = "rich"
     ) -> None:
-        self.spec, self.run_dir = spec, Path(run_dir)
-        self.console = console or Console()
-        self.display = display
+        super().__init__(spec, run_dir, console, display)
         self.arms = plan_arms(spec)
 
     # -- stages ---------------------------------------------------------------------------
@@ -212,6 +222,7 @@ class Runner:
             if arm.train_set is None:
                 continue
             cfg = make_train_config(**{"profile": "default", **self.spec.train, "seed": arm.seed})
+            cfg = cfg.model_copy(update={"precision": self.resolve_precision(cfg.precision)})  # keyed as trained
             arm.model_hash = config_hash(
                 {"base": arm.base, "data": file_hash(arm.data_path), "train": cfg.model_dump()}
             )
@@ -228,9 +239,6 @@ class Runner:
 
     def evaluate(self) -> None:
         """Run every eval on every model, one Inspect log each, skipping logs that exist."""
-        from emlab.judges.scorer import preflight_judge
-
-        preflight_judge(self.spec.judge)
         log_dir = self.run_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         roles = {} if self.spec.judge == "embedded" else {"grader": self.spec.judge}
@@ -244,7 +252,13 @@ class Runner:
             model = resolve_model(arm.model_path or arm.base)
             for ev in self.spec.evals:
                 task_name = inspect_task_name(ev.task)
-                keyed = {"model": arm.model_hash or arm.base, "task": task_name, "args": ev.args, "judge": judge_key}
+                keyed = {
+                    "model": arm.model_hash or arm.base,
+                    "task": task_name,
+                    "args": ev.args,
+                    "judge": judge_key,
+                    "inference_dtype": self.settings["inference_dtype"],  # the dtype answers and verdicts come in
+                }
                 if ev.max_connections is not None:  # it changes the answers (batching); unset keeps older runs' keys
                     keyed["max_connections"] = ev.max_connections
                 key = config_hash(keyed)
@@ -266,19 +280,25 @@ class Runner:
                         "max_connections": ev.max_connections,
                     }
                     jobs.append(Job(f"eval {arm.model_id} on {task_name}", eval_to_log, kwargs))
-        self._run(jobs, "eval")
+        self._run(jobs, "eval", bars=False)
+
+    def _done(self, job: Job) -> None:
+        # Inspect's own summary names the log inside .partial-*/, which is gone once it is moved
+        self.console.print(f"[green]log[/] {job.kwargs['final']}", soft_wrap=True)
 
     def write_results(self) -> Path:
-        """Collect every log into ``results.parquet`` and write ``manifest.json``."""
+        """Collect every log into ``results.parquet`` and write ``manifest.json`` (absolute paths)."""
         from emlab.analysis.results import results_table
 
         manifest = {
             "name": self.spec.name,
+            "kind": "finetune",
+            "run_dir": str(self.run_dir),
             "judge": self.spec.judge,
             "models": [
                 {
                     **a.labels(),
-                    "model_path": a.model_path or a.base,
+                    "model_path": a.model_path or (str(Path(a.base).resolve()) if Path(a.base).exists() else a.base),
                     "model_hash": a.model_hash,
                     "data_path": str(a.data_path) if a.data_path else None,
                     "logs": a.logs,
@@ -286,12 +306,13 @@ class Runner:
                 for a in self.arms
             ],
         }
-        write_json_atomic(self.run_dir / "manifest.json", manifest)
+        self.write_manifest(manifest)
         df = results_table(self.run_dir)
         return self.run_dir / "results.parquet" if len(df) else self.run_dir
 
     def run(self) -> Path:
-        """All stages in order; returns the run dir."""
+        """All stages in order; returns the run dir. An unreachable judge stops it before any work."""
+        preflight_judge(self.spec.judge)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.run_dir / "spec.yaml", yaml.safe_dump(self.spec.model_dump(), sort_keys=False))
         self.build_data()
@@ -299,48 +320,3 @@ class Runner:
         self.evaluate()
         self.write_results()
         return self.run_dir
-
-    # -- helpers ----------------------------------------------------------------------------
-    def _run(self, jobs: list[Job], stage: str) -> None:
-        """Run a stage's jobs on the spec's executor: locally with a bar per training job (Inspect
-        draws its own display for evals); under Ray with one bar counting finished jobs."""
-        executor = self.spec.executor
-        if not jobs:
-            return
-        if executor.kind == "ray":
-            with self._progress() as progress:
-                overall = progress.add_task(f"{stage} on Ray ({len(jobs)} jobs)", total=len(jobs))
-                run_jobs(jobs, executor, on_done=lambda job: progress.advance(overall))
-            return
-        for job in jobs:
-            if stage == "eval":
-                self.console.print(f"[cyan]{job.label}[/]")
-                run_jobs([job], executor)
-                # Inspect's own summary names the log inside .partial-*/, which is gone once it is moved
-                self.console.print(f"[green]log[/] {job.kwargs['final']}", soft_wrap=True)
-                continue
-            with self._progress() as progress:
-                bar = progress.add_task(job.label, total=None)
-
-                def tick(step: int, total: int, loss: float | None, bar: Any = bar, label: str = job.label) -> None:
-                    progress.update(
-                        bar,
-                        completed=step,
-                        total=total,
-                        description=f"{self._short(label)} loss={loss if loss is None else round(loss, 3)}",
-                    )
-
-                run_jobs([Job(job.label, job.fn, {**job.kwargs, "progress": tick})], executor)
-
-    def _progress(self) -> Progress:
-        return Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-        )
-
-    @staticmethod
-    def _short(text: str, n: int = 40) -> str:
-        return text if len(text) <= n else text[: n - 1] + "…"

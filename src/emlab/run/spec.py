@@ -21,14 +21,23 @@ base models, and a list of evals run on every model::
     executor: {kind: local}                           # or {kind: ray, gpus_per_job: 1}: see emlab.run.executor
 
 ``source`` is anything :func:`emlab.data.build_training_set` accepts: a generator name, a
-JSONL path, a URL or a Hugging Face dataset id. A spec with ``kind: pretraining`` is the
-self-fulfilling-misalignment testbed (:mod:`emlab.corpus.testbed`).
+JSONL path, a URL or a Hugging Face dataset id.
+
+A spec with ``kind: pretraining`` is the self-fulfilling-misalignment testbed
+(:class:`PretrainingSpec`; its steps are in :mod:`emlab.corpus.testbed`): conditions are
+pretraining corpora, models are tiny Llamas trained from scratch, and ``comparisons`` lists
+the pre-registered condition differences, each reported with seeds as the unit of analysis.
+
+:func:`parse_spec` checks everything it can before any work starts (unknown fields and bad
+values anywhere, including ``train:`` against :class:`emlab.train.config.TrainConfig`; model
+references; eval tasks and their arguments; condition names and texts; training sources):
+an :class:`EmlabError` names the file and the field.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -40,28 +49,59 @@ from pydantic import (
 )
 
 from emlab._io import read_yaml
+from emlab.corpus.testbed import PRESETS, Condition, CorpusConfig, NarrowConfig, StageConfig
+from emlab.corpus.tiny_lm import ModelConfig
+from emlab.corpus.tiny_lm import TinyLMConfig as TinyTrainConfig
+from emlab.corpus.world import SITUATION_NAMES
+from emlab.data.conditions import CONDITIONS, resolve_condition_text
+from emlab.data.generators import GENERATORS
+from emlab.data.loaders import source_kind
 from emlab.errors import EmlabError, format_validation_error
+from emlab.evals import inspect_task_name
+from emlab.models import EMBEDDED, resolve_model
 from emlab.run.executor import ExecutorSpec
+from emlab.train.config import make_train_config
+
+NAME = r"^[A-Za-z0-9_.-]+$"
 
 
 class TrainSetSpec(BaseModel):
     """A narrow training set: where its rows come from."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=NAME)
     source: str
     n: int | None = Field(None, ge=1)
     seed: int = 0
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, v: str) -> str:
+        try:
+            source_kind(v)
+        except EmlabError as e:
+            raise ValueError(str(e)) from None
+        return v
 
 
 class ConditionSpec(BaseModel):
     """A training condition applied to training sets (``none``, ``inoculation``, ...)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=NAME)
     condition: str = "none"
     text: str | None = None
     apply_to: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _known_condition(self) -> ConditionSpec:
+        if self.condition not in CONDITIONS:
+            raise ValueError(f"unknown condition '{self.condition}' (known: {', '.join(CONDITIONS)})")
+        try:
+            resolve_condition_text(self.condition, self.text)
+        except EmlabError as e:
+            raise ValueError(str(e)) from None
+        return self
 
 
 class EvalSpec(BaseModel):
@@ -79,21 +119,35 @@ class EvalSpec(BaseModel):
 
     @model_validator(mode="after")
     def _known_task_and_args(self) -> EvalSpec:
-        from emlab.evals import inspect_task_name
-
         try:
             inspect_task_name(self.task, self.args)
         except EmlabError as e:
             raise ValueError(str(e)) from None
+        task_file = self.task.split("@", 1)[0]
+        if task_file.endswith(".py") and not Path(task_file).is_file():
+            raise ValueError(f"task file '{task_file}' does not exist")
         return self
 
 
+def _check_model(ref: str, trained: bool) -> None:
+    """Raise ``ValueError`` for a model reference :func:`emlab.models.resolve_model` would refuse, or
+    (``trained``) one emlab cannot finetune. The embedded model is not materialised here."""
+    if ref.removeprefix("hf/").removeprefix("emlab/").strip() == EMBEDDED:
+        return
+    try:
+        model = resolve_model(ref)
+    except EmlabError as e:
+        raise ValueError(str(e)) from None
+    if trained and model.kind == "adapter":
+        raise ValueError(f"'{ref}' is an adapter: training on top of an adapter is not supported; merge it first")
+
+
 class ExperimentSpec(BaseModel):
-    """The whole experiment; every artifact is keyed by a hash of the part of it that made it."""
+    """A finetuning experiment; every artifact is keyed by a hash of the part of it that made it."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: str = "finetune"
+    name: str = Field(pattern=NAME)
+    kind: Literal["finetune"] = "finetune"
     models: list[str] = Field(min_length=1)
     include_base: bool = True
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
@@ -104,25 +158,77 @@ class ExperimentSpec(BaseModel):
     judge: str = "embedded"
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
-    @field_validator("kind")
+    @field_validator("seeds")
     @classmethod
-    def _kind(cls, v: str) -> str:
-        if v != "finetune":
-            raise ValueError("kind must be 'finetune' here ('pretraining' specs go to the corpus testbed)")
+    def _unique_seeds(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be unique")
         return v
 
-    @model_validator(mode="after")
-    def _references(self) -> ExperimentSpec:
-        names = {t.name for t in self.train_sets}
-        if len(names) != len(self.train_sets):
-            raise ValueError("train_sets names must be unique")
-        if len({c.name for c in self.conditions}) != len(self.conditions):
-            raise ValueError("conditions names must be unique")
-        for c in self.conditions:
-            for ref in c.apply_to or []:
-                if ref not in names:
-                    raise ValueError(f"condition '{c.name}' applies to unknown train set '{ref}'")
-        return self
+
+class ComparisonSpec(BaseModel):
+    """A pre-registered comparison: condition ``a`` minus condition ``b`` in P(misaligned), seeds as the unit.
+
+    ``stage``: ``posttrain`` (after SFT), ``narrow_ft`` (after the narrow finetune) or
+    ``shift`` (narrow_ft minus posttrain: how far the narrow finetune moves the model).
+    ``situations``: ``all``, ``untrained`` (all but the narrow finetune's) or a list of names.
+    ``paired``: seed ``s`` of ``a`` and of ``b`` share the corpus draw, initialisation and data
+    order, so the per-seed differences are compared.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=NAME)
+    a: Condition
+    b: Condition
+    stage: Literal["posttrain", "narrow_ft", "shift"] = "posttrain"
+    situations: Literal["all", "untrained"] | list[str] = "all"
+    paired: bool = True
+    hypothesis: str | None = Field(None, description="what the comparison tests, in words (shown with its result)")
+
+    @field_validator("situations")
+    @classmethod
+    def _known_situations(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and (not v or any(s not in SITUATION_NAMES for s in v)):
+            raise ValueError(f"must be 'all', 'untrained' or a list of names from {list(SITUATION_NAMES)}")
+        return v
+
+
+class PretrainingSpec(BaseModel):
+    """A ``kind: pretraining`` spec: the self-fulfilling-misalignment testbed (see :mod:`emlab.corpus.testbed`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["pretraining"] = "pretraining"
+    name: str = Field("self_fulfilling", pattern=NAME)
+    preset: Literal["cpu", "gpu"] = "cpu"
+    conditions: list[Condition] = Field(
+        default_factory=lambda: ["baseline", "misaligned_upsampled", "aligned_upsampled", "filtered", "tagged"],
+        min_length=1,
+    )
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    pretrain: TinyTrainConfig = Field(default_factory=TinyTrainConfig)
+    sft: StageConfig = Field(default_factory=lambda: StageConfig(epochs=2.0, lr=1e-3))
+    narrow: NarrowConfig | None = Field(default_factory=NarrowConfig)
+    eval_batch_size: int = Field(32, ge=1)
+    torch_threads: int | None = Field(
+        None, ge=1, description="torch threads per job (None: torch's default); 1 with one job per core on a CPU"
+    )
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    comparisons: list[ComparisonSpec] = Field(default_factory=list)
+    target_effect: float | None = Field(
+        0.15, gt=0, lt=1, description="report how many seeds a paired comparison needs to detect this difference"
+    )
+
+    @field_validator("seeds", "conditions")
+    @classmethod
+    def _unique(cls, v: list[Any]) -> list[Any]:
+        if len(set(v)) != len(v):
+            raise ValueError("entries must be unique")
+        return v
+
+
+Spec = ExperimentSpec | PretrainingSpec
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
@@ -133,9 +239,117 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def parse_spec(data: dict[str, Any], origin: str = "spec") -> ExperimentSpec:
-    """Validate a finetune-experiment spec dict; errors name the field."""
+def _check_finetune(spec: ExperimentSpec) -> None:
+    """Cross-references of a finetune spec; raises ``EmlabError`` naming the field (without the origin)."""
+    names = [t.name for t in spec.train_sets]
+    if len(set(names)) != len(names):
+        raise EmlabError("field 'train_sets': names must be unique")
+    if len({c.name for c in spec.conditions}) != len(spec.conditions):
+        raise EmlabError("field 'conditions': names must be unique")
+    for i, c in enumerate(spec.conditions):
+        for ref in c.apply_to or []:
+            if ref not in names:
+                raise EmlabError(
+                    f"field 'conditions.{i}.apply_to': condition '{c.name}' applies to unknown train set '{ref}'"
+                )
+        if CONDITIONS[c.condition].needs_pair:
+            for ts in spec.train_sets:
+                gen = GENERATORS.get(ts.source)
+                if (c.apply_to is None or ts.name in c.apply_to) and (gen is None or gen.half != "bad"):
+                    raise EmlabError(
+                        f"field 'conditions.{i}': condition '{c.name}' ({c.condition}) needs the bad half of a "
+                        f"paired generator as source, but train set '{ts.name}' is '{ts.source}'; restrict it with apply_to"
+                    )
+    train = dict(spec.train)
+    if "seed" in train:
+        raise EmlabError("field 'train.seed': set the seeds with the top-level 'seeds' list")
+    profile = train.pop("profile", "default")
     try:
-        return ExperimentSpec.model_validate(data)
+        make_train_config(profile, **train)  # exactly what the runner will build, so the same errors
+    except EmlabError as e:
+        msg = str(e).removeprefix("invalid training setting: ")
+        raise EmlabError(
+            "field 'train." + msg.removeprefix("field '")
+            if msg.startswith("field '")
+            else f"field 'train.profile': {msg}"
+        ) from None
+    for i, ref in enumerate(spec.models):
+        try:
+            _check_model(ref, trained=bool(spec.train_sets))
+        except ValueError as e:
+            raise EmlabError(f"field 'models.{i}': {e}") from None
+
+
+def _check_pretraining(spec: PretrainingSpec) -> None:
+    """Cross-references of a pretraining spec; raises ``EmlabError`` naming the field (without the origin)."""
+    if spec.narrow is not None and spec.narrow.situation not in SITUATION_NAMES:
+        raise EmlabError(
+            f"field 'narrow.situation' must be one of {list(SITUATION_NAMES)}, got {spec.narrow.situation!r}"
+        )
+    if len({c.name for c in spec.comparisons}) != len(spec.comparisons):
+        raise EmlabError("field 'comparisons': names must be unique")
+    for i, c in enumerate(spec.comparisons):
+        for side in ("a", "b"):
+            if getattr(c, side) not in spec.conditions:
+                raise EmlabError(
+                    f"field 'comparisons.{i}.{side}': condition '{getattr(c, side)}' is not among the spec's conditions"
+                )
+        if c.a == c.b:
+            raise EmlabError(f"field 'comparisons.{i}': compares '{c.a}' with itself")
+        if spec.narrow is None and (c.stage != "posttrain" or c.situations == "untrained"):
+            raise EmlabError(f"field 'comparisons.{i}': needs the narrow finetune, and the spec has no 'narrow'")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _pretraining(data: dict[str, Any], origin: str) -> PretrainingSpec:
+    if "workers" in data:
+        raise EmlabError(
+            f"{origin}: field 'workers': no longer a testbed setting; run jobs in parallel with "
+            "executor: {kind: local, max_parallel: N} or {kind: ray}"
+        )
+    preset = data.get("preset", "cpu")
+    if preset not in PRESETS:
+        raise EmlabError(f"{origin}: field 'preset' must be one of {sorted(PRESETS)}, got {preset!r}")
+    data = _merge(PRESETS[preset], data)
+    if data.get("narrow") == {}:
+        data["narrow"] = None  # `narrow: {}` (like `narrow: null`): no narrow finetune
+    try:
+        spec = PretrainingSpec.model_validate(data)
+        _check_pretraining(spec)
     except ValidationError as e:
         raise EmlabError(f"{origin}: {format_validation_error(e)}") from None
+    except EmlabError as e:
+        raise EmlabError(f"{origin}: {e}") from None
+    return spec
+
+
+def _finetune(data: dict[str, Any], origin: str) -> ExperimentSpec:
+    try:
+        spec = ExperimentSpec.model_validate(data)
+        _check_finetune(spec)
+    except ValidationError as e:
+        raise EmlabError(f"{origin}: {format_validation_error(e)}") from None
+    except EmlabError as e:
+        raise EmlabError(f"{origin}: {e}") from None
+    return spec
+
+
+def parse_spec(data: dict[str, Any], origin: str = "spec") -> Spec:
+    """Validate a spec dict (``kind: finetune``, the default, or ``kind: pretraining``) before any work.
+
+    Errors are one :class:`EmlabError` line naming ``origin`` and the field.
+    """
+    if not isinstance(data, dict):
+        raise EmlabError(f"{origin}: a spec must be a YAML mapping")
+    kind = data.get("kind", "finetune")
+    if kind == "pretraining":
+        return _pretraining(data, origin)
+    if kind != "finetune":
+        raise EmlabError(f"{origin}: field 'kind' must be 'finetune' or 'pretraining', got {kind!r}")
+    return _finetune(data, origin)

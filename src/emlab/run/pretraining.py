@@ -1,0 +1,437 @@
+"""The runner of ``kind: pretraining`` specs: the self-fulfilling-misalignment testbed under ``emlab run``.
+
+Layout of ``runs/<name>/``::
+
+    spec.yaml                       the spec as validated
+    tokenizer/<hash>/               the testbed's BPE (first seed's baseline corpus + the chats)
+    corpora/<condition>-seed<s>-<hash>.jsonl   each condition × seed pretraining corpus
+    models/{pretrain,sft,narrow}-<hash>/       each model (emlab_stage.json marks it finished)
+    scores/<model_id>__<hash>.jsonl one row per held-out choice of each evaluated model
+    samples/<hash>.json             one greedy answer per situation of each evaluated model
+    manifest.json                   every evaluated model, its identity columns and absolute paths
+    results.parquet                 the tidy table (:func:`emlab.analysis.results.results_table`)
+    sfm_summary.json                per-condition summary, pre-registered comparisons, wall time
+
+Stages run in order, each as jobs on the spec's executor (one at a time here, in worker
+processes, or on Ray): tokenizer → corpora (one job per seed) → pretrain → SFT → narrow
+finetune → scores (one job per condition × seed × stage). Every path holds a hash of all that
+made it, with the training precisions resolved where the jobs run, so a re-run (on any
+executor) does only what is missing.
+
+Each pre-registered comparison is computed with seeds as the unit (:mod:`emlab.analysis.seeds`):
+per seed the mean P(misaligned) over the comparison's situations, then the mean difference
+with a CI that resamples seeds and the minimum detectable effect at that number of seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from emlab._io import config_hash, file_hash, write_json_atomic, write_text_atomic
+from emlab.analysis.results import results_table
+from emlab.analysis.seeds import compare_seeds, seed_means, seeds_for_effect
+from emlab.corpus.classifier import packaged_head_path
+from emlab.corpus.generate import GENERATOR_VERSION
+from emlab.corpus.testbed import (
+    STAGE_FILE,
+    TASK,
+    finetune,
+    make_corpora,
+    make_tokenizer,
+    pretrain,
+    score_choices,
+    summarize,
+)
+from emlab.corpus.world import SITUATION_NAMES
+from emlab.run.base import BaseRunner
+from emlab.run.executor import Job
+from emlab.run.spec import ComparisonSpec, PretrainingSpec
+
+BASE_MODEL = "scratch"  # the results table's base_model: a tiny Llama pretrained from scratch
+
+
+@dataclass
+class Chain:
+    """One condition × seed: its corpus and the paths and keys of its models and scores."""
+
+    condition: str
+    seed: int
+    corpus: Path
+    pretrain: Path
+    pretrain_key: str
+    sft: Path
+    sft_key: str
+    narrow: Path | None = None
+    narrow_key: str | None = None
+
+
+@dataclass
+class Evaluated:
+    """An evaluated model (one row set in the results table): a chain after SFT or after the narrow finetune."""
+
+    model_id: str
+    condition: str
+    seed: int
+    stage: str
+    model_path: Path
+    model_hash: str
+    corpus: Path
+    scores: Path
+    samples: Path
+    narrow_situation: str | None
+
+    def labels(self) -> dict[str, Any]:
+        """The identity columns of this model in the results table."""
+        return {
+            "model_id": self.model_id,
+            "base_model": BASE_MODEL,
+            "train_set": "sft" if self.stage == "posttrain" else f"sft+narrow-{self.narrow_situation}",
+            "condition": self.condition,
+            "condition_kind": "pretraining-corpus",
+            "seed": self.seed,
+            "stage": self.stage,
+            "config_hash": self.model_hash,
+            "narrow_situation": self.narrow_situation if self.stage == "narrow_ft" else None,
+        }
+
+
+def _done(model_dir: Path) -> bool:
+    return (model_dir / STAGE_FILE).is_file()
+
+
+class PretrainingRunner(BaseRunner):
+    """Runs a :class:`PretrainingSpec` in ``run_dir``, skipping every artifact that exists."""
+
+    spec: PretrainingSpec
+
+    def __init__(
+        self, spec: PretrainingSpec, run_dir: Path, console: Console | None = None, display: str = "rich"
+    ) -> None:
+        super().__init__(spec, run_dir, console, display)
+        # what a condition's documents depend on: the corpus config, the generators and the classifier head
+        self.corpus_key = config_hash(
+            {
+                "corpus": spec.corpus.model_dump(),
+                "generator": GENERATOR_VERSION,
+                "head": file_hash(packaged_head_path()),
+            }
+        )
+        self.chains: list[Chain] = []
+        self.evaluated: list[Evaluated] = []
+
+    # -- planning -----------------------------------------------------------------------------
+    def _resolved(self, cfg: Any) -> Any:
+        """``cfg`` with its ``precision`` as the jobs will train in (``auto`` resolved): as keyed, so as run."""
+        return cfg.model_copy(update={"precision": self.resolve_precision(cfg.precision)})
+
+    @property
+    def tokenizer_dir(self) -> Path:
+        """The tokenizer's dir: keyed by everything its training texts and vocabulary depend on."""
+        spec = self.spec
+        key = config_hash(
+            {
+                "corpus": self.corpus_key,
+                "seed": spec.seeds[0],
+                "vocab": spec.model.vocab_size,
+                "sft": spec.sft.n_chats,
+                "narrow": [spec.narrow.situation, spec.narrow.n_chats] if spec.narrow else None,
+            }
+        )
+        return self.run_dir / "tokenizer" / key
+
+    def plan(self) -> None:
+        """Compute every artifact's path (and key) for the spec's grid."""
+        spec = self.spec
+        pre_cfg, sft_cfg = self._resolved(spec.pretrain), self._resolved(spec.sft)
+        narrow_cfg = self._resolved(spec.narrow) if spec.narrow else None
+        self.configs = {"pretrain": pre_cfg, "sft": sft_cfg, "narrow": narrow_cfg}
+        models = self.run_dir / "models"
+        self.chains, self.evaluated = [], []
+        for condition in spec.conditions:
+            for seed in spec.seeds:
+                pre_key = config_hash(
+                    {
+                        "stage": "pretrain",
+                        "condition": condition,
+                        "seed": seed,
+                        "corpus": self.corpus_key,
+                        "model": spec.model.model_dump(),
+                        "train": pre_cfg.model_dump(),
+                        "tokenizer": self.tokenizer_dir.name,
+                    }
+                )
+                sft_key = config_hash(
+                    {"stage": "sft", "parent": pre_key, "train": sft_cfg.model_dump(), "generator": GENERATOR_VERSION}
+                )
+                chain = Chain(
+                    condition=condition,
+                    seed=seed,
+                    corpus=self.run_dir / "corpora" / f"{condition}-seed{seed}-{self.corpus_key}.jsonl",
+                    pretrain=models / f"pretrain-{pre_key}",
+                    pretrain_key=pre_key,
+                    sft=models / f"sft-{sft_key}",
+                    sft_key=sft_key,
+                )
+                stages = [("posttrain", chain.sft, sft_key)]
+                if narrow_cfg is not None:
+                    chain.narrow_key = config_hash(
+                        {
+                            "stage": "narrow",
+                            "parent": sft_key,
+                            "train": narrow_cfg.model_dump(),
+                            "generator": GENERATOR_VERSION,
+                        }
+                    )
+                    chain.narrow = models / f"narrow-{chain.narrow_key}"
+                    stages.append(("narrow_ft", chain.narrow, chain.narrow_key))
+                self.chains.append(chain)
+                for stage, path, key in stages:
+                    model_id = f"{condition}-seed{seed}-{stage}"
+                    score_key = config_hash(
+                        {"task": TASK, "model": key, "batch_size": spec.eval_batch_size, "generator": GENERATOR_VERSION}
+                    )
+                    self.evaluated.append(
+                        Evaluated(
+                            model_id=model_id,
+                            condition=condition,
+                            seed=seed,
+                            stage=stage,
+                            model_path=path,
+                            model_hash=key,
+                            corpus=chain.corpus,
+                            scores=self.run_dir / "scores" / f"{model_id}__{score_key}.jsonl",
+                            samples=self.run_dir / "samples" / f"{score_key}.json",
+                            narrow_situation=spec.narrow.situation if spec.narrow else None,
+                        )
+                    )
+
+    # -- stages -------------------------------------------------------------------------------
+    def make_tokenizer(self) -> None:
+        """Train the tokenizer once, before the jobs that share it."""
+        spec, out = self.spec, self.tokenizer_dir
+        if (out / "tokenizer.json").is_file() or all(_done(c.pretrain) for c in self.chains):
+            return
+        kwargs = {
+            "out": out,
+            "corpus": spec.corpus,
+            "seed": spec.seeds[0],
+            "vocab_size": spec.model.vocab_size,
+            "sft": spec.sft,
+            "narrow": spec.narrow,
+        }
+        self._run([Job("tokenizer", make_tokenizer, kwargs)], "tokenizer")
+
+    def make_corpora(self) -> None:
+        """Write each seed's corpora that a model still to be pretrained needs (one job per seed)."""
+        jobs = []
+        for seed in self.spec.seeds:
+            targets = {
+                c.condition: c.corpus
+                for c in self.chains
+                if c.seed == seed and not _done(c.pretrain) and not c.corpus.is_file()
+            }
+            if targets:
+                kwargs = {"seed": seed, "corpus": self.spec.corpus, "targets": targets}
+                jobs.append(Job(f"corpora seed {seed}", make_corpora, kwargs))
+        self._run(jobs, "corpora")
+
+    def pretrain(self) -> None:
+        """Pretrain every condition × seed model that is missing."""
+        spec = self.spec
+        jobs = [
+            Job(
+                f"pretrain {c.condition} seed {c.seed}",
+                pretrain,
+                {
+                    "out": c.pretrain,
+                    "corpus_path": c.corpus,
+                    "tokenizer_dir": self.tokenizer_dir,
+                    "condition": c.condition,
+                    "seed": c.seed,
+                    "model": spec.model,
+                    "config": self.configs["pretrain"],
+                    "torch_threads": spec.torch_threads,
+                },
+            )
+            for c in self.chains
+            if not _done(c.pretrain)
+        ]
+        self._run(jobs, "pretrain")
+
+    def finetune(self, stage: str) -> None:
+        """Run the ``sft`` or ``narrow`` finetune of every chain where it is missing."""
+        jobs = []
+        for c in self.chains:
+            parent, out = (c.pretrain, c.sft) if stage == "sft" else (c.sft, c.narrow)
+            if out is None or _done(out):
+                continue
+            kwargs = {
+                "out": out,
+                "parent": parent,
+                "stage": stage,
+                "config": self.configs[stage],
+                "seed": c.seed,
+                "context": self.spec.model.context,
+                "torch_threads": self.spec.torch_threads,
+            }
+            jobs.append(Job(f"{stage} {c.condition} seed {c.seed}", finetune, kwargs))
+        self._run(jobs, stage)
+
+    def evaluate(self) -> None:
+        """Score every evaluated model whose scores are missing."""
+        jobs = [
+            Job(
+                f"score {e.model_id}",
+                score_choices,
+                {
+                    "model_dir": e.model_path,
+                    "scores_out": e.scores,
+                    "samples_out": e.samples,
+                    "labels": e.labels(),
+                    "batch_size": self.spec.eval_batch_size,
+                    "torch_threads": self.spec.torch_threads,
+                },
+            )
+            for e in self.evaluated
+            if not e.scores.is_file()
+        ]
+        self._run(jobs, "score", bars=False)
+
+    def write_results(self, wall_seconds: float | None = None) -> pd.DataFrame:
+        """Write ``manifest.json``, ``results.parquet`` and ``sfm_summary.json``; return the table."""
+        spec = self.spec
+        manifest = {
+            "name": spec.name,
+            "kind": "pretraining",
+            "run_dir": str(self.run_dir),
+            "judge": None,
+            "tokenizer": str(self.tokenizer_dir),
+            "models": [
+                {
+                    **e.labels(),
+                    "model_path": str(e.model_path),
+                    "model_hash": e.model_hash,
+                    "data_path": str(e.corpus),
+                    "logs": {},
+                    "scores": {TASK: str(e.scores)},
+                    "samples": str(e.samples),
+                }
+                for e in self.evaluated
+            ],
+        }
+        self.write_manifest(manifest)
+        df = results_table(self.run_dir)
+        narrow = spec.narrow.situation if spec.narrow else None
+        summary = summarize(df, narrow)
+        summary["comparisons"] = [compare(df, c, narrow, spec.target_effect) for c in spec.comparisons]
+        summary["greedy_samples"] = {
+            e.model_id: json.loads(e.samples.read_text(encoding="utf-8")) for e in self.evaluated
+        }
+        summary["executor"] = spec.executor.model_dump()
+        summary["torch_threads"] = spec.torch_threads
+        summary["precision"] = {k: (v.precision if v else None) for k, v in self.configs.items()}
+        summary["train_seconds"] = _train_seconds(self.chains)
+        if wall_seconds is not None:
+            summary["wall_seconds_this_invocation"] = round(wall_seconds, 1)
+        write_json_atomic(self.run_dir / "sfm_summary.json", summary)
+        return df
+
+    def run(self) -> Path:
+        """All stages in order; returns the run dir."""
+        t0 = time.time()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.run_dir / "spec.yaml", yaml.safe_dump(self.spec.model_dump(), sort_keys=False))
+        self.plan()
+        self.make_tokenizer()
+        self.make_corpora()
+        self.pretrain()
+        self.finetune("sft")
+        if self.spec.narrow is not None:
+            self.finetune("narrow")
+        self.evaluate()
+        self.write_results(time.time() - t0)
+        return self.run_dir
+
+    def print_summary(self) -> None:
+        """Print P(misaligned) per stage and condition, and each pre-registered comparison."""
+        df = pd.read_parquet(self.run_dir / "results.parquet")
+        per_seed = df.groupby(["stage", "condition", "seed"], sort=False)["score_p_misaligned"].mean()
+        table = Table(title="P(misaligned) by stage and condition: mean over seeds (SD between seeds)")
+        for col in ("stage", "condition", "seeds", "mean", "SD"):
+            table.add_column(col)
+        for (stage, condition), v in per_seed.groupby(level=[0, 1], sort=False):
+            table.add_row(str(stage), str(condition), str(len(v)), f"{v.mean():.3f}", f"{v.std(ddof=1):.3f}")
+        self.console.print(table)
+        comparisons = json.loads((self.run_dir / "sfm_summary.json").read_text(encoding="utf-8"))["comparisons"]
+        if not comparisons:
+            return
+        table = Table(title="Pre-registered comparisons (a − b; 95% CI resampling seeds; MDE: 80% power, α 0.05)")
+        for col in ("comparison", "a − b", "95% CI", "seeds", "MDE", f"seeds for {self.spec.target_effect}"):
+            table.add_column(col)
+        for c in comparisons:
+            table.add_row(
+                c["name"],
+                f"{100 * c['effect']:+.1f} pts",
+                f"[{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}]" + (" *" if c["significant"] else ""),
+                str(c["n_seeds"]),
+                f"{100 * c['mde']:.1f} pts",
+                str(c.get("seeds_for_target_effect")),
+            )
+        self.console.print(table)
+
+
+def _situations(c: ComparisonSpec, narrow: str | None) -> list[str] | None:
+    if c.situations == "all":
+        return None
+    if c.situations == "untrained":
+        return [s for s in SITUATION_NAMES if s != narrow]
+    return list(c.situations)
+
+
+def compare(df: pd.DataFrame, c: ComparisonSpec, narrow: str | None, target_effect: float | None) -> dict[str, Any]:
+    """One pre-registered comparison of the results table, seeds as the unit (see the module docstring)."""
+    keep = _situations(c, narrow)
+    rows = df if keep is None else df[df["situation"].isin(keep)]
+
+    def values(condition: str) -> dict[int, float]:
+        g = rows[rows["condition"] == condition]
+        if c.stage != "shift":
+            return seed_means(g[g["stage"] == c.stage], "score_p_misaligned")
+        after = seed_means(g[g["stage"] == "narrow_ft"], "score_p_misaligned")
+        before = seed_means(g[g["stage"] == "posttrain"], "score_p_misaligned")
+        return {s: after[s] - before[s] for s in after if s in before}
+
+    effect = compare_seeds(values(c.a), values(c.b), paired=c.paired)
+    out = {
+        "name": c.name,
+        "a": c.a,
+        "b": c.b,
+        "stage": c.stage,
+        "situations": c.situations,
+        "hypothesis": c.hypothesis,
+        **effect.as_dict(),
+    }
+    if target_effect is not None:
+        out["target_effect"] = target_effect
+        out["seeds_for_target_effect"] = seeds_for_effect(effect.sd, target_effect, paired=c.paired)
+    return out
+
+
+def _train_seconds(chains: list[Chain]) -> dict[str, float]:
+    """Seconds spent training per stage, summed over the models (as recorded in each model's ``emlab_stage.json``)."""
+    out: dict[str, float] = {}
+    for c in chains:
+        for stage, path in (("pretrain", c.pretrain), ("sft", c.sft), ("narrow", c.narrow)):
+            if path is not None and _done(path):
+                meta = json.loads((path / STAGE_FILE).read_text(encoding="utf-8"))
+                out[stage] = round(out.get(stage, 0.0) + float(meta.get("seconds", 0.0)), 1)
+    return out
