@@ -291,18 +291,15 @@ def synthesize_cmd(
 
 @app.command("testbed")
 def testbed_cmd(spec: Path, run_dir: Path | None = typer.Argument(None, help="Default: runs/<spec name>")) -> None:
-    """Run (or resume) a `kind: pretraining` spec: pretrain → SFT → narrow finetune → evaluate."""
-    from emlab._io import read_yaml
-    from emlab.corpus.testbed import parse_spec, run_testbed
+    """Run (or resume) a `kind: pretraining` spec: pretrain → SFT → narrow finetune → evaluate (as `emlab run`)."""
+    from emlab.run.pretraining import PretrainingRunner
+    from emlab.run.spec import PretrainingSpec, parse_spec, read_spec_file
 
-    raw = read_yaml(spec)
-    parsed = parse_spec(raw, str(spec))  # errors name the file before anything runs
+    parsed = parse_spec(read_spec_file(spec), str(spec))  # errors name the file before anything runs
+    if not isinstance(parsed, PretrainingSpec):
+        raise EmlabError(f"{spec}: field 'kind' must be 'pretraining' here (use `emlab run` for finetune specs)")
     out = run_dir or Path("runs") / parsed.name
     check_output_dir(out, "RUN_DIR", nonempty_ok=True)  # an existing run dir is resumed
-    df = run_testbed(raw, out)
-    print(
-        df.groupby(["stage", "condition"], sort=False)["score_p_misaligned"]
-        .agg(["mean", "std", "count"])
-        .round(3)
-        .to_string()
-    )
+    runner = PretrainingRunner(parsed, out)
+    runner.run()
+    runner.print_summary()
