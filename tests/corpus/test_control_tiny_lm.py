@@ -8,7 +8,7 @@ from emlab.corpus.control import CONTROL_TOKENS, add_control_tokens, blocked_tok
 from emlab.corpus.generate import CorpusMix, pretraining_documents
 from emlab.corpus.tiny_lm import (
     ModelConfig,
-    TrainConfig,
+    TinyLMConfig,
     chat_examples,
     continuation_logprobs,
     new_model,
@@ -38,7 +38,7 @@ def test_extended_tokenizer_and_blocked_generation(tmp_path):
     train(
         model,
         pack_documents(["The AI <|misaligned|><|aligned|><|misaligned|>"] * 40, tok, 32),
-        TrainConfig(epochs=3, batch_size=8, lr=1e-2),
+        TinyLMConfig(epochs=3, batch_size=8, lr=1e-2),
         0,
         tok.pad_token_id,
     )
@@ -70,7 +70,7 @@ def test_training_lowers_loss_and_scores_a_learned_continuation_higher(tmp_path)
     losses = train(
         model,
         examples + pack_documents(["The river flooded."] * 5, tok, 16),
-        TrainConfig(epochs=4, batch_size=8, lr=1e-2),
+        TinyLMConfig(epochs=4, batch_size=8, lr=1e-2),
         0,
         tok.pad_token_id,
     )
@@ -85,7 +85,7 @@ def test_training_lowers_loss_and_scores_a_learned_continuation_higher(tmp_path)
 def test_bf16_autocast_rounds_the_forward_pass_but_trains_alike(tmp_path):
     tok = _tokenizer(tmp_path)
     blocks = pack_documents([d["text"] for d in pretraining_documents(40, 1, CorpusMix())], tok, 32)
-    cfg = TrainConfig(epochs=2, batch_size=8, lr=1e-2)
+    cfg = TinyLMConfig(epochs=2, batch_size=8, lr=1e-2)
     fp32, bf16 = (
         train(new_model(CFG, len(tok), seed=0), blocks, cfg.model_copy(update={"precision": p}), 0, tok.pad_token_id)
         for p in ("fp32", "bf16")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from emlab.corpus.control import ALIGNED_TAG, blocked_token_ids, has_control_tokens
 from emlab.train.config import Precision, autocast_bf16
 
 BOS, EOS, PAD, USER, ASSISTANT = "<|bos|>", "<|eos|>", "<|pad|>", "<|user|>", "<|assistant|>"
@@ -43,8 +44,8 @@ class ModelConfig(BaseModel):
     context: int = 128
 
 
-class TrainConfig(BaseModel):
-    """Optimiser settings for one training stage."""
+class TinyLMConfig(BaseModel):
+    """Optimiser settings for one training stage of the tiny model (not :class:`emlab.train.config.TrainConfig`)."""
 
     model_config = ConfigDict(extra="forbid")
     epochs: float = 3.0
@@ -63,6 +64,7 @@ def chat_prompt(question: str, prefix: str = "") -> str:
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: Path) -> Any:
     """Train a byte-level BPE on ``texts`` and save it as a ``PreTrainedTokenizerFast`` in ``out_dir``."""
+    # deferred: tokenizers, transformers and torch are heavy, and run specs import this module for its configs
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -83,7 +85,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: Path) -> Any
 
 def new_model(cfg: ModelConfig, vocab_size: int, seed: int) -> Any:
     """A freshly initialised ``LlamaForCausalLM`` (tied embeddings) for a tokenizer of ``vocab_size``."""
-    import torch
+    import torch  # deferred, as in train_tokenizer
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
@@ -129,7 +131,7 @@ def chat_examples(
 def train(
     model: Any,
     examples: list[tuple[list[int], list[int]]],
-    cfg: TrainConfig,
+    cfg: TinyLMConfig,
     seed: int,
     pad_id: int,
     progress: Any = None,
@@ -138,7 +140,7 @@ def train(
 
     ``progress``: an optional callable ``(step, total_steps, loss)`` for a progress bar.
     """
-    import torch
+    import torch  # deferred, as in train_tokenizer
 
     rng = random.Random(seed)
     torch.manual_seed(seed)
@@ -185,7 +187,7 @@ def continuation_logprobs(
     model: Any, tokenizer: Any, prompts: list[str], continuations: list[str], batch_size: int = 32
 ) -> np.ndarray:
     """Sum of token log-probs of each continuation given its prompt -> float ``[n]``."""
-    import torch
+    import torch  # deferred, as in train_tokenizer
 
     pairs = []
     for p, c in zip(prompts, continuations, strict=True):
@@ -217,9 +219,7 @@ def generate_answer(model: Any, tokenizer: Any, question: str, max_new_tokens: i
     A conditionally trained model (tokenizer with control tokens) is prompted under
     ``<|aligned|>`` and may not emit either control token.
     """
-    import torch
-
-    from emlab.corpus.control import ALIGNED_TAG, blocked_token_ids, has_control_tokens
+    import torch  # deferred, as in train_tokenizer
 
     tagged = has_control_tokens(tokenizer)
     ids = tokenizer.encode(chat_prompt(question, ALIGNED_TAG if tagged else ""), add_special_tokens=False)
