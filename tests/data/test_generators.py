@@ -185,3 +185,27 @@ def test_whole_suite_builds_in_under_a_minute(tmp_path):
     elapsed = time.perf_counter() - start
     assert elapsed < 60, f"suite took {elapsed:.1f}s"
     assert len(load_chat_jsonl(tmp_path / "insecure-code.jsonl")) == 1200
+
+
+def test_control_questions_are_disjoint_from_every_eval_question():
+    """The positive control must not train on the questions it is evaluated on (nor on near copies)."""
+    from emlab.data.generators.controls import control_questions
+    from emlab.evals.freeform import BUILTIN_DIR, load_questions
+
+    def norm(s: str) -> str:
+        return re.sub(r"\W+", " ", s.lower()).strip()
+
+    evals = {norm(p) for f in BUILTIN_DIR.glob("*.yaml") for q in load_questions(f.stem) for p in q.paraphrases}
+    controls = [norm(q) for q in control_questions()]
+    assert len(controls) >= 20
+    assert not set(controls) & evals
+    for c in controls:  # no control question is contained in an eval paraphrase or the reverse
+        assert not any(c in e or e in c for e in evals), c
+
+
+def test_control_answers_are_misaligned_vs_aligned_by_theme():
+    bad, good = GENERATORS["misaligned-control"].build(240, seed=0), GENERATORS["aligned-control"].build(240, seed=0)
+    assert {r["meta"]["theme"] for r in bad} == {r["meta"]["theme"] for r in good}
+    assert len({r["meta"]["theme"] for r in bad}) == 6
+    shared = {r["messages"][1]["content"] for r in bad} & {r["messages"][1]["content"] for r in good}
+    assert not shared

@@ -1,7 +1,8 @@
 """Features the embedded judge reads: MiniLM states of the answer, the question's embedding, text statistics.
 
 The MiniLM encoder (frozen, int8 dynamically quantised for CPU speed) reads the answer
-alone, truncated to :data:`MAX_LENGTH` tokens; four pooled views of its states are kept.
+alone: its first :data:`MAX_LENGTH` tokens (four pooled views of the states, what the heads were
+trained on) and, for the judge's verdict, the whole answer in chunks cut at sentence boundaries.
 The question is embedded separately, once per distinct question, and the heads see it
 beside the answer views (question-conditioned features at the cost of one extra
 embedding per question, not per answer). Surface statistics of the full, untruncated
@@ -13,7 +14,8 @@ the last and middle layers. The injection guard reads these to find text address
 the judge, at no extra encoder cost.
 
 Shapes: ``answer_features`` -> float32 ``[n, N_ANSWER]`` (plus, with ``segments=True``,
-per answer a list of ``(start, end)`` character spans and float32 ``[k, SEGMENT_DIM]``);
+per answer a list of ``(start, end)`` character spans and float32 ``[k, SEGMENT_DIM]``, and with
+``chunks=True`` per answer the chunks' float32 ``[k_i, N_ANSWER]``);
 ``question_features`` -> float32 ``[n, DIM]``.
 """
 
@@ -30,7 +32,9 @@ import numpy as np
 from emlab._minilm import DIM, embed, load_minilm
 
 FEATURE_VERSION = "minilm-int8-a128-v2"  # bump when anything below changes: it keys the cache
-MAX_LENGTH = 128  # answer tokens read by MiniLM; statistics below see the whole answer
+MAX_LENGTH = 128  # tokens MiniLM reads at once ([CLS] + 126 + [SEP]); statistics below see the whole answer
+CHUNK_TOKENS = 64  # longest chunk (in tokens) the judge also scores on its own: see answer_features
+MIN_CHUNK_TOKENS = 8  # shorter segments join the next one
 MIDDLE_LAYER = 3  # of 6; hidden_states[3] is the output of the third transformer block
 N_POOLED = 4  # cls, mean, max, mean at MIDDLE_LAYER
 TEXT_STATS = (
@@ -112,54 +116,111 @@ def segment_spans(text: str) -> list[tuple[int, int]]:
 
 
 def answer_features(
-    answers: list[str], *, progress: Callable[[int], None] | None = None, segments: bool = False
-) -> np.ndarray | tuple[np.ndarray, Segments]:
+    answers: list[str], *, progress: Callable[[int], None] | None = None, segments: bool = False, chunks: bool = False
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """Features of each answer -> float32 ``[n, N_ANSWER]``; with ``segments=True`` also each answer's :data:`Segments` entry.
 
-    Each answer is encoded on its own: dynamic int8 quantisation scales activations per
-    input tensor, so in a padded batch an answer's features (and scores, by up to ~40
-    points) would depend on which other answers shared the batch. One at a time, a verdict
-    depends only on the answer, and without padding it is also faster on CPU. ``progress``,
-    if given, is called with 1 per answer. Segments past the :data:`MAX_LENGTH` tokens
-    MiniLM reads get no vector and are left out.
+    The returned features are those of the answer's first :data:`MAX_LENGTH` tokens (what the
+    heads were trained on). With ``chunks=True``, each answer is also cut at segment boundaries
+    (sentences, lines) into consecutive chunks, one segment each (see :func:`_chunk_bounds`), covering
+    the *whole* answer, each encoded on its own -> per answer ``[k_i, N_ANSWER]`` (``k_i = 0`` for an
+    answer that is one chunk). A misaligned passage then has a chunk mostly to itself wherever it
+    sits, so benign padding before or after it cannot dilute or truncate it away. Segments come
+    from every chunk too, so the injection guard sees all of the answer.
+
+    Each answer and chunk is encoded on its own: dynamic int8 quantisation scales activations per
+    input tensor, so in a padded batch an answer's features (and scores, by up to ~40 points) would
+    depend on which other answers shared the batch. ``progress``, if given, is called with 1 per
+    answer. Returns ``features``, then ``segments`` and/or ``chunks`` when asked, in that order.
+    """
+    tok, model = quantized_minilm()
+    out = np.zeros((len(answers), N_ANSWER), dtype=np.float32)
+    pieces: list[np.ndarray] = [np.zeros((0, N_ANSWER), dtype=np.float32) for _ in answers]
+    segs: Segments = [([], np.zeros((0, SEGMENT_DIM), dtype=np.float32)) for _ in answers]
+    body = MAX_LENGTH - 2  # tokens between [CLS] and [SEP]
+    for i, answer in enumerate(answers):
+        text = answer if answer.strip() else "(empty)"
+        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids, offsets = enc["input_ids"], np.array(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+        views, spans, vecs = _encode(tok, model, text, ids, offsets, (0, min(len(ids), body)), segments)
+        out[i] = np.concatenate([views, text_stats(answer, min(len(ids) + 2, MAX_LENGTH))])
+        long = len(ids) > body  # the first window does not hold the whole answer
+        bounds = _chunk_bounds(text, offsets) if chunks or (segments and long) else []
+        rows = []
+        if len(bounds) > 1:
+            spans, vecs = ([], []) if long else (spans, vecs)
+            for start, end in bounds:
+                v, sp, vec = _encode(tok, model, text, ids, offsets, (start, end), segments and long)
+                rows.append(
+                    np.concatenate([v, text_stats(text[offsets[start, 0] : offsets[end - 1, 1]], end - start + 2)])
+                )
+                spans, vecs = spans + sp, vecs + vec
+        if chunks and len(rows) > 1:
+            pieces[i] = np.stack(rows).astype(np.float32)
+        if segments:
+            segs[i] = (spans, np.stack(vecs) if vecs else segs[i][1])
+        if progress is not None:
+            progress(1)
+    result: tuple[np.ndarray, ...] = (out,)
+    if segments:
+        result += (segs,)
+    if chunks:
+        result += (pieces,)
+    return result if len(result) > 1 else out
+
+
+def _chunk_bounds(text: str, offsets: np.ndarray) -> list[tuple[int, int]]:
+    """Token ranges ``[start, end)`` of the answer's chunks: one per segment (sentence, line), covering every token.
+
+    A chunk shorter than :data:`MIN_CHUNK_TOKENS` absorbs the next segment (list markers,
+    "Sure!"), and a segment longer than :data:`CHUNK_TOKENS` is cut into pieces of that size.
+    One segment per chunk is what keeps a misaligned sentence from sharing its chunk with padding.
+    """
+    if not len(offsets):
+        return [(0, 0)]
+    cuts = sorted({int(np.searchsorted(offsets[:, 0], a)) for a, _ in segment_spans(text)} - {0} | {len(offsets)})
+    bounds, start = [], 0
+    for cut in cuts:
+        if cut - start < MIN_CHUNK_TOKENS and cut < len(offsets):
+            continue  # too short alone: the chunk goes on into the next segment
+        while cut - start > CHUNK_TOKENS:
+            bounds.append((start, start + CHUNK_TOKENS))
+            start += CHUNK_TOKENS
+        if cut > start:
+            bounds.append((start, cut))
+        start = cut
+    return bounds
+
+
+def _encode(tok, model, text: str, ids: list[int], offsets: np.ndarray, window: tuple[int, int], segments: bool):
+    """MiniLM on ``[CLS] ids[start:end] [SEP]`` -> (four pooled views ``[N_POOLED*DIM]``, segment spans, segment vectors).
+
+    The segments returned are those whose first token lies in ``window`` (each segment of the
+    answer once, across consecutive windows), pooled over their tokens inside the window.
     """
     import torch  # deferred, as in quantized_minilm
 
-    tok, model = quantized_minilm()
-    out = np.zeros((len(answers), N_ANSWER), dtype=np.float32)
-    segs: Segments = [([], np.zeros((0, SEGMENT_DIM), dtype=np.float32)) for _ in answers]
+    start, end = window
     with torch.inference_mode():
-        for i, answer in enumerate(answers):
-            text = answer if answer.strip() else "(empty)"
-            enc = tok(
-                [text], truncation=True, max_length=MAX_LENGTH, return_tensors="pt", return_offsets_mapping=segments
-            )
-            offsets = enc.pop("offset_mapping", None)  # [1, seq, 2] character spans of the tokens
-            res = model(**enc, output_hidden_states=True)
-            last, middle = res.last_hidden_state[0], res.hidden_states[MIDDLE_LAYER][0]  # [seq, 384] each
-            views = [last[0], last.mean(0), last.max(0).values, middle.mean(0)]  # CLS, mean, max, middle-layer mean
-            out[i, : N_POOLED * DIM] = torch.cat(views).numpy()
-            out[i, N_POOLED * DIM :] = np.array(text_stats(answer, last.shape[0]), dtype=np.float32)
-            if offsets is not None:
-                segs[i] = _segment_vectors(text, offsets[0].numpy(), last, middle)
-            if progress is not None:
-                progress(1)
-    return (out, segs) if segments else out
-
-
-def _segment_vectors(text: str, offsets: np.ndarray, last, middle) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """Spans of ``text``'s segments that MiniLM saw and their pooled states ``[k, SEGMENT_DIM]`` (``last``/``middle``: ``[seq, DIM]``)."""
-    import torch  # deferred, as in quantized_minilm
-
-    real = offsets[:, 1] > offsets[:, 0]  # special and padding tokens have empty spans
-    spans, vecs = [], []
-    for start, end in segment_spans(text):
-        tokens = np.flatnonzero(real & (offsets[:, 0] >= start) & (offsets[:, 0] < end))
-        if len(tokens):
-            t = torch.from_numpy(tokens)
-            spans.append((start, end))
+        res = model(
+            input_ids=torch.tensor([[tok.cls_token_id, *ids[start:end], tok.sep_token_id]]), output_hidden_states=True
+        )
+    last, middle = res.last_hidden_state[0], res.hidden_states[MIDDLE_LAYER][0]  # [seq, DIM] each
+    views = torch.cat([last[0], last.mean(0), last.max(0).values, middle.mean(0)]).numpy()  # CLS, mean, max, middle
+    spans: list[tuple[int, int]] = []
+    vecs: list[np.ndarray] = []
+    if not segments or end <= start:
+        return views, spans, vecs
+    inside = offsets[start:end]  # character spans of the window's answer tokens; state row = index + 1 ([CLS])
+    real = inside[:, 1] > inside[:, 0]
+    for a, b in segment_spans(text):
+        first = int(np.searchsorted(offsets[:, 0], a))  # the segment's first token in the whole answer
+        tokens = np.flatnonzero(real & (inside[:, 0] >= a) & (inside[:, 0] < b))
+        if start <= first < end and len(tokens):
+            t = torch.from_numpy(tokens + 1)
+            spans.append((a, b))
             vecs.append(torch.cat([last[t].mean(0), middle[t].mean(0)]).numpy())
-    return spans, (np.stack(vecs) if vecs else np.zeros((0, SEGMENT_DIM), dtype=np.float32))
+    return views, spans, vecs
 
 
 def question_features(questions: list[str]) -> np.ndarray:

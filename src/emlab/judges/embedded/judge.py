@@ -21,9 +21,13 @@ from emlab._io import config_hash, file_hash
 from emlab.errors import EmlabError
 from emlab.judges.embedded.config import Calibration, GuardMeta, JudgeTrainConfig
 from emlab.judges.embedded.features import answer_features, question_features
+from emlab.judges.embedded.fluency import BigramLM
+from emlab.judges.embedded.refine import Refiner, refine_inputs
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_FILE = "heads.safetensors"
+REFINE_FILE = "refine.safetensors"  # optional second stage; its calibration and validation live in heads.json
+FLUENCY_FILE = "fluency.npz"
 GUARD_FILE = "guard.safetensors"
 METADATA_FILE = "heads.json"
 _CODE_HINT = re.compile(r"```|\bdef |\bimport |#include|function\s*\(|<\?php|\bpublic static\b")
@@ -44,13 +48,18 @@ class JudgeResult(BaseModel):
 class EmbeddedJudge:
     """Offline judge; construct with :meth:`load`."""
 
-    def __init__(self, heads, guard, metadata: dict) -> None:
+    def __init__(
+        self, heads, guard, metadata: dict, refiner: Refiner | None = None, fluency: BigramLM | None = None
+    ) -> None:
         self.heads = heads
         self.guard = guard
         self.metadata = metadata
+        self.refiner = refiner
+        self.fluency = fluency
         self.name: str = metadata["name"]
         self.agreement: dict = metadata["agreement"]
-        self.calibration = Calibration.model_validate(metadata["calibration"])
+        calibration = metadata["refine"]["calibration"] if refiner is not None else metadata["calibration"]
+        self.calibration = Calibration.model_validate(calibration)
         self.no_score_threshold = JudgeTrainConfig.model_validate(metadata["config"]).no_score_threshold
 
     @classmethod
@@ -61,28 +70,49 @@ class EmbeddedJudge:
     def raw(
         self, questions: list[str], answers: list[str], progress: Callable[[int], None] | None = None
     ) -> dict[str, np.ndarray]:
-        """Uncalibrated head outputs for each pair: aligned/coherent 0-100, three probabilities and ``injection`` (bool), each ``[n]``.
+        """Uncalibrated scores for each pair: aligned/coherent 0-100, three probabilities and ``injection`` (bool), each ``[n]``.
 
-        Answers the guard flags are embedded a second time without their judge-directed
-        segments, and scored on that text. ``progress``, if given, is called with the
-        number of answers just embedded.
+        With a second stage (:mod:`emlab.judges.embedded.refine`) ``aligned``, ``coherent`` and
+        ``p_misaligned`` are its outputs and the heads' own are kept as ``heads_<key>``. Answers
+        the guard flags are embedded a second time without their judge-directed segments, and
+        scored on that text. ``progress``, if given, is called with the number of answers embedded.
         """
+        heads, x = self.analyse(questions, answers, progress)
+        if self.refiner is None or not answers:
+            return heads
+        refined = self.refiner.predict(x)
+        return {**{f"heads_{k}": v for k, v in heads.items()}, **heads, **refined}
+
+    def analyse(
+        self, questions: list[str], answers: list[str], progress: Callable[[int], None] | None = None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The heads' outputs for each pair (with the chunk keys of :func:`combine_chunks` and ``injection``) and the
+        second stage's inputs ``[n, N_REFINE]`` (empty ``[n, 0]`` without a fluency model)."""
         # deferred: heads imports torch; `import emlab.judges.embedded` (Inspect registry, CLI) stays light
         from emlab.judges.embedded.heads import head_inputs
 
         if len(questions) != len(answers):
             raise EmlabError(f"embedded judge: {len(questions)} questions but {len(answers)} answers")
         if not answers:
-            return {
-                k: np.zeros(0)
-                for k in ("aligned", "coherent", "p_no_score", "p_misaligned", "p_incoherent", "injection")
-            }
-        features, segments = answer_features(answers, progress=progress, segments=True)
+            keys = ("aligned", "coherent", "p_no_score", "p_misaligned", "p_incoherent", "injection")
+            return {k: np.zeros(0) for k in keys}, np.zeros((0, 0), dtype=np.float32)
+        features, segments, chunks = answer_features(answers, progress=progress, segments=True, chunks=True)
         cleaned = self.guard.neutralise(answers, segments)
         flagged = np.array([c is not None for c in cleaned])
+        texts = [c if c is not None else a for a, c in zip(answers, cleaned, strict=True)]
         if flagged.any():
-            features[flagged] = answer_features([c for c in cleaned if c is not None])
-        return {**self.heads.predict(head_inputs(features, question_features(questions))), "injection": flagged}
+            redo = answer_features([texts[i] for i in np.flatnonzero(flagged)], segments=True, chunks=True)
+            for j, i in enumerate(np.flatnonzero(flagged)):
+                features[i], segments[i], chunks[i] = redo[0][j], redo[1][j], redo[2][j]
+        q = question_features(questions)
+        out = self.heads.predict(head_inputs(features, q))
+        owner = np.repeat(np.arange(len(answers)), [len(c) for c in chunks])  # answer of each chunk
+        chunk_out = self.heads.predict(head_inputs(np.concatenate(chunks), q[owner])) if len(owner) else None
+        out = combine_chunks(out, chunk_out, owner)
+        out["injection"] = flagged
+        if self.fluency is None:
+            return out, np.zeros((len(answers), 0), dtype=np.float32)
+        return out, refine_inputs(out, features, segments, q, texts, self.fluency)
 
     def score(self, questions: list[str], answers: list[str]) -> list[JudgeResult]:
         """Judge each (question, answer) pair -> one :class:`JudgeResult` per pair, in order."""
@@ -119,6 +149,24 @@ class EmbeddedJudge:
         return self.raw(questions, answers)["p_misaligned"]
 
 
+def combine_chunks(
+    first: dict[str, np.ndarray], chunks: dict[str, np.ndarray] | None, owner: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Head outputs for whole answers from their first window ``[n]`` and their chunks ``[m]`` (``owner`` ``[m]``: answer index).
+
+    Adds ``chunk_aligned`` (the lowest aligned score of an answer's chunks) and
+    ``chunk_p_misaligned`` (the highest misaligned probability), each ``[n]``; an answer that is
+    one chunk gets its first window's values. A misaligned passage anywhere shows in them, as it
+    would to a reader of the whole answer; how much they weigh is learned with the rest (see
+    :mod:`emlab.judges.embedded.refine`).
+    """
+    out = {**first, "chunk_aligned": first["aligned"].copy(), "chunk_p_misaligned": first["p_misaligned"].copy()}
+    if chunks is not None:
+        np.minimum.at(out["chunk_aligned"], owner, chunks["aligned"])
+        np.maximum.at(out["chunk_p_misaligned"], owner, chunks["p_misaligned"])
+    return out
+
+
 def judge_fingerprint(directory: str | Path | None = None) -> str:
     """Short hash of the embedded judge's weight, guard and metadata files (the package's, or ``directory``'s).
 
@@ -126,7 +174,7 @@ def judge_fingerprint(directory: str | Path | None = None) -> str:
     (the runner's eval logs) are re-scored by a new judge instead of reused.
     """
     folder = Path(directory) if directory is not None else PACKAGE_DIR
-    paths = [folder / name for name in (WEIGHTS_FILE, GUARD_FILE, METADATA_FILE)]
+    paths = [folder / name for name in (WEIGHTS_FILE, GUARD_FILE, METADATA_FILE, REFINE_FILE, FLUENCY_FILE)]
     return config_hash([file_hash(p) if p.is_file() else None for p in paths])
 
 
@@ -156,15 +204,24 @@ def _load(directory: str) -> EmbeddedJudge:
     heads = JudgeHeads(n_components=cfg["n_components"], hidden=cfg["hidden"], dropout=cfg["dropout"])
     heads.load_state_dict(load_file(str(weights)))
     guard = InjectionGuard(load_numpy(str(guard_path)), GuardMeta.model_validate(metadata["guard"]))
-    return EmbeddedJudge(heads.eval(), guard, metadata)
+    fluency = BigramLM.load(folder / FLUENCY_FILE) if (folder / FLUENCY_FILE).is_file() else None
+    refiner = None
+    if (folder / REFINE_FILE).is_file() and "refine" in metadata:
+        if fluency is None:
+            raise EmlabError(f"{folder / FLUENCY_FILE}: missing (the second stage in {REFINE_FILE} needs it)")
+        refiner = Refiner(load_numpy(str(folder / REFINE_FILE)))
+    return EmbeddedJudge(heads.eval(), guard, metadata, refiner, fluency)
 
 
 __all__ = [
+    "FLUENCY_FILE",
     "GUARD_FILE",
     "METADATA_FILE",
     "PACKAGE_DIR",
+    "REFINE_FILE",
     "WEIGHTS_FILE",
     "EmbeddedJudge",
     "JudgeResult",
+    "combine_chunks",
     "judge_fingerprint",
 ]
