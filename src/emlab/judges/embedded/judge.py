@@ -57,7 +57,8 @@ class EmbeddedJudge:
         self.refiner = refiner
         self.fluency = fluency
         self.name: str = metadata["name"]
-        self.agreement: dict = metadata["agreement"]
+        # with a second stage, its validation on held-out small-model answers (and on GPT-4o's) is what scores rest on
+        self.agreement: dict = metadata["refine"]["agreement"] if refiner is not None else metadata["agreement"]
         calibration = metadata["refine"]["calibration"] if refiner is not None else metadata["calibration"]
         self.calibration = Calibration.model_validate(calibration)
         self.no_score_threshold = JudgeTrainConfig.model_validate(metadata["config"]).no_score_threshold

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from emlab._minilm import DIM
+from emlab.judges.embedded.config import Calibration
 from emlab.judges.embedded.features import TEXT_STATS, Segments
 from emlab.judges.embedded.fluency import FLUENCY_STATS, BigramLM
 
@@ -36,6 +37,13 @@ RELEVANCE = ("answer_question_cos", "segment_question_cos_mean", "segment_questi
 KEPT_STATS = ("log_words", "unique_word_ratio", "top_trigram_share", "non_ascii_share", "code_keywords", "truncated")
 REFINE_FEATURES = (*HEAD_KEYS, *RELEVANCE, *FLUENCY_STATS, *KEPT_STATS)
 N_REFINE = len(REFINE_FEATURES)
+
+
+def calibrated(refiner: Refiner, calibration: Calibration, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Calibrated aligned / coherent (0-100) and p_misaligned for inputs ``[n, N_REFINE]``, each ``[n]``."""
+    pred = refiner.predict(x)
+    aligned, coherent = calibration.apply(pred["aligned"], pred["coherent"])
+    return {"aligned": aligned, "coherent": coherent, "p_misaligned": pred["p_misaligned"]}
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
