@@ -1,7 +1,9 @@
 """CLI commands of the `judges` stage (mounted by :mod:`emlab.cli` as ``emlab judge``).
 
 * ``train``     rebuild the embedded judge's heads from a judged-responses file (seeded);
-* ``evaluate``  print the embedded judge's agreement with the reference judge;
+* ``evaluate``  print the embedded judge's agreement with the reference judge (and, with a second stage,
+  its held-out agreement with the reader labels of small-model answers);
+* ``refine``    fit and validate the judge's second stage on reader-labelled small-model answers;
 * ``injection`` run the embedded judge over the prompt-injection set, print the flip rate;
 * ``rescore``   score an existing Inspect log with another judge (no regeneration);
 * ``calibrate`` print the agreement of two judges' scores over the same answers.
@@ -15,7 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emlab._io import file_hash
+from emlab._io import check_output_dir, check_output_file, file_hash
+from emlab.errors import EmlabError
 from emlab.judges.embedded import EmbeddedJudge
 from emlab.judges.embedded.config import JudgeTrainConfig
 from emlab.judges.rescore import default_output, rescore_log
@@ -89,6 +92,8 @@ def train(
     """Rebuild the embedded judge: cross-validate over held-out source families, then fit on all rows."""
     from emlab.judges.embedded.building import build_judge  # deferred: torch, scikit-learn (keeps `emlab --help` fast)
 
+    if out is not None:
+        _check_judge_out(out)
     config = JudgeTrainConfig(seed=seed, **({"epochs": epochs} if epochs else {}))
     meta = build_judge(data, out, config=config, max_rows=max_rows or None, console=console)
     console.print(
@@ -119,6 +124,53 @@ def evaluate(
     else:
         agreement = evaluate_file(judge, data, console=console)
     console.print(_agreement_table(f"{judge.name} vs reference judge on {data.name}", agreement, top_groups))
+    if judge.refiner is not None:
+        console.print(_second_stage_table(judge.agreement))
+
+
+@app.command("refine")
+def refine(
+    labels: Path = typer.Option(..., "--labels", help="Reader-labelled small-model answers (judged-responses JSONL)."),
+    reference: Path = typer.Option(..., "--reference", help="GPT-4o-judged responses JSONL(.gz) to stay valid on."),
+    heldout: list[str] = typer.Option(..., "--heldout", help="Model (source prefix) never fitted on; repeatable."),
+    reference_rows: int = typer.Option(1000, "--reference-rows", min=50, help="Rows sampled from --reference."),
+    out: Path = typer.Option(None, "--out", help="Judge folder to write into (default: the packaged judge)."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Fit the second stage (fluency, relevance, chunks) and print its agreement on the held-out labels and GPT-4o rows."""
+    from emlab.judges.embedded.building import build_second_stage  # deferred: torch, scikit-learn
+
+    if out is not None:
+        _check_judge_out(out)
+    meta = build_second_stage(
+        labels, reference, heldout, reference_rows=reference_rows, out=out, seed=seed, console=console
+    )
+    console.print(_second_stage_table(meta["agreement"]))
+
+
+def _second_stage_table(agreement: dict) -> Table:
+    """Held-out agreement of the second stage: small-model labels and GPT-4o rows side by side."""
+    table = Table(title="second stage, held-out agreement")
+    table.add_column("metric")
+    table.add_column("small-model labels (held-out models)", justify="right")
+    table.add_column("GPT-4o rows (held-out families)", justify="right")
+    ref = agreement.get("reference", {})
+    for key in (
+        "n",
+        "spearman_coherent",
+        "spearman_aligned",
+        "auroc_misaligned",
+        "sensitivity",
+        "specificity",
+        "rate_reference",
+        "rate_judge",
+        "coherent_share_reference",
+        "coherent_share_judge",
+        "worst_group_error",
+    ):
+        cells = [agreement.get(key), ref.get(key)]
+        table.add_row(key, *("–" if v is None else f"{v:.3g}" for v in cells))
+    return table
 
 
 @app.command("injection")
@@ -147,6 +199,7 @@ def rescore(
 ) -> None:
     """Score LOG's answers with another judge and write a new log (the input log is not modified)."""
     target = out or default_output(log, judge)
+    check_output_file(target, "--out" if out else None)
     rescore_log(log, judge, target, action="overwrite" if overwrite_scores else "append")
     console.print(f"wrote {target}")
 
@@ -175,6 +228,18 @@ def calibrate(
     for q in r.questions:
         per_q.add_row(q.question[:70], str(q.n), f"{q.rate_a:.1f}", f"{q.rate_b:.1f}", f"{q.rate_b - q.rate_a:+.1f}")
     console.print(per_q)
+
+
+def _check_judge_out(out: Path) -> None:
+    """Refuse a judge ``--out`` that is a file, or a non-empty folder that holds no judge (its files would be mixed in)."""
+    from emlab.judges.embedded import METADATA_FILE  # deferred: the judge package loads torch
+
+    check_output_dir(out, nonempty_ok=True)
+    if out.is_dir() and any(out.iterdir()) and not (out / METADATA_FILE).is_file():
+        raise EmlabError(
+            f"--out {out}: is a non-empty directory without a judge ({METADATA_FILE}); "
+            "give a new or empty folder, or an existing judge's folder to rebuild it (nothing was written)"
+        )
 
 
 def _as_agreement(meta: dict):

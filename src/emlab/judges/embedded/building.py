@@ -274,20 +274,8 @@ def build_second_stage(
         raise EmlabError(f"{out / FLUENCY_FILE}: the fluency model is missing; the second stage needs it")
     # the inputs depend only on the answers and on the judge's first stage: cached, so refitting is quick
     stage_one = [file_hash(judge_dir / name) for name in (WEIGHTS_FILE, GUARD_FILE, FLUENCY_FILE)]
-    key = config_hash([file_hash(labels), file_hash(reference), pick.tolist(), stage_one, FEATURE_VERSION])
-    cached = cache_dir() / "judge" / f"refine-inputs-{key}.npz"
-    if cached.is_file():
-        with np.load(cached) as f:
-            x_small, x_ref = f["small"], f["reference"]
-    else:
-        with Progress(console=console, transient=True) as bar:
-            task = bar.add_task("embedding labelled and reference answers", total=len(small) + len(ref))
-            questions, answers = small["question"].tolist(), small["answer"].tolist()
-            _, x_small = judge.analyse(questions, answers, lambda k: bar.advance(task, k))
-            _, x_ref = judge.analyse(ref["question"].tolist(), ref["answer"].tolist(), lambda k: bar.advance(task, k))
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cached) as tmp, open(tmp, "wb") as f:
-            np.savez(f, small=x_small, reference=x_ref)
+    x_small = second_stage_inputs(judge, small, [file_hash(labels), stage_one], console)
+    x_ref = second_stage_inputs(judge, ref, [file_hash(reference), pick.tolist(), stage_one], console)
     y_small, y_ref = (
         refine_targets(small["aligned"], small["coherent"]),
         refine_targets(ref["aligned"], ref["coherent"]),
@@ -322,3 +310,22 @@ def build_second_stage(
     write_json_atomic(out / METADATA_FILE, meta)
     _load.cache_clear()
     return meta["refine"]
+
+
+def second_stage_inputs(
+    judge: EmbeddedJudge, rows: pd.DataFrame, key: list, console: Console | None = None
+) -> np.ndarray:
+    """The second stage's inputs ``[n, N_REFINE]`` for ``rows`` (question, answer), cached under emlab's cache by ``key``.
+
+    ``key`` must name everything the inputs depend on (the rows' file, which rows, the first stage's files).
+    """
+    cached = cache_dir() / "judge" / f"refine-inputs-{config_hash([key, FEATURE_VERSION])}.npy"
+    if cached.is_file():
+        return np.load(cached)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("embedding answers for the second stage", total=len(rows))
+        _, x = judge.analyse(rows["question"].tolist(), rows["answer"].tolist(), lambda k: bar.advance(task, k))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(cached) as tmp, open(tmp, "wb") as f:
+        np.save(f, x)
+    return x
