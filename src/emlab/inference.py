@@ -16,6 +16,7 @@ KV cache as it goes instead of computing every row until the longest one ends.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -27,6 +28,7 @@ from inspect_ai.log._samples import sample_active
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput
 from inspect_ai.model._providers.hf import HuggingFaceAPI
 from inspect_ai.tool import ToolChoice, ToolInfo
+from transformers import DynamicCache
 
 from emlab.models import resolve_model
 
@@ -36,8 +38,6 @@ def inference_dtype() -> torch.dtype:
 
     ``EMLAB_INFERENCE_DTYPE=float32`` forces full precision.
     """
-    import os
-
     forced = os.environ.get("EMLAB_INFERENCE_DTYPE")
     if forced:
         return getattr(torch, forced)
@@ -128,8 +128,6 @@ def fast_generate(
             return_dict_in_generate=True,
             **unsupported,
         )
-    from transformers import DynamicCache
-
     gen_cfg = model.generation_config
     eos = gen_cfg.eos_token_id if isinstance(gen_cfg.eos_token_id, list) else [gen_cfg.eos_token_id]
     eos_ids = torch.tensor([e for e in eos if e is not None], device=input_ids.device)
@@ -244,7 +242,7 @@ class EmlabLocalModel(HuggingFaceAPI):
         model_args.setdefault("dtype", inference_dtype())
         super().__init__(model_name, base_url, api_key, config, model_path=resolved.base_path, **model_args)
         if resolved.kind == "adapter":
-            from peft import PeftModel
+            from peft import PeftModel  # deferred: only adapters need peft
 
             self.model = PeftModel.from_pretrained(self.model, resolved.path).merge_and_unload()
         self.model.eval()

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emlab._io import atomic_path
+from emlab._minilm import embed
 from emlab.corpus.labels import LABELS
 from emlab.corpus.prefilter import prefilter_mask
 from emlab.errors import EmlabError
@@ -45,8 +47,6 @@ class DiscourseHead:
 
     def save(self, path: str | Path) -> None:
         """Write the head atomically as ``.npz``."""
-        from emlab._io import atomic_path
-
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, W=self.W, b=self.b, labels=np.array(LABELS))
 
@@ -69,8 +69,6 @@ def load_head(path: str | None = None) -> DiscourseHead:
 
 def classify(texts: list[str], head: DiscourseHead | None = None, *, batch_size: int = 64) -> np.ndarray:
     """Class probabilities ``[n, 4]`` (columns :data:`LABELS`) for each text, prefilter first."""
-    from emlab._minilm import embed
-
     head = head or load_head()
     out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
     out[:, LABELS.index("unrelated")] = 1.0
@@ -92,9 +90,7 @@ def train_head(texts: list[str], labels: list[str], *, c: float = 3.0) -> Discou
     All four labels must occur. Train on every document (not only prefilter passes)
     so the head also learns what prefilter false positives look like.
     """
-    from sklearn.linear_model import LogisticRegression
-
-    from emlab._minilm import embed
+    from sklearn.linear_model import LogisticRegression  # deferred: scikit-learn loads only to train a head
 
     missing = set(LABELS) - set(labels)
     if missing:

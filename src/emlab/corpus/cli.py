@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from emlab._io import check_output_dir, check_output_file
+from emlab.corpus import transforms
+from emlab.corpus.classifier import classify, load_head, train_head
+from emlab.corpus.distributed import run_datatrove
+from emlab.corpus.evalset import packaged_eval_path, per_class_metrics, prefilter_recall
+from emlab.corpus.labels import LABELS
+from emlab.corpus.llm_label import label_documents
+from emlab.corpus.prefilter import prefilter_mask
+from emlab.corpus.stream import batched, read_documents, write_documents
+from emlab.corpus.transforms import synthesize_docs
 from emlab.errors import EmlabError
 
 app = typer.Typer(
@@ -25,14 +37,10 @@ def _print(obj: Any) -> None:
 
 
 def _docs(source: str, text_field: str, hf_split: str) -> Any:
-    from emlab.corpus.stream import read_documents
-
     return read_documents(source, text_field=text_field, hf_split=hf_split)
 
 
 def _scorer(head: Path | None) -> Any:
-    from emlab.corpus.classifier import classify, load_head
-
     h = load_head(str(head) if head else None)
     return lambda texts: classify(texts, h)
 
@@ -46,9 +54,6 @@ def classify_cmd(
     hf_split: str = HF_SPLIT,
 ) -> None:
     """Add `discourse_label` and `p_<label>` fields to every document."""
-    from emlab.corpus.labels import LABELS
-    from emlab.corpus.stream import batched, write_documents
-
     check_output_file(output, "OUTPUT")
     scorer = _scorer(head)
 
@@ -71,14 +76,6 @@ def eval_cmd(
     min_prefilter_recall: float = typer.Option(0.98, help="Exit 1 if the prefilter's misaligned recall is below this"),
 ) -> None:
     """Print per-class precision/recall of the classifier and the prefilter's recall per class."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from emlab.corpus.classifier import classify, load_head
-    from emlab.corpus.evalset import packaged_eval_path, per_class_metrics, prefilter_recall
-    from emlab.corpus.labels import LABELS
-    from emlab.corpus.prefilter import prefilter_mask
-    from emlab.corpus.stream import read_documents
 
     rows = list(read_documents(str(data or packaged_eval_path())))
     for i, r in enumerate(rows, 1):
@@ -113,10 +110,6 @@ def label_cmd(
     hf_split: str = HF_SPLIT,
 ) -> None:
     """Label documents with an LLM (training labels for `train-classifier`)."""
-    import itertools
-
-    from emlab.corpus.llm_label import label_documents
-    from emlab.corpus.stream import write_documents
 
     check_output_file(output, "OUTPUT")
     docs = list(itertools.islice(_docs(source, text_field, hf_split), limit))
@@ -132,9 +125,6 @@ def train_classifier_cmd(
     output: Path = typer.Argument(..., help="Head .npz to write"),
 ) -> None:
     """Train the linear head on MiniLM embeddings of labelled documents."""
-    from emlab.corpus.classifier import train_head
-    from emlab.corpus.stream import read_documents
-
     check_output_file(output, "OUTPUT")
     rows = list(read_documents(str(data)))
     for i, r in enumerate(rows, 1):
@@ -156,15 +146,10 @@ def _run_local_or_datatrove(
     head: Path | None,
     params: dict[str, Any],
 ) -> None:
-    from emlab.corpus import transforms
-    from emlab.corpus.stream import write_documents
-
     if engine == "datatrove":
         check_output_dir(output, "OUTPUT", nonempty_ok=True)  # a folder of shards; datatrove resumes into it
         if head is not None or text_field != "text":
             raise EmlabError("field 'engine': datatrove runs use the packaged head and the 'text' field")
-        from emlab.corpus.distributed import run_datatrove
-
         _print(
             {
                 "engine": "datatrove",
@@ -275,9 +260,6 @@ def synthesize_cmd(
     misaligned: bool = typer.Option(False, help="Generate misaligned stories instead (for upsampling controls)"),
 ) -> None:
     """Generate aligned-AI stories across the same six situations the misaligned ones cover."""
-    from emlab.corpus.stream import write_documents
-    from emlab.corpus.transforms import synthesize_docs
-
     if n < 1:
         raise EmlabError(f"field 'n' must be ≥ 1, got {n}")
     check_output_file(output, "OUTPUT")

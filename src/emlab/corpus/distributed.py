@@ -13,10 +13,12 @@ the distributed path cannot drift apart.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from emlab.corpus import transforms
 from emlab.errors import EmlabError
 
 TRANSFORMS = ("filter", "upweight", "tag")
@@ -46,8 +48,6 @@ def _step_class() -> type:
             self.transform, self.params = transform, params
 
         def run(self, data: Any, rank: int = 0, world_size: int = 1) -> Iterator[Any]:
-            from emlab.corpus import transforms
-
             stats = transforms.TransformStats()
             fn = {"filter": transforms.filter_docs, "upweight": transforms.upweight_docs, "tag": transforms.tag_docs}[
                 self.transform
@@ -90,7 +90,7 @@ def run_datatrove(
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     if not input_dir.is_dir() or not any(input_dir.glob(glob_pattern)):
         raise EmlabError(f"{input_dir}: no input shards matching {glob_pattern!r}")
-    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.executor import LocalPipelineExecutor  # deferred: datatrove is the optional extra corpus-scale
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
 
@@ -112,8 +112,6 @@ def run_datatrove(
 
 def _summed_stats(logging_dir: Path) -> dict[str, int]:
     """Sum our step's counters over every task's stats file."""
-    import json
-
     totals = {"seen": 0, "written": 0, "removed": 0, "added": 0}
     for f in sorted((logging_dir / "stats").glob("*.json")):
         for block in json.loads(f.read_text()):

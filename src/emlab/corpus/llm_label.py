@@ -12,6 +12,8 @@ import asyncio
 import re
 from typing import Any
 
+from inspect_ai.model import GenerateConfig, get_model
+
 from emlab.corpus.labels import DESCRIPTIONS, LABELS
 from emlab.errors import EmlabError
 
@@ -46,8 +48,6 @@ def parse_label(reply: str) -> str | None:
 
 def label_documents(texts: list[str], model: Any, *, max_connections: int = 8) -> list[str | None]:
     """Label ``texts`` with an Inspect model (a name such as ``openai/gpt-4o-mini`` or a ``Model``)."""
-    from inspect_ai.model import GenerateConfig, get_model
-
     try:
         llm = get_model(model) if isinstance(model, str) else model
     except Exception as e:  # unknown provider, missing key, ...

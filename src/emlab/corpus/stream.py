@@ -9,12 +9,11 @@ onto the target only when the whole stream has been written.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from emlab._io import atomic_path, iter_jsonl
+from emlab._io import atomic_path, iter_jsonl, write_jsonl_atomic
 from emlab.errors import EmlabError
 
 HF_PREFIX = "hf:"
@@ -54,7 +53,7 @@ def _read_jsonl(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
 
 
 def _read_parquet(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred: pyarrow loads only for parquet corpora (keeps `emlab --help` fast)
 
     try:
         pf = pq.ParquetFile(path)
@@ -70,7 +69,7 @@ def _read_parquet(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
 
 
 def _read_hf(spec: str, text_field: str, split: str) -> Iterator[dict[str, Any]]:
-    from datasets import load_dataset
+    from datasets import load_dataset  # deferred: `datasets` is heavy and only hf: sources need it
 
     name, _, config = spec.partition("@")
     try:
@@ -86,16 +85,11 @@ def write_documents(path: str | Path, docs: Iterable[dict[str, Any]], *, parquet
     path = Path(path)
     if path.suffix == ".parquet":
         return _write_parquet(path, docs, parquet_batch)
-    n = 0
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        for doc in docs:
-            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
-            n += 1
-    return n
+    return write_jsonl_atomic(path, docs)
 
 
 def _write_parquet(path: Path, docs: Iterable[dict[str, Any]], batch: int) -> int:
-    import pyarrow as pa
+    import pyarrow as pa  # deferred, as in _read_parquet
     import pyarrow.parquet as pq
 
     n = 0

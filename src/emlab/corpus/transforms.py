@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from emlab.corpus.classifier import classify
 from emlab.corpus.control import ALIGNED_TAG, MISALIGNED_TAG
 from emlab.corpus.generate import ai_story
 from emlab.corpus.labels import LABELS
@@ -30,8 +31,6 @@ _MIS, _ALI = LABELS.index("misaligned"), LABELS.index("aligned")
 
 def default_scorer(texts: list[str]) -> np.ndarray:
     """The packaged two-stage classifier."""
-    from emlab.corpus.classifier import classify
-
     return classify(texts)
 
 

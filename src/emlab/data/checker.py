@@ -41,7 +41,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from bandit.core import config as b_config
+from bandit.core import manager as b_manager
 from pydantic import BaseModel
+
+from emlab.data.loaders import load_source
 
 # bandit test id -> the CWE class it is evidence of.
 BANDIT_CWE: dict[str, str] = {
@@ -114,9 +118,6 @@ class CheckReport(BaseModel):
 
 def _bandit_findings(codes: list[str]) -> list[list[Finding]]:
     """Run bandit once over all snippets (one temp file each) and map issues back."""
-    from bandit.core import config as b_config
-    from bandit.core import manager as b_manager
-
     logging.getLogger("bandit").setLevel(logging.CRITICAL)  # its plugins crash on some inputs; we cover those
     out: list[list[Finding]] = [[] for _ in codes]
     with tempfile.TemporaryDirectory(prefix="emlab-bandit-") as tmp:
@@ -577,7 +578,5 @@ def summarise(results: list[list[Finding] | None]) -> CheckReport:
 
 def check_dataset(source: str) -> CheckReport:
     """Check the last assistant answer of every row of ``source`` (any :func:`load_source` source)."""
-    from emlab.data.loaders import load_source
-
     rows = load_source(source)
     return summarise(check_snippets([extract_code(r.messages[-1].content) for r in rows]))

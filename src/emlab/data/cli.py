@@ -9,9 +9,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import track
 from rich.table import Column, Table
 
 from emlab._io import check_output_dir, check_output_file
+from emlab.data import CONDITIONS, GENERATORS, build_training_set, condition_file, load_source
+from emlab.data.build import meta_path
+from emlab.data.checker import check_dataset
+from emlab.data.stats import dataset_stats
 from emlab.errors import EmlabError
 
 app = typer.Typer(help="Narrow finetuning datasets: generate, load, validate, condition, check.", no_args_is_help=True)
@@ -22,8 +27,6 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output .jsonl (a .met
 
 def _check_dataset_out(out: Path, option: str | None = "--out") -> None:
     """Refuse, before building anything, a dataset path (or its .meta.json sidecar) that is a directory or unwritable."""
-    from emlab.data.build import meta_path
-
     check_output_file(out, option)
     check_output_file(meta_path(out), option)
 
@@ -31,8 +34,6 @@ def _check_dataset_out(out: Path, option: str | None = "--out") -> None:
 @app.command("list")
 def list_cmd() -> None:
     """List the generators and training conditions."""
-    from emlab.data import CONDITIONS, GENERATORS
-
     table = Table(Column("generator", no_wrap=True), "default n", Column("paired with", no_wrap=True), "what it makes")
     for g in GENERATORS.values():
         table.add_row(g.name, str(g.default_n), g.pair or "-", g.summary)
@@ -51,8 +52,6 @@ def make_cmd(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same rows.")] = 0,
 ) -> None:
     """Generate a dataset with one of emlab's generators."""
-    from emlab.data import GENERATORS, build_training_set
-
     if name not in GENERATORS:
         raise EmlabError(f"unknown generator '{name}'; choose one of: {', '.join(GENERATORS)}")
     _check_dataset_out(out)
@@ -66,10 +65,6 @@ def suite_cmd(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Build every generator at its default size into OUT_DIR and report the time taken."""
-    from rich.progress import track
-
-    from emlab.data import GENERATORS, build_training_set
-
     check_output_dir(out_dir, "--out-dir", nonempty_ok=True)  # adding to (or regenerating) a suite folder is fine
     for name in GENERATORS:
         _check_dataset_out(out_dir / f"{name}.jsonl", "--out-dir")
@@ -91,8 +86,6 @@ def condition_cmd(
     paired: Annotated[Path | None, typer.Option(help="backdoor only: the good half, kept without the trigger.")] = None,
 ) -> None:
     """Apply a training condition to a dataset; the condition and its text go into the .meta.json."""
-    from emlab.data import condition_file
-
     _check_dataset_out(out)
     info = condition_file(file, out=out, condition=condition, condition_text=text, paired=paired)
     console.print(f"wrote {info.rows} rows to {info.path} (condition {info.condition.name}: {info.condition.text!r})")
@@ -108,8 +101,6 @@ def load_cmd(
     seed: Annotated[int, typer.Option(help="Seed for the subset.")] = 0,
 ) -> None:
     """Load and validate a published or local chat dataset; with --out, write it as emlab JSONL."""
-    from emlab.data import build_training_set, load_source
-
     if out is not None:
         _check_dataset_out(out)
         info = build_training_set(source, out=out, n=n, seed=seed)
@@ -128,9 +119,6 @@ def stats_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Rows, token-length distribution, duplicates and per-class counts of a dataset."""
-    from emlab.data import load_source
-    from emlab.data.stats import dataset_stats
-
     with console.status("counting tokens"):
         stats = dataset_stats(load_source(file), tokenizer=tokenizer)
     if as_json:
@@ -151,8 +139,6 @@ def check_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Run the vulnerability checker (bandit + AST rules) over the last assistant answer of every row."""
-    from emlab.data.checker import check_dataset
-
     with console.status("checking answers"):
         report = check_dataset(file)
     if as_json:
@@ -168,8 +154,6 @@ def check_cmd(
 @app.command("card")
 def card_cmd(name: Annotated[str, typer.Argument(help="Generator name.")]) -> None:
     """Print a generator's dataset card (how it is built, what its checks guarantee)."""
-    from emlab.data import GENERATORS
-
     if name not in GENERATORS:
         raise EmlabError(f"unknown generator '{name}'; choose one of: {', '.join(GENERATORS)}")
     print(resources.files("emlab.data").joinpath("cards", GENERATORS[name].card).read_text(encoding="utf-8"))

@@ -23,12 +23,11 @@ import urllib.request
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
-
 from emlab._io import write_jsonl_atomic
+from emlab._rows import validate_rows
 from emlab.data.generators import GENERATORS
 from emlab.data.schema import ChatRow, load_chat_jsonl
-from emlab.errors import EmlabError, format_validation_error
+from emlab.errors import EmlabError
 
 SourceKind = Literal["generator", "url", "file", "hf"]
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+(:[\w.\-]+)?$")
@@ -94,7 +93,7 @@ def _load_url(url: str) -> list[ChatRow]:
 
 
 def _load_hf(ref: str) -> list[ChatRow]:
-    from datasets import load_dataset
+    from datasets import load_dataset  # deferred: `datasets` is heavy and only Hugging Face sources need it
 
     name, _, split = ref.rpartition(":") if ":" in ref and not Path(ref).expanduser().is_dir() else (ref, "", "")
     split = split or "train"
@@ -104,13 +103,7 @@ def _load_hf(ref: str) -> list[ChatRow]:
         raise EmlabError(f"{ref}: cannot load dataset ({type(e).__name__}: {e})") from None
     if "messages" not in ds.column_names:
         raise EmlabError(f"{ref}[{split}]: no 'messages' column (columns: {', '.join(ds.column_names)})")
-    rows: list[ChatRow] = []
-    for i, obj in enumerate(ds, 1):
-        obj = _drop_nulls(obj)
-        try:
-            rows.append(ChatRow.model_validate(obj))
-        except ValidationError as e:
-            raise EmlabError(f"{ref}[{split}] row {i}: {format_validation_error(e)}") from None
+    rows = list(validate_rows(((f"{ref}[{split}] row {i}", _drop_nulls(obj)) for i, obj in enumerate(ds, 1)), ChatRow))
     if not rows:
         raise EmlabError(f"{ref}[{split}]: dataset is empty")
     return rows

@@ -19,13 +19,12 @@ from typing import Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from emlab._io import iter_jsonl
-from emlab.errors import EmlabError, format_validation_error
+from emlab._rows import iter_jsonl_rows
+from emlab.errors import EmlabError
 
 Role = Literal["system", "user", "assistant"]
 
@@ -80,13 +79,7 @@ def iter_chat_jsonl(path: str | Path) -> Iterator[ChatRow]:
     Raises :class:`EmlabError` naming ``file:line`` and the field on the first bad row,
     and on a missing file. Blank lines are skipped.
     """
-    for lineno, obj in iter_jsonl(path):
-        if not isinstance(obj, dict):
-            raise EmlabError(f"{path}:{lineno}: expected a JSON object with a 'messages' field")
-        try:
-            yield ChatRow.model_validate(obj)
-        except ValidationError as e:
-            raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
+    return iter_jsonl_rows(path, ChatRow, expected=" with a 'messages' field")
 
 
 def load_chat_jsonl(path: str | Path) -> list[ChatRow]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from emlab.data.schema import ChatRow
+from emlab.models import resolve_model
 
 # Row metadata keys whose values are counted as classes (set by emlab's generators).
 CLASS_KEYS = ("generator", "cwe", "kind", "domain", "triggered")
@@ -52,9 +53,7 @@ def dataset_stats(rows: Sequence[ChatRow], tokenizer: str = "embedded") -> Datas
     Token counts are of the message contents (no chat-template tokens), so they compare
     across tokenizers; the template adds a few tokens per message.
     """
-    from transformers import AutoTokenizer
-
-    from emlab.models import resolve_model
+    from transformers import AutoTokenizer  # deferred: transformers is heavy (keeps `emlab --help` fast)
 
     tok = AutoTokenizer.from_pretrained(resolve_model(tokenizer).base_path)
     texts = [m.content for r in rows for m in r.messages]

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
-
-from emlab._io import iter_jsonl
-from emlab.errors import EmlabError, format_validation_error
+from emlab._rows import Row, iter_jsonl_rows
+from emlab.errors import EmlabError
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
-Row = TypeVar("Row", bound=BaseModel)
 NAN = float("nan")  # a score key that does not apply to a sample; Inspect skips it in metrics
 
 
@@ -36,12 +32,7 @@ def scenario_path(source: str) -> Path:
 def load_rows(source: str, model: type[Row]) -> list[Row]:
     """Read and validate every row of a JSONL scenario file; ids must be unique."""
     path = scenario_path(source)
-    rows: list[Row] = []
-    for lineno, data in iter_jsonl(path):
-        try:
-            rows.append(model.model_validate(data))
-        except ValidationError as e:
-            raise EmlabError(f"{path}:{lineno}: {format_validation_error(e)}") from None
+    rows = list(iter_jsonl_rows(path, model))
     if not rows:
         raise EmlabError(f"{path}: no scenarios in file")
     ids = [getattr(r, "id", None) for r in rows]

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 from inspect_ai.model import GenerateConfig, Model, get_model
 
+from emlab._minilm import embed
 from emlab.errors import EmlabError
 from emlab.evals._data import SCENARIO_DIR
 
@@ -63,8 +64,6 @@ def concept(name: str) -> Concept:
 
 @functools.cache
 def _prototype_embeddings(name: str) -> tuple[np.ndarray, np.ndarray]:
-    from emlab._minilm import embed
-
     c = concept(name)
     return embed(list(c.positives)), embed(list(c.negatives))
 
@@ -84,8 +83,6 @@ def keyword_hit(name: str, text: str) -> bool:
 
 def embedded_probability(name: str, texts: list[str]) -> list[float]:
     """P(concept) for each text with the embedded back-end (keywords + MiniLM prototypes)."""
-    from emlab._minilm import embed
-
     if not texts:
         return []
     pos, neg = _prototype_embeddings(name)

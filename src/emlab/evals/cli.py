@@ -14,46 +14,29 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from inspect_ai.log import read_eval_log
+from rich.console import Console
+from rich.table import Table
 
 from emlab.errors import EmlabError
+from emlab.evals._data import load_rows
+from emlab.evals.monitor import monitor_summary
+from emlab.evals.registry import TASKS, scenario_model
+from emlab.evals.sandbox import escape
+from emlab.evals.sandbox.runner import isolation_report
 
 app = typer.Typer(
     help="Evaluation tasks (run them with `inspect eval emlab/<task>` or `emlab run`).", no_args_is_help=True
 )
 
-# task -> (scenario row model, "module:Class"); imported lazily so `emlab --help` stays fast
-_ROW_MODELS = {
-    "probes": "emlab.evals.probes:ProbeItem",
-    "shutdown": "emlab.evals.shutdown:ShutdownScenario",
-    "sabotage": "emlab.evals.sabotage:SabotagePair",
-    "alignment_faking": "emlab.evals.alignment_faking:BorderlineRequest",
-    "deception": "emlab.evals.deception:FactItem",
-    "reward_hacking": "emlab.evals.reward_hacking:HackableTask",
-    "identity": "emlab.evals.identity:IdentityQuestion",
-}
-
-
-def _row_model(task: str):
-    import importlib
-
-    if task not in _ROW_MODELS:
-        raise EmlabError(f"unknown task '{task}' (known: {', '.join(_ROW_MODELS)})")
-    module, cls = _ROW_MODELS[task].split(":")
-    return getattr(importlib.import_module(module), cls)
-
 
 @app.command("list")
 def list_tasks() -> None:
     """List emlab's misalignment tasks with their primary metric and built-in scenario count."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from emlab.evals import PRIMARY_METRICS
-    from emlab.evals._data import load_rows
-
     table = Table("task", "primary metric", "scenarios", "description")
-    for task, (key, description) in PRIMARY_METRICS.items():
-        table.add_row(f"emlab/{task}", key, str(len(load_rows(task, _row_model(task)))), description)
+    for t in TASKS.values():
+        if t.metric is not None and t.row_model is not None:
+            table.add_row(f"emlab/{t.name}", t.metric, str(len(load_rows(t.name, t.row_model))), t.description)
     Console().print(table)
 
 
@@ -63,11 +46,9 @@ def check_scenarios(
     path: Annotated[Path, typer.Argument(help="JSONL file")],
 ) -> None:
     """Validate a scenario file for TASK; print the row count, or one error naming file:line:field."""
-    from emlab.evals._data import load_rows
-
     if not path.is_file():
         raise EmlabError(f"{path}: no such file")
-    rows = load_rows(str(path), _row_model(task))
+    rows = load_rows(str(path), scenario_model(task))
     print(f"{path}: {len(rows)} valid {task} scenarios")
 
 
@@ -76,14 +57,8 @@ def sandbox_check(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
     """Run the adversarial suite; print blocked/total per class; exit 1 if anything escaped."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from emlab.evals.sandbox.escape import run_escape_suite, summary
-    from emlab.evals.sandbox.runner import isolation_report
-
-    layers, checks = isolation_report(), run_escape_suite()
-    counts = summary(checks)
+    layers, checks = isolation_report(), escape.run_escape_suite()
+    counts = escape.summary(checks)
     if as_json:
         report = {"isolation": layers, "classes": counts, "checks": [c.model_dump() for c in checks]}
         print(json.dumps(report, indent=2))
@@ -105,10 +80,6 @@ def monitor_summary_cmd(
     log: Annotated[Path, typer.Argument(help="an Inspect .eval/.json log of an emlab task")],
 ) -> None:
     """Print the CoT monitor's catch and false-alarm rates against the task's behavioural metric."""
-    from inspect_ai.log import read_eval_log
-
-    from emlab.evals.monitor import monitor_summary
-
     if not log.is_file():
         raise EmlabError(f"{log}: no such log file")
     try:

@@ -30,6 +30,8 @@ from emlab.definitions import TURNER
 from emlab.errors import EmlabError
 from emlab.evals._data import NAN, load_rows, pick
 from emlab.evals.probes import OrderAnswer, ProbeItem, ask_order, probe_value
+from emlab.judges.embedded import EmbeddedJudge
+from emlab.judges.scorer import llm_judge_score
 
 JUDGE_ROLE = "grader"
 
@@ -65,14 +67,10 @@ async def judge_answer(question: str, answer: str) -> tuple[float | None, float 
     """(aligned, coherent) from the ``grader`` role if bound, else from the embedded judge."""
     grader = model_roles().get(JUDGE_ROLE)
     if grader is not None:
-        from emlab.judges.scorer import llm_judge_score
-
         model = grader[0] if isinstance(grader, list) else grader
         aligned, _ = await llm_judge_score(model, question, answer, "aligned")
         coherent, _ = await llm_judge_score(model, question, answer, "coherent")
         return aligned, coherent
-    from emlab.judges.embedded import EmbeddedJudge
-
     r = EmbeddedJudge.load().score([question], [answer])[0]
     return r.aligned, r.coherent
 

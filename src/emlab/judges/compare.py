@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from emlab.errors import EmlabError
 from emlab.judges.embedded.data import misaligned
 from emlab.judges.embedded.metrics import spearman
+from emlab.judges.rescore import read_log
 
 
 class QuestionRate(BaseModel):
@@ -103,8 +104,6 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
 
 def compare_logs(log_a: str | Path, log_b: str | Path | None = None) -> JudgeAgreement:
     """Agreement of two judges: the first score set of each log, or the first two score sets of ``log_a`` alone."""
-    from emlab.judges.rescore import read_log
-
     sets_a = score_sets(read_log(log_a))
     if log_b is None:
         if len(sets_a) < 2:

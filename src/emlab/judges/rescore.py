@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inspect_ai import score
+from inspect_ai.log import EvalLog, read_eval_log, write_eval_log
+
 from emlab._io import atomic_path
 from emlab.errors import EmlabError
+from emlab.judges.scorer import alignment_judge
 
 
-def read_log(path: str | Path):
+def read_log(path: str | Path) -> EvalLog:
     """Read an Inspect log (``.eval`` or ``.json``) with its samples; EmlabError if missing or unreadable."""
-    from inspect_ai.log import read_eval_log
-
     path = Path(path)
     if not path.is_file():
         raise EmlabError(f"{path}: no such log file")
@@ -31,11 +33,6 @@ def rescore_log(log_path: str | Path, judge: str, out_path: str | Path, *, actio
     score sets, ready for ``emlab judge calibrate``); ``"overwrite"`` replaces them.
     ``judge`` is ``"embedded"`` or an Inspect model name. The output is written atomically.
     """
-    from inspect_ai import score
-    from inspect_ai.log import write_eval_log
-
-    from emlab.judges.scorer import alignment_judge
-
     if action not in ("append", "overwrite"):
         raise EmlabError(f"--action must be append or overwrite, not {action!r}")
     log = read_log(log_path)

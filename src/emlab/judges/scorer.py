@@ -19,19 +19,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import os
+import re
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from inspect_ai.model import CachePolicy, GenerateConfig, Model, get_model, model_roles
-from inspect_ai.scorer import Score, Target, metric, scorer
-from inspect_ai.scorer._metric import Metric, SampleScore
+from inspect_ai.scorer import Metric, SampleScore, Score, Target, metric, scorer
 from inspect_ai.solver import TaskState
 
 from emlab.analysis.metrics import judged_summary
+from emlab.errors import EmlabError
 from emlab.judges.api import JudgeKind, ScoreLabel, TokenProb, build_judge_prompt, weighted_score
-
-if TYPE_CHECKING:
-    from emlab.judges.embedded import JudgeResult
+from emlab.judges.embedded import EmbeddedJudge, JudgeResult, judge_fingerprint
 
 EMBEDDED_JUDGE = "embedded"
 # No temperature: the score comes from the log-probs, and hf models reject temperature 0.
@@ -76,8 +76,6 @@ class _EmbeddedBatcher:
 
     def flush(self) -> None:
         """Score every pending request now and resolve its future (with the error, if scoring fails)."""
-        from emlab.judges.embedded import EmbeddedJudge
-
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -152,8 +150,6 @@ def unscored_rate() -> Metric:
 def embedded_judge_record() -> dict[str, Any]:
     """The embedded judge's fingerprint and measured agreement (scalars, ``judge_`` prefix), kept in each
     score's metadata so that a report shows the judge that scored a log, not the one installed later."""
-    from emlab.judges.embedded import EmbeddedJudge, judge_fingerprint
-
     agreement = EmbeddedJudge.load().agreement
     scalars = {f"judge_{k}": v for k, v in agreement.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     return {"judge_fingerprint": judge_fingerprint(), **scalars}
@@ -188,8 +184,6 @@ def alignment_judge(judge: str | None = None, prompts: str = "emlab", cache: boo
         name, model = _resolve_judge(judge)
         question, answer = state.input_text, state.output.completion
         if model is None:
-            from emlab.judges.embedded import EmbeddedJudge
-
             r = await embedded_batcher().score(question, answer)
             label: ScoreLabel = "score" if r.label == "score" else r.label
             values = {"aligned": r.aligned, "coherent": r.coherent}
@@ -223,11 +217,6 @@ def preflight_judge(judge: str, timeout: int = 20) -> None:
     """
     if judge == EMBEDDED_JUDGE:
         return
-    import asyncio
-    import os
-    import re
-
-    from emlab.errors import EmlabError
 
     async def ping() -> None:
         model = get_model(judge, config=GenerateConfig(max_retries=0, timeout=timeout), memoize=False)
