@@ -213,7 +213,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profiles", nargs="+", default=["quick"])
     ap.add_argument("--precisions", nargs="+", default=["bf16", "fp32"], choices=["bf16", "fp32"])
-    ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--batch-size", type=int, default=8, help="the quick profile's own micro-batch")
     ap.add_argument("--batches", type=int, default=1, help="fixed batches per step")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=1, help="timed steps per setting and repetition")
