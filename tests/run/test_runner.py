@@ -95,6 +95,7 @@ def test_grid_expansion_respects_apply_to() -> None:
         ({"train_sets": [{"name": "a", "source": "not a source!"}]}, "field 'train_sets.0.source'"),
         ({"seeds": [1, 1]}, "field 'seeds': seeds must be unique"),
         ({"kind": "pretrain"}, "field 'kind' must be 'finetune' or 'pretraining'"),
+        ({"judge": "gpt-4o"}, "field 'judge': must be 'embedded' or an Inspect model string"),
     ],
 )
 def test_bad_specs_name_the_field(patch: dict, message: str) -> None:
@@ -238,7 +239,10 @@ def test_interrupted_run_resumes_and_redoes_only_what_is_missing(
     deadline = time.time() + 600
     finished: list[Path] = []
     while time.time() < deadline and proc.poll() is None:
-        finished = list(models.glob("*/emlab.json")) if models.is_dir() else []
+        # a finished model is a dir named by its key; a dot-named one is a model still being written
+        finished = (
+            [p for p in models.glob("*/emlab.json") if not p.parent.name.startswith(".")] if models.is_dir() else []
+        )
         if finished:
             break
         time.sleep(0.2)

@@ -84,7 +84,7 @@ class BaseRunner:
         """
         if not jobs:
             return
-        if not runs_in_this_process(self.executor):
+        if not runs_in_this_process(self.executor, len(jobs)):
             where = "on Ray" if self.executor.kind == "ray" else "in worker processes"
             with self._progress() as progress:
                 overall = progress.add_task(f"{stage} {where} ({len(jobs)} jobs)", total=len(jobs))

@@ -65,7 +65,7 @@ def run_jobs(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None]
     """
     if spec.kind == "ray":
         _run_ray(jobs, spec, on_done)
-    elif (spec.max_parallel or 1) > 1 and len(jobs) > 1:
+    elif not runs_in_this_process(spec, len(jobs)):
         _run_processes(jobs, spec.max_parallel or 1, on_done)
     else:
         for job in jobs:
@@ -74,9 +74,9 @@ def run_jobs(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None]
                 on_done(job)
 
 
-def runs_in_this_process(spec: ExecutorSpec) -> bool:
-    """Whether ``spec`` runs jobs one at a time in this process (so they may take unpicklable arguments)."""
-    return spec.kind == "local" and (spec.max_parallel or 1) == 1
+def runs_in_this_process(spec: ExecutorSpec, n_jobs: int = 2) -> bool:
+    """Whether ``spec`` runs ``n_jobs`` jobs one at a time in this process (so they may take unpicklable arguments)."""
+    return spec.kind == "local" and ((spec.max_parallel or 1) == 1 or n_jobs <= 1)
 
 
 def call_where_jobs_run(fn: Callable[..., Any], spec: ExecutorSpec, **kwargs: Any) -> Any:

@@ -165,6 +165,13 @@ class ExperimentSpec(BaseModel):
             raise ValueError("seeds must be unique")
         return v
 
+    @field_validator("judge")
+    @classmethod
+    def _judge_form(cls, v: str) -> str:
+        if v != "embedded" and "/" not in v:
+            raise ValueError(f"must be 'embedded' or an Inspect model string like openai/gpt-4o-mini, got {v!r}")
+        return v
+
 
 class ComparisonSpec(BaseModel):
     """A pre-registered comparison: condition ``a`` minus condition ``b`` in P(misaligned), seeds as the unit.
