@@ -37,6 +37,7 @@ from rich.console import Console
 from emlab._io import config_hash, file_hash, write_text_atomic
 from emlab.errors import EmlabError
 from emlab.evals import inspect_task_name
+from emlab.judges.rescore import rescore_log
 from emlab.judges.scorer import preflight_judge
 from emlab.models import resolve_model
 from emlab.run.base import BaseRunner
@@ -262,10 +263,27 @@ class Runner(BaseRunner):
                 if ev.max_connections is not None:  # it changes the answers (batching); unset keeps older runs' keys
                     keyed["max_connections"] = ev.max_connections
                 key = config_hash(keyed)
+                # what the answers depend on (not the judge): a log with the same answers is re-scored, not regenerated
+                generation_key = config_hash({k: v for k, v in keyed.items() if k != "judge"})
                 final = log_dir / f"{arm.model_id}__{ev.task.replace('/', '-')}__{key}.eval"
                 arm.logs[ev.task] = str(final)
-                if not final.is_file():
-                    metadata = {"emlab": {**arm.labels(), "model_path": model.path, "run": self.spec.name}}
+                previous = (
+                    _log_with_answers(log_dir, generation_key)
+                    if task_name in RESCORABLE and not final.is_file()
+                    else None
+                )
+                if previous is not None:
+                    kwargs = {"log_path": previous, "judge": self.spec.judge, "out_path": final, "action": "overwrite"}
+                    jobs.append(Job(f"re-score {arm.model_id} on {task_name} (same answers)", rescore_log, kwargs))
+                elif not final.is_file():
+                    metadata = {
+                        "emlab": {
+                            **arm.labels(),
+                            "model_path": model.path,
+                            "run": self.spec.name,
+                            "generation_key": generation_key,
+                        }
+                    }
                     display = (
                         "none" if self.spec.executor.kind == "ray" else self.display
                     )  # Ray workers have no terminal
@@ -320,3 +338,18 @@ class Runner(BaseRunner):
         self.evaluate()
         self.write_results()
         return self.run_dir
+
+
+RESCORABLE = {"emlab/freeform"}  # tasks whose only judge-dependent part is the scorer: a new judge re-scores their logs
+
+
+def _log_with_answers(log_dir: Path, generation_key: str) -> Path | None:
+    """A finished log in ``log_dir`` whose answers were generated under ``generation_key`` (by another judge's run), if any."""
+    from inspect_ai.log import read_eval_log  # deferred: Inspect's log reader is only needed when a judge changed
+
+    for path in sorted(log_dir.glob("*.eval")):
+        header = read_eval_log(str(path), header_only=True)
+        labels = (header.eval.metadata or {}).get("emlab", {})
+        if header.status == "success" and labels.get("generation_key") == generation_key:
+            return path
+    return None
