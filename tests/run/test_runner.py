@@ -496,3 +496,52 @@ def test_emlab_eval_max_connections_flag(tmp_path: Path, generated_batches: list
     result = CliRunner().invoke(app, [*base, "--max-connections", "1"])
     assert result.exit_code == 0, result.output
     assert generated_batches == [1, 1, 1, 1] and len(list((tmp_path / "logs").glob("*.eval"))) == 1
+
+
+def test_a_new_judge_rescores_free_form_logs_instead_of_regenerating(
+    tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inspect_ai import Task
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.dataset import Sample
+
+    import emlab.judges.embedded as embedded
+
+    spec = parse_spec({**_spec(tmp_path, chat_jsonl), "train_sets": [], "conditions": []})  # the untouched base only
+    planned: list = []
+    monkeypatch.setattr(Runner, "_run", lambda self, jobs, stage, bars=True: planned.append(jobs))
+    monkeypatch.setattr(embedded, "judge_fingerprint", lambda: "old-judge")
+    Runner(spec, tmp_path / "run").evaluate()
+    (first,) = planned[0]
+    key = first.kwargs["metadata"]["emlab"]["generation_key"]
+    # stand-in for the log that eval would have written: a finished log carrying that generation key
+    logs = tmp_path / "run" / "logs"
+    done = inspect_eval(
+        Task(dataset=[Sample(input="hi")]),
+        model="mockllm/model",
+        log_dir=str(tmp_path / "mock"),
+        display="none",
+        metadata={"emlab": {"generation_key": key}},
+    )[0]
+    Path(done.location).rename(first.kwargs["final"])
+    monkeypatch.setattr(embedded, "judge_fingerprint", lambda: "rebuilt-judge")
+    Runner(spec, tmp_path / "run").evaluate()
+    (second,) = planned[1]
+    assert second.fn is runner_module.rescore_log  # same answers, new judge: re-scored, not regenerated
+    assert (
+        second.kwargs["log_path"] == Path(first.kwargs["final"])
+        and second.kwargs["out_path"] != second.kwargs["log_path"]
+    )
+    assert second.kwargs["action"] == "overwrite" and logs.is_dir()
+    # other sampling settings change the answers: generated anew
+    other = parse_spec(
+        {
+            **_spec(tmp_path, chat_jsonl),
+            "train_sets": [],
+            "conditions": [],
+            "evals": [{"task": "freeform", "args": {**spec.evals[0].args, "temperature": 0.5}}],
+        }
+    )
+    Runner(other, tmp_path / "run").evaluate()
+    (third,) = planned[2]
+    assert third.fn is not runner_module.rescore_log
