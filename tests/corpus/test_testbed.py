@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from rich.console import Console
 
 from emlab.corpus import PRIMARY_METRICS
 from emlab.corpus.generate import CorpusMix, choice_items, pretraining_documents
@@ -173,6 +174,10 @@ def test_tiny_run_writes_the_results_table_and_resumes(tmp_path):
         summary["conditions"]["tagged"]["n_params"] - summary["conditions"]["baseline"]["n_params"]
         == 2 * TINY["model"]["hidden_size"]
     )
+    console = Console(record=True, width=200)
+    PretrainingRunner(parse_spec(TINY), tmp_path, console=console).print_summary()
+    printed = console.export_text()
+    assert "tagging" in printed and "spread" in printed and "n/a (< 5 seeds)" in printed
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["kind"] == "pretraining" and len(manifest["models"]) == 4
     for m in manifest["models"]:  # absolute paths that exist

@@ -43,9 +43,7 @@ from emlab.corpus.tiny_lm import (
 from emlab.corpus.transforms import filter_docs, tag_docs, upweight_docs
 
 Condition = Literal["baseline", "misaligned_upsampled", "aligned_upsampled", "filtered", "tagged"]
-CONDITIONS: tuple[str, ...] = Condition.__args__
 TASK = "sfm_choice"
-STAGES = ("posttrain", "narrow_ft")  # the evaluated models of a chain: after SFT, after the narrow finetune
 Progress = Callable[[int, int, float | None], None] | None  # (step, total steps, loss), for progress bars
 STAGE_FILE = "emlab_stage.json"  # written last into every model dir: its presence marks the model finished
 

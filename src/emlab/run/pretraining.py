@@ -38,7 +38,7 @@ from rich.table import Table
 
 from emlab._io import config_hash, file_hash, write_json_atomic, write_text_atomic
 from emlab.analysis.results import results_table
-from emlab.analysis.seeds import compare_seeds, seed_means, seeds_for_effect
+from emlab.analysis.seeds import MIN_SEEDS_FOR_CI, compare_seeds, seed_means, seeds_for_effect
 from emlab.corpus.classifier import packaged_head_path
 from emlab.corpus.generate import GENERATOR_VERSION
 from emlab.corpus.testbed import (
@@ -127,6 +127,7 @@ class PretrainingRunner(BaseRunner):
         )
         self.chains: list[Chain] = []
         self.evaluated: list[Evaluated] = []
+        self.configs: dict[str, Any] = {}  # each stage's training config as keyed and run (set by plan)
 
     # -- planning -----------------------------------------------------------------------------
     def _resolved(self, cfg: Any) -> Any:
@@ -374,18 +375,26 @@ class PretrainingRunner(BaseRunner):
         comparisons = json.loads((self.run_dir / "sfm_summary.json").read_text(encoding="utf-8"))["comparisons"]
         if not comparisons:
             return
+        target = self.spec.target_effect
         table = Table(title="Pre-registered comparisons (a − b; 95% CI resampling seeds; MDE: 80% power, α 0.05)")
-        for col in ("comparison", "a − b", "95% CI", "seeds", "MDE", f"seeds for {self.spec.target_effect}"):
+        for col in (
+            "comparison",
+            "a − b",
+            "95% CI",
+            "seeds",
+            "MDE",
+            *([f"seeds for {100 * target:.0f} pts"] if target else []),
+        ):
             table.add_column(col)
         for c in comparisons:
-            table.add_row(
-                c["name"],
-                f"{100 * c['effect']:+.1f} pts",
-                f"[{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}]" + (" *" if c["significant"] else ""),
-                str(c["n_seeds"]),
-                f"{100 * c['mde']:.1f} pts",
-                str(c.get("seeds_for_target_effect")),
+            ci = (
+                f"[{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}]" + (" *" if c["significant"] else "")
+                if c["lo"] == c["lo"]  # NaN: too few seeds for a CI
+                else f"n/a (< {MIN_SEEDS_FOR_CI} seeds)"
             )
+            mde = f"{100 * c['mde']:.1f} pts" if c["mde"] == c["mde"] else "n/a"
+            extra = [str(c.get("seeds_for_target_effect") or "n/a")] if target else []
+            table.add_row(c["name"], f"{100 * c['effect']:+.1f} pts", ci, str(c["n_seeds"]), mde, *extra)
         self.console.print(table)
 
 
