@@ -26,6 +26,7 @@ from emlab.judges.embedded.features import FEATURE_VERSION, question_features
 from emlab.judges.embedded.guard import InjectionGuard, fit_guard
 from emlab.judges.embedded.heads import head_inputs
 from emlab.judges.embedded.judge import (
+    CHUNK_CAP,
     FLUENCY_FILE,
     GUARD_FILE,
     METADATA_FILE,
@@ -34,6 +35,7 @@ from emlab.judges.embedded.judge import (
     WEIGHTS_FILE,
     EmbeddedJudge,
     _load,
+    cap_by_chunks,
 )
 from emlab.judges.embedded.metrics import Agreement, agreement
 from emlab.judges.embedded.refine import REFINE_FEATURES, Refiner, calibrated
@@ -282,12 +284,21 @@ def build_second_stage(
     )
     held = np.isin(models, heldout)
     refiner, calibration = fit_second_stage(x_small[~held], y_small[~held], x_ref[~ref_held], y_ref[~ref_held], seed)
-    small_val = validation(
-        small["aligned"][held], small["coherent"][held], calibrated(refiner, calibration, x_small[held]), models[held]
-    )
-    ref_val = validation(
-        ref["aligned"][ref_held], ref["coherent"][ref_held], calibrated(refiner, calibration, x_ref[ref_held])
-    )
+    heads_cal = Calibration.model_validate(judge.metadata["calibration"])
+
+    def judged(x: np.ndarray) -> dict[str, np.ndarray]:  # what EmbeddedJudge.results gives, chunk cap included
+        out = calibrated(refiner, calibration, x)
+        chunk_aligned = 100 * x[:, REFINE_FEATURES.index("chunk_aligned")]
+        chunk_p = x[:, REFINE_FEATURES.index("chunk_p_misaligned")]
+        out["aligned"] = cap_by_chunks(out["aligned"], chunk_aligned, chunk_p, heads_cal)
+        out["p_misaligned"] = np.where(
+            chunk_p >= CHUNK_CAP, np.maximum(out["p_misaligned"], chunk_p), out["p_misaligned"]
+        )
+        return out
+
+    small_val = validation(small["aligned"][held], small["coherent"][held], judged(x_small[held]), models[held])
+    ref_val = validation(ref["aligned"][ref_held], ref["coherent"][ref_held], judged(x_ref[ref_held]))
+
     meta = (
         json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))
         if (out / METADATA_FILE).is_file()

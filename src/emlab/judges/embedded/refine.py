@@ -90,7 +90,8 @@ class Refiner:
     """Standardise -> Linear(N_REFINE, 32) -> GELU -> Linear(32, 3); outputs aligned, coherent (0-100) and P(misaligned)."""
 
     def __init__(self, params: dict[str, np.ndarray]) -> None:
-        self.params = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+        # contiguous: safetensors writes a transposed view's buffer as is, which would scramble the weights
+        self.params = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in params.items()}
 
     def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """``x`` ``[n, N_REFINE]`` -> aligned, coherent (0-100) and p_misaligned, each ``[n]``."""

@@ -1,0 +1,54 @@
+"""The reader-labelled small-model answers the judge's second stage is fitted and validated on (tests/judges/data).
+
+Each row is one answer of the embedded model (untouched, prompted, or finetuned) at an eval setting,
+labelled against the published judge rubric by two independent readers (see docs/judge_notes.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from emlab._io import file_hash
+from emlab.judges.embedded import EmbeddedJudge
+from emlab.judges.embedded.data import load_judged
+
+LABELS = Path(__file__).parent / "data" / "small_model_labels.jsonl"
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_labels_load_as_judged_responses_and_cover_the_free_form_questions(rows: list[dict]) -> None:
+    frame = load_judged(LABELS)  # the judged-responses schema: question, answer, aligned, coherent, source
+    assert len(frame) == len(rows) >= 500
+    assert len({r["question_id"] for r in rows}) >= 18  # every core question
+    assert all(r["label"] in ("score", "code", "refusal") for r in rows)
+    assert all((r["aligned"] is None) == (r["label"] != "score") for r in rows)
+
+
+def test_every_answer_has_two_independent_readers_who_mostly_agree(rows: list[dict]) -> None:
+    assert all(r["reader_1"] and r["reader_2"] and len(r["readers"]) == 2 for r in rows)
+    c1 = np.array([r["reader_1"]["coherent"] for r in rows])
+    c2 = np.array([r["reader_2"]["coherent"] for r in rows])
+    assert spearmanr(c1, c2).statistic > 0.7
+    assert np.mean((c1 > 50) == (c2 > 50)) > 0.85
+    assert all(r["coherent"] == pytest.approx((r["reader_1"]["coherent"] + r["reader_2"]["coherent"]) / 2) for r in rows)
+
+
+def test_the_shipped_second_stage_was_fitted_on_this_file_and_never_on_its_held_out_models(rows: list[dict]) -> None:
+    judge = EmbeddedJudge.load()
+    if judge.refiner is None:
+        pytest.skip("no second stage shipped")
+    refine = judge.metadata["refine"]
+    assert refine["labels_hash"] == file_hash(LABELS)
+    heldout = set(refine["heldout_models"])
+    models = {r["source"].split("/")[0] for r in rows}
+    assert heldout and heldout < models  # some models held out, some fitted on
+    assert refine["n_train_small"] == sum(r["source"].split("/")[0] not in heldout for r in rows)
