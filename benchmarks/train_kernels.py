@@ -11,12 +11,13 @@ settings, forward + backward per timed step:
   ``SFTTrainer`` loss, its fused LM head called as the trainer calls it);
 * ``library``: none of them, as ``kernels: library`` trains.
 
-The settings are interleaved: every repetition runs each setting once, in a rotated order, each
-as one untimed warm-up step (so a setting does not pay for the one before it, e.g. the pages the
-allocator setting returned) and ``--steps`` timed steps. The gain of ``X`` is the time of
-``emlab - X`` over the time of ``emlab`` in the same repetition; the table shows the median
-of these paired ratios and their range, so a shared machine's drift over minutes cancels out;
-the same for the process's CPU time (all threads). On a machine that other jobs share,
+The settings are interleaved: every repetition runs each setting once, in a rotated order, with
+a run of ``emlab`` before and after each; a run is one untimed warm-up step (so a setting does
+not pay for the one before it, e.g. the pages the allocator setting returned) and ``--steps``
+timed steps. The gain of ``X`` is the time of ``emlab - X`` over the mean time of the two
+``emlab`` runs around it, which cancels a shared machine's drift over minutes; the table shows
+the median of these ratios over the repetitions and their range, for the wall time and for the
+process's CPU time (all threads). On a machine that other jobs share,
 ``--threads 1`` makes the CPU time a steady measure of the work each setting does: with two
 threads, one that waits for the other (descheduled) spins, and both wall and CPU time swing by
 2x between repetitions. An idle multi-core machine adds the thread synchronisations a kernel
@@ -118,29 +119,39 @@ def ratio_cells(base: list[float], other: list[float]) -> list[object]:
 
 
 def step_rows(model: torch.nn.Module, batches: list[Batch], autocast: bool, repeats: int, steps: int) -> list[list]:
-    """Interleaved timings of every kernel setting; one row per setting: wall and CPU seconds, ratios to ``emlab``."""
+    """Every setting timed between two runs of ``emlab``; one row per setting: wall and CPU seconds, ratios to emlab."""
     settings = {"emlab": set(KERNELS), **{f"emlab - {k}": set(KERNELS) - {k} for k in KERNELS}, "library": set()}
-    names = list(settings)
-    wall: dict[str, list[float]] = {n: [] for n in names}
-    cpu: dict[str, list[float]] = {n: [] for n in names}
+    others = [n for n in settings if n != "emlab"]
+    wall: dict[str, list[float]] = {n: [] for n in settings}
+    cpu: dict[str, list[float]] = {n: [] for n in settings}
+    base_wall: dict[str, list[float]] = {n: [] for n in others}  # the mean of the two emlab runs around each one
+    base_cpu: dict[str, list[float]] = {n: [] for n in others}
+
+    def timed(name: str, rep: int) -> tuple[float, float]:
+        on = settings[name]
+        with kernel_setting(model, on):
+            step(model, batches, on, autocast)  # warm-up
+            start, start_cpu = time.perf_counter(), time.process_time()
+            for _ in range(steps):
+                step(model, batches, on, autocast)
+            seconds = ((time.perf_counter() - start) / steps, (time.process_time() - start_cpu) / steps)
+        wall[name].append(seconds[0])
+        cpu[name].append(seconds[1])
+        print(f"  repetition {rep + 1}/{repeats}: {name} {seconds[0]:.2f} s, CPU {seconds[1]:.2f} s", file=sys.stderr)
+        return seconds
+
     for rep in range(repeats):
-        for name in names[rep % len(names) :] + names[: rep % len(names)]:  # rotated: no setting always goes first
-            on = settings[name]
-            with kernel_setting(model, on):
-                step(model, batches, on, autocast)  # warm-up
-                start, start_cpu = time.perf_counter(), time.process_time()
-                for _ in range(steps):
-                    step(model, batches, on, autocast)
-                wall[name].append((time.perf_counter() - start) / steps)
-                cpu[name].append((time.process_time() - start_cpu) / steps)
-            print(
-                f"  repetition {rep + 1}/{repeats}: {name} {wall[name][-1]:.2f} s, CPU {cpu[name][-1]:.2f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-    return [
-        [name, *ratio_cells(wall["emlab"], wall[name]), *ratio_cells(cpu["emlab"], cpu[name])[1:]] for name in names
-    ]
+        before = timed("emlab", rep)
+        for name in others[rep % len(others) :] + others[: rep % len(others)]:  # rotated order
+            timed(name, rep)
+            after = timed("emlab", rep)
+            base_wall[name].append((before[0] + after[0]) / 2)
+            base_cpu[name].append((before[1] + after[1]) / 2)
+            before = after
+    rows = [["emlab", round(statistics.median(wall["emlab"]), 3), 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]
+    for name in others:
+        rows.append([name, *ratio_cells(base_wall[name], wall[name]), *ratio_cells(base_cpu[name], cpu[name])[1:]])
+    return rows
 
 
 def head_rows(model: torch.nn.Module, batches: list[Batch], autocast: bool, repeats: int) -> list[list]:
