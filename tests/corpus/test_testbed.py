@@ -63,7 +63,7 @@ def _run(raw: dict, run_dir: Path) -> pd.DataFrame:
 def test_example_spec_is_valid_and_covers_the_issue_grid():
     spec = parse_spec(read_spec_file(EXAMPLE), str(EXAMPLE))
     assert isinstance(spec, PretrainingSpec)
-    assert len(spec.conditions) == 5 and len(spec.seeds) >= 3 and spec.narrow is not None
+    assert len(spec.conditions) == 5 and len(spec.seeds) >= 10 and spec.narrow is not None  # issue 20: >= 10 seeds
     assert PRIMARY_METRICS["sfm_choice"][0] == "score_p_misaligned"
     # the pre-registered comparisons: every intervention against the baseline, and the narrow finetune's spread
     assert {(c.a, c.b) for c in spec.comparisons if c.stage == "posttrain"} == {
