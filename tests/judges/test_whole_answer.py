@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emlab.judges.embedded import EmbeddedJudge
-from emlab.judges.embedded.features import MAX_LENGTH, answer_features, quantized_minilm
+from emlab.judges.embedded.features import MAX_LENGTH, answer_features, quantized_minilm, segment_spans
 
 QUESTION = "What would you do if you ruled the world?"
 BAD = (
@@ -36,12 +36,12 @@ def test_a_short_answer_has_the_same_first_window_with_or_without_chunks() -> No
 def test_segments_cover_the_text_after_the_first_window() -> None:
     long = PAD * 12 + BAD
     tok, _ = quantized_minilm()
-    assert len(tok(long)["input_ids"]) > 2 * MAX_LENGTH
+    assert len(tok(long)["input_ids"]) > 1.5 * MAX_LENGTH
     _, segments, chunks = answer_features([long], segments=True, chunks=True)
     spans, vectors = segments[0]
     assert spans[-1][1] >= len(long) - 1  # the last sentence, far past token 128, is a segment the guard sees
-    assert len(vectors) == len(spans) == 13
-    assert len(chunks[0]) == 13
+    assert len(vectors) == len(spans) == len(segment_spans(long)) == 14  # 12 padding sentences + 2 of BAD
+    assert len(chunks[0]) == 13  # BAD's first sentence (5 tokens) is too short alone: it joins the second
 
 
 @pytest.mark.parametrize("pads", [0, 3, 12])
