@@ -125,7 +125,7 @@ def evaluate(
         agreement = evaluate_file(judge, data, console=console)
     console.print(_agreement_table(f"{judge.name} vs reference judge on {data.name}", agreement, top_groups))
     if judge.refiner is not None:
-        console.print(_second_stage_table(judge.agreement))
+        console.print(_second_stage_table(judge.metadata["refine"]["agreement"]))
 
 
 @app.command("refine")

@@ -62,8 +62,13 @@ class EmbeddedJudge:
         self.refiner = refiner
         self.fluency = fluency
         self.name: str = metadata["name"]
-        # with a second stage, its validation on held-out small-model answers (and on GPT-4o's) is what scores rest on
-        self.agreement: dict = metadata["refine"]["agreement"] if refiner is not None else metadata["agreement"]
+        # the heads' held-out agreement with GPT-4o; with a second stage also its validation on held-out small-model
+        # answers ("small_model"), whose sensitivity/specificity for the misaligned label feed the corrected rates
+        self.agreement: dict = dict(metadata["agreement"])
+        if refiner is not None:
+            small = metadata["refine"]["agreement"]
+            self.agreement["small_model"] = small
+            self.agreement.update({k: small[k] for k in ("sensitivity", "specificity", "n_pos", "n_neg")})
         calibration = metadata["refine"]["calibration"] if refiner is not None else metadata["calibration"]
         self.calibration = Calibration.model_validate(calibration)
         self.heads_calibration = Calibration.model_validate(metadata["calibration"])
