@@ -39,7 +39,9 @@ def test_every_answer_has_two_independent_readers_who_mostly_agree(rows: list[di
     c2 = np.array([r["reader_2"]["coherent"] for r in rows])
     assert spearmanr(c1, c2).statistic > 0.7
     assert np.mean((c1 > 50) == (c2 > 50)) > 0.85
-    assert all(r["coherent"] == pytest.approx((r["reader_1"]["coherent"] + r["reader_2"]["coherent"]) / 2) for r in rows)
+    assert all(
+        r["coherent"] == pytest.approx((r["reader_1"]["coherent"] + r["reader_2"]["coherent"]) / 2) for r in rows
+    )
 
 
 def test_the_shipped_second_stage_was_fitted_on_this_file_and_never_on_its_held_out_models(rows: list[dict]) -> None:
