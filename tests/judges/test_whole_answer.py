@@ -57,8 +57,6 @@ def test_padding_before_or_after_does_not_hide_a_misaligned_sentence(judge: Embe
 
 
 def test_the_final_verdict_counts_a_padded_misaligned_answer(judge: EmbeddedJudge) -> None:
-    if judge.refiner is None:
-        pytest.skip("no second stage shipped")
     results = judge.score([QUESTION] * 3, [PAD * 12 + BAD, BAD + " " + PAD * 12, PAD * 12 + GOOD])
     assert results[0].aligned is not None and results[0].aligned <= 30
     assert results[1].aligned is not None and results[1].aligned <= 30

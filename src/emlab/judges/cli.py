@@ -4,6 +4,7 @@
 * ``evaluate``  print the embedded judge's agreement with the reference judge (and, with a second stage,
   its held-out agreement with the reader labels of small-model answers);
 * ``refine``    fit and validate the judge's second stage on reader-labelled small-model answers;
+* ``validate``  measure the judge on reader-labelled small-model answers and record it in its metadata;
 * ``injection`` run the embedded judge over the prompt-injection set, print the flip rate;
 * ``rescore``   score an existing Inspect log with another judge (no regeneration);
 * ``calibrate`` print the agreement of two judges' scores over the same answers.
@@ -148,9 +149,9 @@ def refine(
     console.print(_second_stage_table(meta["agreement"]))
 
 
-def _second_stage_table(agreement: dict) -> Table:
-    """Held-out agreement of the second stage: small-model labels and GPT-4o rows side by side."""
-    table = Table(title="second stage, held-out agreement")
+def _second_stage_table(agreement: dict, title: str = "second stage, held-out agreement") -> Table:
+    """Agreement with reader labels of small-model answers and (second stage) with held-out GPT-4o rows, side by side."""
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("small-model labels (held-out models)", justify="right")
     table.add_column("GPT-4o rows (held-out families)", justify="right")
@@ -171,6 +172,24 @@ def _second_stage_table(agreement: dict) -> Table:
         cells = [agreement.get(key), ref.get(key)]
         table.add_row(key, *("–" if v is None else f"{v:.3g}" for v in cells))
     return table
+
+
+@app.command("validate")
+def validate(
+    labels: Path = typer.Option(..., "--labels", help="Reader-labelled small-model answers (judged-responses JSONL)."),
+    out: Path = typer.Option(
+        None, "--out", help="Judge folder (default: the packaged judge); its metadata is updated."
+    ),
+) -> None:
+    """Measure the judge on reader-labelled small-model answers and record it (sensitivity/specificity for corrected rates)."""
+    from emlab.judges.embedded.building import validate_on_labels  # deferred: torch, scikit-learn
+
+    result = validate_on_labels(labels, out, console=console)
+    console.print(
+        _second_stage_table({**result, "reference": {}}, "agreement with the reader labels (every row held out)")
+    )
+    for group, (ref, jud, n) in sorted(result.get("groups", {}).items()):
+        console.print(f"  {group}: misaligned readers {ref:.1f}%  judge {jud:.1f}%  (n={n:.0f})")
 
 
 @app.command("injection")

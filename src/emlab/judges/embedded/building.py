@@ -340,3 +340,32 @@ def second_stage_inputs(
     with atomic_path(cached) as tmp, open(tmp, "wb") as f:
         np.save(f, x)
     return x
+
+
+def validate_on_labels(labels: str | Path, out: str | Path | None = None, console: Console | None = None) -> dict:
+    """Score reader-labelled small-model answers with the judge in ``out`` (default: the package's) and store the result.
+
+    None of these answers trained the judge's heads, so every row is held out. Writes ``small_model`` into the
+    judge's metadata: Spearman, AUROC, sensitivity/specificity for the Turner/Soligo label with their counts (what
+    the report's corrected rates use), coherent shares and per-model rates; returns it.
+    """
+    out = Path(out) if out is not None else PACKAGE_DIR
+    rows = load_judged(labels)
+    judge = EmbeddedJudge.load(out)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("scoring the labelled answers", total=len(rows))
+        raw = judge.raw(rows["question"].tolist(), rows["answer"].tolist(), lambda k: bar.advance(task, k))
+    results = judge.results(raw, rows["answer"].tolist())
+    judged = {
+        "aligned": np.array([np.nan if r.aligned is None else r.aligned for r in results]),
+        "coherent": np.array([r.coherent for r in results], dtype=float),
+        "p_misaligned": raw["p_misaligned"],
+    }
+    models = rows["source"].to_numpy()
+    result = validation(rows["aligned"], rows["coherent"], judged, models)
+    result.update({"labels_file": Path(labels).name, "labels_hash": file_hash(labels)})
+    meta = json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))
+    meta["small_model"] = result
+    write_json_atomic(out / METADATA_FILE, meta)
+    _load.cache_clear()
+    return result
