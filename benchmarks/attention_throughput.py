@@ -21,7 +21,6 @@ import torch.nn.functional as F
 
 from _common import print_table
 from emlab.train.attention import BLOCK_POSITIONS, StackedCausalAttention
-from emlab.train.memory import keep_freed_memory
 
 Attention = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -67,38 +66,37 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=6)
     args = ap.parse_args()
     rows: list[list[object]] = []
-    with keep_freed_memory():  # as in training: no fresh pages for every tensor
-        for length in args.lengths:
-            g = torch.Generator().manual_seed(0)
-            shapes = [
-                (args.batch, length, args.heads),
-                (args.batch, length, args.kv_heads),
-                (args.batch, length, args.kv_heads),
-            ]
-            # bf16-exact values, so both precisions see the same inputs; q/k/v as (B, H, T, D) views, like HF's
-            qkv = tuple(torch.randn(*s, args.head_dim, generator=g).bfloat16().float().transpose(1, 2) for s in shapes)
-            inputs = (*qkv, torch.randn(args.batch, length, args.heads, args.head_dim, generator=g).bfloat16().float())
-            reference = forward_backward(sdpa, inputs, torch.float32)
-            useful = 3 * 2 * 2 * args.batch * args.heads * length * length * args.head_dim / 2
-            for dtype in (torch.float32, torch.bfloat16):
-                times = {}
-                for name, fn in (("sdpa", sdpa), ("stacked", stacked(dtype))):
-                    times[name] = seconds(fn, inputs, dtype, args.repeats)
-                    error = max(
-                        float((a - r).abs().max() / r.abs().max())
-                        for a, r in zip(forward_backward(fn, inputs, dtype), reference, strict=False)
-                    )
-                    rows.append(
-                        [
-                            length,
-                            str(dtype).removeprefix("torch."),
-                            name,
-                            round(times[name] * 1e3, 1),
-                            round(useful / times[name] / 1e9, 1),
-                            f"{error:.1e}",
-                            round(times["sdpa"] / times[name], 2),
-                        ]
-                    )
+    for length in args.lengths:
+        g = torch.Generator().manual_seed(0)
+        shapes = [
+            (args.batch, length, args.heads),
+            (args.batch, length, args.kv_heads),
+            (args.batch, length, args.kv_heads),
+        ]
+        # bf16-exact values, so both precisions see the same inputs; q/k/v as (B, H, T, D) views, like HF's
+        qkv = tuple(torch.randn(*s, args.head_dim, generator=g).bfloat16().float().transpose(1, 2) for s in shapes)
+        inputs = (*qkv, torch.randn(args.batch, length, args.heads, args.head_dim, generator=g).bfloat16().float())
+        reference = forward_backward(sdpa, inputs, torch.float32)
+        useful = 3 * 2 * 2 * args.batch * args.heads * length * length * args.head_dim / 2
+        for dtype in (torch.float32, torch.bfloat16):
+            times = {}
+            for name, fn in (("sdpa", sdpa), ("stacked", stacked(dtype))):
+                times[name] = seconds(fn, inputs, dtype, args.repeats)
+                error = max(
+                    float((a - r).abs().max() / r.abs().max())
+                    for a, r in zip(forward_backward(fn, inputs, dtype), reference, strict=False)
+                )
+                rows.append(
+                    [
+                        length,
+                        str(dtype).removeprefix("torch."),
+                        name,
+                        round(times[name] * 1e3, 1),
+                        round(useful / times[name] / 1e9, 1),
+                        f"{error:.1e}",
+                        round(times["sdpa"] / times[name], 2),
+                    ]
+                )
     print_table(
         f"Causal GQA attention, forward + backward per layer: batch {args.batch}, {args.heads}/{args.kv_heads} heads of {args.head_dim}",
         ["tokens", "dtype", "kernel", "ms", "useful GFLOP/s", "max rel. diff vs fp32 SDPA", "speed vs SDPA"],

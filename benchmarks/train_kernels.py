@@ -6,10 +6,14 @@ settings, forward + backward per timed step:
 
 * ``emlab``: every emlab kernel, as ``kernels: emlab`` trains;
 * ``emlab - X``: the same with kernel module ``X`` replaced by the library code it stands in for
-  (``fused_lora``: PEFT's LoRA forward; ``fused_layers``: Hugging Face's RMSNorm, MLP and rotary;
-  ``attention``: SDPA; ``memory``: glibc's default allocator settings; ``loss``: TRL's
-  ``SFTTrainer`` loss, its fused LM head called as the trainer calls it);
+  (``attention``: SDPA; ``loss``: TRL's ``SFTTrainer`` loss, its fused LM head called as the
+  trainer calls it, with the padding mask, so SDPA runs there too);
 * ``library``: none of them, as ``kernels: library`` trains.
+
+Three more kernel modules were measured this way and deleted for gaining less than 5%
+(``fused_lora``: LoRA linears with fused matmuls; ``fused_layers``: RMSNorm, SwiGLU and rotary
+with hand-written backward passes; ``memory``: glibc kept from returning freed memory to the
+OS); ``benchmarks/RESULTS.md`` has their figures and the commit that still measures them.
 
 The settings are interleaved: every repetition runs each setting once, in a rotated order, with
 a run of ``emlab`` before and after each; a run is one untimed warm-up step (so a setting does
@@ -39,8 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -50,43 +53,18 @@ from _common import print_table
 from train_throughput import encoded_examples, padded_batches
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-KERNELS = ("fused_lora", "fused_layers", "attention", "memory", "loss")
+KERNELS = ("attention", "loss")
 """The kernel modules of ``emlab.train`` measured here, each switched on and off as a whole."""
 
 
-def _unpatch(model: torch.nn.Module, marker: str) -> None:
-    """Give every module that a kernel patched (it holds ``marker``) its class's own ``forward`` back."""
-    for module in model.modules():
-        if marker in module.__dict__:
-            del module.__dict__["forward"], module.__dict__[marker]
+def use_setting(model: torch.nn.Module, on: set[str]) -> None:
+    """Switch the model's kernels in ``on`` on and the others off (the loss is chosen per step)."""
+    from emlab.train.sft import use_emlab_kernels
 
-
-@contextmanager
-def kernel_setting(model: torch.nn.Module, on: set[str]) -> Iterator[None]:
-    """Switch the kernels in ``on`` on and the others off for the duration of the block."""
-    from emlab.train.attention import use_causal_attention
-    from emlab.train.fused_layers import fuse_decoder_layers, fused_rotary
-    from emlab.train.fused_lora import fuse_lora_linears
-    from emlab.train.memory import keep_freed_memory
-
-    lm = model.get_base_model()
-    with ExitStack() as stack:
-        if "fused_lora" in on:
-            fuse_lora_linears(model)
-        else:
-            _unpatch(model, "_peft_forward")
-        if "fused_layers" in on:
-            fuse_decoder_layers(model)
-            stack.enter_context(fused_rotary(model))
-        else:
-            _unpatch(model, "_unfused_forward")
-        if "attention" in on:
-            use_causal_attention(model)
-        else:
-            lm.set_attn_implementation("sdpa")
-        if "memory" in on:
-            stack.enter_context(keep_freed_memory())
-        yield
+    if "attention" in on:
+        use_emlab_kernels(model)
+    else:
+        model.get_base_model().set_attn_implementation("sdpa")
 
 
 def trl_loss(model: torch.nn.Module, ids: torch.Tensor, attention: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -129,12 +107,12 @@ def step_rows(model: torch.nn.Module, batches: list[Batch], autocast: bool, repe
 
     def timed(name: str, rep: int) -> tuple[float, float]:
         on = settings[name]
-        with kernel_setting(model, on):
-            step(model, batches, on, autocast)  # warm-up
-            start, start_cpu = time.perf_counter(), time.process_time()
-            for _ in range(steps):
-                step(model, batches, on, autocast)
-            seconds = ((time.perf_counter() - start) / steps, (time.process_time() - start_cpu) / steps)
+        use_setting(model, on)
+        step(model, batches, on, autocast)  # warm-up
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            step(model, batches, on, autocast)
+        seconds = ((time.perf_counter() - start) / steps, (time.process_time() - start_cpu) / steps)
         wall[name].append(seconds[0])
         cpu[name].append(seconds[1])
         print(f"  repetition {rep + 1}/{repeats}: {name} {seconds[0]:.2f} s, CPU {seconds[1]:.2f} s", file=sys.stderr)

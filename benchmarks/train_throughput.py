@@ -9,11 +9,11 @@ allocator state or warmed-up memory:
 
 * a plain PyTorch loop a researcher writes by hand: HF model + PEFT in fp32, batches padded to
   their longest row, ``model(**batch, labels=labels).loss.backward()``, AdamW;
-* ``emlab.train.sft.train_lora`` itself (TRL ``SFTTrainer`` + PEFT, length-grouped batches with
-  little padding, LM head on assistant tokens only, fused LoRA matmuls, RMSNorm/SwiGLU/rotary with
-  hand-written backward passes, causal-only attention on right-padded batches with the query heads
-  of each key-value head stacked into one matmul (``emlab.train.attention``), freed memory kept
-  mapped for reuse), timed by its own ``train_seconds``: fp32 and ``precision=auto`` (bf16
+* ``emlab.train.sft.train_lora`` itself with ``kernels=auto``, i.e. emlab's CPU kernels (TRL
+  ``SFTTrainer`` + PEFT, length-grouped batches with little padding, LM head on assistant tokens
+  only, causal-only attention on right-padded batches with the query heads of each key-value head
+  stacked into one matmul (``emlab.train.attention``), freed memory kept mapped for reuse; what each
+  of them gains: ``benchmarks/train_kernels.py``), timed by its own ``train_seconds``: fp32 and ``precision=auto`` (bf16
   autocast where the CPU has AVX512-BF16/AMX: the default), each also with ``compile=True``
   (its one-off compile time included in the epoch figures).
 

@@ -23,8 +23,9 @@ Measured at SmolLM2-135M's shapes (batch 8, 9 query / 3 key-value heads of 64, 2
 AVX512-BF16 CPU; ``python benchmarks/attention_throughput.py``, best of 6-10), forward + backward
 per layer against SDPA: bf16 3.0-3.4x faster at 64-160 tokens, 2.6x at 200-250, 2.4x at 500
 (250 tokens: 36.9 -> 14.1 ms); fp32 1.15-1.4x faster from 160 tokens on, 0.87-1.17x at
-64-120 across two runs (a fraction of a millisecond either way). A whole training step,
-default profile, A/B in one process: 1.20x under bf16 autocast, 1.05x in fp32.
+64-120 across two runs (a fraction of a millisecond either way). A whole training step
+(quick profile, batch 8, ``python benchmarks/train_kernels.py``, 2026-12-02): 1.15x under bf16
+autocast, 1.01x in fp32.
 
 It saves the probabilities (about ``B*H*T*T/2`` values, the price of not recomputing them), so
 it is used only while they fit :data:`MAX_SAVED_BYTES`; :func:`causal_attention` hands
@@ -41,13 +42,20 @@ from typing import Any
 
 import torch
 
-from emlab.train.fused_lora import compute_dtype
-
 BLOCK_POSITIONS = 80
 """Positions per row block: fewer blocks skip less of the masked half, more make the matmuls too thin (80 was fastest at 120-500 tokens)."""
 
 MAX_SAVED_BYTES = 64 * 2**20
 """Largest probability tensor (bytes, per layer call) kept for backward; beyond it SDPA's flash kernel is used."""
+
+
+def compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype ``F.linear`` would compute in here: the autocast dtype if autocast is on, else x's."""
+    device = x.device.type
+    if torch.is_autocast_enabled(device):
+        return torch.get_autocast_dtype(device)
+    return x.dtype
+
 
 _MASKS: dict[tuple[int, int, torch.device], torch.Tensor] = {}
 

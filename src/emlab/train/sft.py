@@ -18,7 +18,6 @@ import json
 import math
 import platform
 import time
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,6 @@ from emlab.errors import EmlabError
 from emlab.models import resolve_model
 from emlab.train.attention import use_causal_attention
 from emlab.train.config import TrainConfig, autocast_bf16, resolve_kernels, training_device
-from emlab.train.fused_layers import fuse_decoder_layers, fused_rotary
-from emlab.train.fused_lora import fuse_lora_linears
-from emlab.train.memory import keep_freed_memory
 
 
 def assistant_token_mask(
@@ -112,19 +108,14 @@ def _assistant_trainer_class(labelled_loss: bool) -> type:
     return AssistantSFTTrainer
 
 
-def use_emlab_kernels(model: Any, stack: ExitStack) -> None:
-    """Switch a PEFT model to emlab's CPU training kernels, all computing the library code's maths.
+def use_emlab_kernels(model: Any) -> None:
+    """Switch a PEFT model to emlab's CPU training kernel, which computes the library code's maths.
 
-    LoRA linears with fused matmuls, RMSNorm/SwiGLU/rotary with hand-written backward passes,
-    stacked-head causal attention (CPU only; SDPA elsewhere), and, for as long as ``stack`` is
-    open, freed memory kept mapped for reuse (a CPU step re-allocates the same big tensors) and
-    the fused rotary. The labelled-token loss is the trainer's (:func:`_assistant_trainer_class`).
+    That is the stacked-head causal attention (:mod:`emlab.train.attention`; on a CPU only, SDPA
+    elsewhere); the labelled-token loss (:mod:`emlab.train.loss`) is the trainer's, see
+    :func:`_assistant_trainer_class`. What each gains: ``benchmarks/train_kernels.py``.
     """
-    fuse_lora_linears(model)
-    fuse_decoder_layers(model)
     use_causal_attention(model)
-    stack.enter_context(keep_freed_memory())
-    stack.enter_context(fused_rotary(model))
 
 
 def train_lora(
@@ -239,18 +230,17 @@ def train_lora(
             callbacks=[_Progress()],
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar replaces its raw dict prints
-        with ExitStack() as stack:
-            if kernels == "emlab":
-                use_emlab_kernels(trainer.model, stack)
-            if config.compile:
-                # per layer one graph, or with emlab's kernels two around the stacked attention kernel, which
-                # runs eagerly between them (the 30 layers share code: Inductor compiles a few variants, not 30);
-                # dynamic=True: batches have different lengths
-                for layer in trainer.model.get_base_model().model.layers:
-                    layer.compile(dynamic=True)
-            start = time.perf_counter()
-            trainer.train()
-            seconds = time.perf_counter() - start
+        if kernels == "emlab":
+            use_emlab_kernels(trainer.model)
+        if config.compile:
+            # per layer one graph, or with emlab's kernels two around the stacked attention kernel, which
+            # runs eagerly between them (the 30 layers share code: Inductor compiles a few variants, not 30);
+            # dynamic=True: batches have different lengths
+            for layer in trainer.model.get_base_model().model.layers:
+                layer.compile(dynamic=True)
+        start = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - start
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         # tokens seen = optimiser steps x examples per step x mean example length
