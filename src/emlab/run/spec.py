@@ -326,20 +326,18 @@ def _pretraining(data: dict[str, Any], origin: str) -> PretrainingSpec:
     data = _merge(PRESETS[preset], data)
     if data.get("narrow") == {}:
         data["narrow"] = None  # `narrow: {}` (like `narrow: null`): no narrow finetune
-    try:
-        spec = PretrainingSpec.model_validate(data)
-        _check_pretraining(spec)
-    except ValidationError as e:
-        raise EmlabError(f"{origin}: {format_validation_error(e)}") from None
-    except EmlabError as e:
-        raise EmlabError(f"{origin}: {e}") from None
-    return spec
+    return _validated(PretrainingSpec, _check_pretraining, data, origin)
 
 
 def _finetune(data: dict[str, Any], origin: str) -> ExperimentSpec:
+    return _validated(ExperimentSpec, _check_finetune, data, origin)
+
+
+def _validated(model: Any, check: Any, data: dict[str, Any], origin: str) -> Any:
+    """``model`` validated from ``data`` and passed through ``check``; any error is one EmlabError prefixed by ``origin``."""
     try:
-        spec = ExperimentSpec.model_validate(data)
-        _check_finetune(spec)
+        spec = model.model_validate(data)
+        check(spec)
     except ValidationError as e:
         raise EmlabError(f"{origin}: {format_validation_error(e)}") from None
     except EmlabError as e:
