@@ -89,7 +89,7 @@ class EmbeddedJudge:
         the guard flags are embedded a second time without their judge-directed segments, and
         scored on that text. ``progress``, if given, is called with the number of answers embedded.
         """
-        heads, x = self.analyse(questions, answers, progress)
+        heads, x = self.analyse(questions, answers, progress, second_stage=self.refiner is not None)
         if not answers:
             return heads
         capped = heads["chunk_p_misaligned"] >= CHUNK_CAP
@@ -105,10 +105,14 @@ class EmbeddedJudge:
         return {**{f"heads_{k}": v for k, v in heads.items()}, **heads, **refined, "chunk_capped": capped}
 
     def analyse(
-        self, questions: list[str], answers: list[str], progress: Callable[[int], None] | None = None
+        self,
+        questions: list[str],
+        answers: list[str],
+        progress: Callable[[int], None] | None = None,
+        second_stage: bool = True,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """The heads' outputs for each pair (with the chunk keys of :func:`combine_chunks` and ``injection``) and the
-        second stage's inputs ``[n, N_REFINE]`` (empty ``[n, 0]`` without a fluency model)."""
+        second stage's inputs ``[n, N_REFINE]`` (empty ``[n, 0]`` without a fluency model or with ``second_stage=False``)."""
         # deferred: heads imports torch; `import emlab.judges.embedded` (Inspect registry, CLI) stays light
         from emlab.judges.embedded.heads import head_inputs
 
@@ -131,7 +135,7 @@ class EmbeddedJudge:
         chunk_out = self.heads.predict(head_inputs(np.concatenate(chunks), q[owner])) if len(owner) else None
         out = combine_chunks(out, chunk_out, owner)
         out["injection"] = flagged
-        if self.fluency is None:
+        if self.fluency is None or not second_stage:  # the second stage's inputs only when something reads them
             return out, np.zeros((len(answers), 0), dtype=np.float32)
         return out, refine_inputs(out, features, segments, q, texts, self.fluency)
 
