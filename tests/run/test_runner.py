@@ -17,6 +17,7 @@ import yaml
 from rich.console import Console
 
 import emlab.run.runner as runner_module
+import emlab.train.config as train_config
 from emlab.errors import EmlabError
 from emlab.run.runner import Runner, plan_arms
 from emlab.run.spec import parse_spec
@@ -198,6 +199,24 @@ def test_model_keys_hold_the_resolved_precision(
     # EMLAB_INFERENCE_DTYPE decides what `auto` trains in, so it decides the key too
     assert job("auto", "bfloat16") == bf16
     assert job("auto", "float32") == fp32
+
+
+def test_model_keys_hold_the_resolved_kernels(
+    tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kernels: auto`` is keyed (and trained) as the kernels it resolves to on the machine the jobs run on."""
+    base = {**_spec(tmp_path, chat_jsonl), "conditions": [{"name": "none"}]}
+
+    def job(kernels: str, device: str = "cpu"):
+        monkeypatch.setattr(train_config, "training_device", lambda: device)
+        spec = {**base, "train": {**base["train"], "kernels": kernels}}
+        (planned,) = _planned_train_jobs(spec, tmp_path / "run", monkeypatch)
+        return Path(planned.kwargs["out"]).name, planned.kwargs["config"].kernels
+
+    emlab, library = job("emlab"), job("library")
+    assert emlab[0] != library[0] and (emlab[1], library[1]) == ("emlab", "library")
+    assert job("auto", "cpu") == emlab
+    assert job("auto", "cuda") == library
 
 
 def test_manifest_paths_are_absolute(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:

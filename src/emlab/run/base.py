@@ -25,9 +25,10 @@ from rich.progress import (
 
 from emlab._io import write_json_atomic
 from emlab.run.executor import ExecutorSpec, Job, call_where_jobs_run, run_jobs, runs_in_this_process
-from emlab.train.config import autocast_bf16
+from emlab.train.config import autocast_bf16, resolve_kernels
 
 PRECISIONS = ("auto", "bf16", "fp32")
+KERNELS = ("auto", "emlab", "library")
 
 
 def machine_settings() -> dict[str, Any]:
@@ -37,12 +38,15 @@ def machine_settings() -> dict[str, Any]:
     (``auto`` decided by :func:`emlab.train.config.autocast_bf16`, i.e. bf16 where it is fast
     unless ``EMLAB_INFERENCE_DTYPE`` forces another dtype). ``inference_dtype``: the dtype the
     ``emlab/`` provider and the embedded judge load models in (:func:`emlab.inference.inference_dtype`).
+    ``kernels``: each training ``kernels`` setting mapped to the kernels training really uses
+    (:func:`emlab.train.config.resolve_kernels`: ``auto`` is emlab's on a CPU, the library's on a GPU).
     """
     from emlab.inference import inference_dtype  # deferred: imports torch, which only the jobs need
 
     return {
         "precision": {p: "bf16" if autocast_bf16(p) else "fp32" for p in PRECISIONS},
         "inference_dtype": str(inference_dtype()).removeprefix("torch."),
+        "kernels": {k: resolve_kernels(k) for k in KERNELS},
     }
 
 
@@ -70,6 +74,17 @@ class BaseRunner:
     def resolve_precision(self, precision: str) -> str:
         """``bf16`` or ``fp32``: what a job trains in for the ``precision`` setting (``auto`` resolved)."""
         return self.settings["precision"][precision]
+
+    def resolve_train_config(self, cfg: Any) -> Any:
+        """``cfg`` with every machine-dependent setting (``precision``, ``kernels``) as the jobs will run it.
+
+        Artifacts are keyed by the resolved config, so a bf16 and an fp32 model (or one trained with
+        emlab's kernels and one with the library's) never share a key.
+        """
+        update = {"precision": self.resolve_precision(cfg.precision)}
+        if "kernels" in type(cfg).model_fields:
+            update["kernels"] = self.settings["kernels"][cfg.kernels]
+        return cfg.model_copy(update=update)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write ``manifest.json`` (paths in it are absolute)."""

@@ -130,10 +130,6 @@ class PretrainingRunner(BaseRunner):
         self.configs: dict[str, Any] = {}  # each stage's training config as keyed and run (set by plan)
 
     # -- planning -----------------------------------------------------------------------------
-    def _resolved(self, cfg: Any) -> Any:
-        """``cfg`` with its ``precision`` as the jobs will train in (``auto`` resolved): as keyed, so as run."""
-        return cfg.model_copy(update={"precision": self.resolve_precision(cfg.precision)})
-
     @property
     def tokenizer_dir(self) -> Path:
         """The tokenizer's dir: keyed by everything its training texts and vocabulary depend on."""
@@ -152,8 +148,8 @@ class PretrainingRunner(BaseRunner):
     def plan(self) -> None:
         """Compute every artifact's path (and key) for the spec's grid."""
         spec = self.spec
-        pre_cfg, sft_cfg = self._resolved(spec.pretrain), self._resolved(spec.sft)
-        narrow_cfg = self._resolved(spec.narrow) if spec.narrow else None
+        pre_cfg, sft_cfg = self.resolve_train_config(spec.pretrain), self.resolve_train_config(spec.sft)
+        narrow_cfg = self.resolve_train_config(spec.narrow) if spec.narrow else None
         self.configs = {"pretrain": pre_cfg, "sft": sft_cfg, "narrow": narrow_cfg}
         models = self.run_dir / "models"
         self.chains, self.evaluated = [], []

@@ -223,7 +223,7 @@ class Runner(BaseRunner):
             if arm.train_set is None:
                 continue
             cfg = make_train_config(**{"profile": "default", **self.spec.train, "seed": arm.seed})
-            cfg = cfg.model_copy(update={"precision": self.resolve_precision(cfg.precision)})  # keyed as trained
+            cfg = self.resolve_train_config(cfg)  # keyed as trained
             arm.model_hash = config_hash(
                 {"base": arm.base, "data": file_hash(arm.data_path), "train": cfg.model_dump()}
             )
