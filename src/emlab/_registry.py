@@ -1,5 +1,5 @@
 """Inspect AI entry point: importing this registers emlab's tasks as ``emlab/<task>``
-(so ``inspect eval emlab/freeform`` works) and the ``emlab/<model ref>`` model provider.
+(so ``inspect eval emlab/freeform`` works), the ``emlab/<model ref>`` model provider and ``emlab-vllm/<name>``.
 
 Inspect imports this module for every registry lookup, so it stays light: the provider
 class (torch, transformers, peft) is imported only when an ``emlab/...`` model is created.
@@ -18,3 +18,11 @@ def emlab_local_model() -> Any:
     from emlab.inference import EmlabLocalModel
 
     return EmlabLocalModel
+
+
+@modelapi(name="emlab-vllm")
+def emlab_vllm_model() -> Any:
+    """The ``emlab-vllm/<served name>`` provider: a vLLM server started by emlab (see :mod:`emlab.engines.vllm`)."""
+    from emlab.engines.vllm_provider import EmlabVLLMModel
+
+    return EmlabVLLMModel

@@ -48,12 +48,21 @@ def register(app: typer.Typer) -> None:
             min=1,
             help="concurrent generate calls (= the local providers' batch size); 1: answers the same token for token in every run, slower",
         ),
+        engine: str = typer.Option(
+            "hf",
+            help="hf: the emlab/ provider in this process; vllm: a vLLM server emlab starts and stops "
+            "(python from $EMLAB_VLLM_PYTHON; `make vllm` installs one)",
+        ),
     ) -> None:
         """Evaluate one model with one task; prints the metrics and the log path."""
+        import contextlib
+
         import yaml
         from inspect_ai import eval as inspect_eval
 
         from emlab._io import check_output_dir
+        from emlab.engines import ENGINES
+        from emlab.engines.vllm import VLLMServer, inspect_model_name, plan_servers, serving
         from emlab.errors import EmlabError
         from emlab.evals import inspect_task_name
         from emlab.judges.scorer import preflight_judge
@@ -65,18 +74,32 @@ def register(app: typer.Typer) -> None:
                 raise EmlabError(f"-T {kv}: expected key=value")
             k, v = kv.split("=", 1)
             args[k] = yaml.safe_load(v)
+        if engine not in ENGINES:
+            raise EmlabError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         name = inspect_task_name(task, args)
         check_output_dir(log_dir, "--log-dir", nonempty_ok=True)
         preflight_judge(judge)
-        log = inspect_eval(
-            name,
-            model=resolve_model(model).inspect_name,
-            task_args=args,
-            model_roles=None if judge == "embedded" else {"grader": judge},
-            log_dir=str(log_dir),
-            limit=limit,
-            max_connections=max_connections,
-        )[0]
+        resolved = resolve_model(model)
+        with contextlib.ExitStack() as stack:
+            inspect_model = resolved.inspect_name
+            if engine == "vllm":
+                from emlab.inference import inference_dtype  # deferred: imports torch
+
+                served = Path(resolved.path).name if Path(resolved.path).exists() else resolved.path.replace("/", "-")
+                dtype = str(inference_dtype()).removeprefix("torch.")
+                (plan,) = plan_servers([(served, resolved)], dtype=dtype)
+                server = stack.enter_context(VLLMServer(plan, log_dir / f"vllm-{plan.base_name}.log"))
+                stack.enter_context(serving(server.url))
+                inspect_model = inspect_model_name(served)
+            log = inspect_eval(
+                name,
+                model=inspect_model,
+                task_args=args,
+                model_roles=None if judge == "embedded" else {"grader": judge},
+                log_dir=str(log_dir),
+                limit=limit,
+                max_connections=max_connections,
+            )[0]
         if log.status != "success":
             raise EmlabError(f"eval failed: {log.error.message if log.error else log.status}")
         Console().print(f"log: {log.location}  (inspect view --log-dir {log_dir})")

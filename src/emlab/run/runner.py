@@ -19,7 +19,9 @@ id, so a resumed eval's new samples are the answers an uninterrupted run would h
 A model's key holds its base, the hash of its data and the whole training config with the
 precision resolved where the jobs run (``auto`` is bf16 or fp32 by the machine and
 ``EMLAB_INFERENCE_DTYPE``), so a bf16 and an fp32 model never share a key; an eval log's key
-holds the model's, the task and its args, the judge and the inference dtype.
+holds the model's, the task and its args, the judge, the inference dtype and (when not ``hf``) the engine.
+With ``engine: vllm`` each base model's evals run against one vLLM server that serves the base
+and all its adapters (:mod:`emlab.engines.vllm`), started before them and stopped after.
 
 :func:`make_runner` picks the runner for a spec's kind (``pretraining``: :mod:`emlab.run.pretraining`).
 """
@@ -35,11 +37,12 @@ import yaml
 from rich.console import Console
 
 from emlab._io import config_hash, file_hash, write_text_atomic
+from emlab.engines.vllm import VLLMServer, inspect_model_name, plan_servers, serving
 from emlab.errors import EmlabError
 from emlab.evals import inspect_task_name
 from emlab.judges.rescore import rescore_log
 from emlab.judges.scorer import preflight_judge
-from emlab.models import resolve_model
+from emlab.models import ResolvedModel, resolve_model
 from emlab.run.base import BaseRunner
 from emlab.run.executor import Job
 from emlab.run.pretraining import PretrainingRunner
@@ -82,31 +85,35 @@ def eval_to_log(
     metadata: dict[str, Any],
     display: str = "rich",
     max_connections: int | None = None,
+    engine_url: str | None = None,
 ) -> None:
     """Run one Inspect eval and move its log to ``final`` (atomically: same filesystem); raise if it failed.
 
     The eval runs in ``.partial-<final name>/`` beside ``final``. If an earlier attempt left a
     log there (killed, cancelled or failed), that log is resumed with ``eval_retry``: its
     finished samples are kept and only the others run. The partial dir goes once ``final`` exists.
-    ``max_connections`` is Inspect's (None: the provider's default).
+    ``max_connections`` is Inspect's (None: the provider's default). ``engine_url``: the vLLM
+    server an ``emlab-vllm/`` model is served by (kept out of the log, so a resumed eval reaches
+    the server of its time).
     """
     from inspect_ai import eval as inspect_eval
 
     partial = final.parent / f".partial-{final.stem}"
     partial.mkdir(parents=True, exist_ok=True)
-    log = _resume(partial, display, max_connections)
-    if log is None:
-        log = inspect_eval(
-            task,
-            model=model,
-            task_args=task_args,
-            model_roles=model_roles or None,
-            log_dir=str(partial),
-            display=display,
-            metadata=metadata,
-            fail_on_error=0.1,
-            max_connections=max_connections,
-        )[0]
+    with serving(engine_url):
+        log = _resume(partial, display, max_connections)
+        if log is None:
+            log = inspect_eval(
+                task,
+                model=model,
+                task_args=task_args,
+                model_roles=model_roles or None,
+                log_dir=str(partial),
+                display=display,
+                metadata=metadata,
+                fail_on_error=0.1,
+                max_connections=max_connections,
+            )[0]
     if log.status != "success":
         raise EmlabError(
             f"eval {task} on {metadata['emlab']['model_id']} failed: {log.error.message if log.error else log.status}"
@@ -150,7 +157,7 @@ def plan_arms(spec: ExperimentSpec) -> list[Arm]:
     """Expand the spec's grid into arms (base models first)."""
     arms: list[Arm] = []
     for base in spec.models:
-        short = Path(base).name if Path(base).exists() else base.replace("/", "-")
+        short = short_name(base)
         if spec.include_base:
             arms.append(Arm(model_id=short, base=base))
         for ts in spec.train_sets:
@@ -168,6 +175,11 @@ def plan_arms(spec: ExperimentSpec) -> list[Arm]:
                         )
                     )
     return arms
+
+
+def short_name(base: str) -> str:
+    """The name a base model reference gets in model ids (a dir's name, or the hub id with ``-`` for ``/``)."""
+    return Path(base).name if Path(base).exists() else base.replace("/", "-")
 
 
 def make_runner(
@@ -249,6 +261,7 @@ class Runner(BaseRunner):
 
             judge_key = f"embedded:{judge_fingerprint()}"
         jobs = []
+        served: list[tuple[ResolvedModel, Job]] = []  # engine vllm: eval jobs and the model each serves
         for arm in self.arms:
             model = resolve_model(arm.model_path or arm.base)
             for ev in self.spec.evals:
@@ -262,6 +275,8 @@ class Runner(BaseRunner):
                 }
                 if ev.max_connections is not None:  # it changes the answers (batching); unset keeps older runs' keys
                     keyed["max_connections"] = ev.max_connections
+                if self.spec.engine != "hf":  # another engine, other answers; hf keeps older runs' keys
+                    keyed["engine"] = self.spec.engine
                 key = config_hash(keyed)
                 # what the answers depend on (not the judge): a log with the same answers is re-scored, not regenerated
                 generation_key = config_hash({k: v for k, v in keyed.items() if k != "judge"})
@@ -297,8 +312,29 @@ class Runner(BaseRunner):
                         "display": display,
                         "max_connections": ev.max_connections,
                     }
-                    jobs.append(Job(f"eval {arm.model_id} on {task_name}", eval_to_log, kwargs))
+                    job = Job(f"eval {arm.model_id} on {task_name}", eval_to_log, kwargs)
+                    if self.spec.engine == "vllm":
+                        served.append((model, job))
+                    else:
+                        jobs.append(job)
         self._run(jobs, "eval", bars=False)
+        self._run_served(served)
+
+    def _run_served(self, served: list[tuple[ResolvedModel, Job]]) -> None:
+        """Run vLLM eval jobs: per base model, one server for the base and all its adapters, started and stopped around its jobs."""
+        if not served:
+            return
+        arms = [(a.model_id, resolve_model(a.model_path or a.base)) for a in self.arms]  # base arms: short name
+        for plan in plan_servers(arms, dtype=self.settings["inference_dtype"]):
+            group = [(model, job) for model, job in served if model.base_path == plan.base_path]
+            if not group:
+                continue
+            log = self.run_dir / "logs" / f"vllm-{plan.base_name}.log"
+            self.console.print(f"[cyan]vLLM server[/] {plan.base_name} + {len(plan.adapters)} adapters (log {log})")
+            with VLLMServer(plan, log) as server:
+                for model, job in group:
+                    job.kwargs.update(model=inspect_model_name(plan.served_name(model)), engine_url=server.url)
+                self._run([job for _, job in group], "eval", bars=False)
 
     def _done(self, job: Job) -> None:
         # Inspect's own summary names the log inside .partial-*/, which is gone once it is moved

@@ -18,6 +18,7 @@ base models, and a list of evals run on every model::
       - {task: freeform, args: {samples_per_paraphrase: 2, max_tokens: 120}}
       # + max_connections: 1 for answers that are the same token for token in every run (slower)
     judge: embedded                                   # or an Inspect model string
+    engine: hf                                        # or vllm: one vLLM server per base model (emlab.engines.vllm)
     executor: {kind: local}                           # or {kind: ray, gpus_per_job: 1}: see emlab.run.executor
 
 ``source`` is anything :func:`emlab.data.build_training_set` accepts: a generator name, a
@@ -56,6 +57,7 @@ from emlab.corpus.world import SITUATION_NAMES
 from emlab.data.conditions import CONDITIONS, resolve_condition_text
 from emlab.data.generators import GENERATORS
 from emlab.data.loaders import source_kind
+from emlab.engines import ENGINES
 from emlab.errors import EmlabError, format_validation_error
 from emlab.evals import inspect_task_name
 from emlab.models import EMBEDDED, resolve_model
@@ -156,6 +158,11 @@ class ExperimentSpec(BaseModel):
     conditions: list[ConditionSpec] = Field(default_factory=lambda: [ConditionSpec(name="none")])
     evals: list[EvalSpec] = Field(min_length=1)
     judge: str = "embedded"
+    engine: Literal[ENGINES] = Field(
+        "hf",
+        description="what generates the answers: hf (the emlab/ provider, in the eval's process) or vllm "
+        "(one vLLM server per base model, every adapter a LoRA module; see emlab.engines.vllm)",
+    )
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     @field_validator("seeds")
@@ -280,6 +287,11 @@ def _check_finetune(spec: ExperimentSpec) -> None:
             if msg.startswith("field '")
             else f"field 'train.profile': {msg}"
         ) from None
+    if spec.engine == "vllm" and spec.executor.kind == "ray":
+        raise EmlabError(
+            "field 'engine': 'vllm' runs its server on this machine and cannot serve Ray workers yet; "
+            "use executor: {kind: local} or engine: hf"
+        )
     for i, ref in enumerate(spec.models):
         try:
             _check_model(ref, trained=bool(spec.train_sets))
