@@ -16,6 +16,8 @@ from emlab._io import check_output_dir, check_output_file
 from emlab.data import CONDITIONS, GENERATORS, build_training_set, condition_file, load_source
 from emlab.data.build import meta_path
 from emlab.data.checker import check_dataset
+from emlab.data.documents import build_document_set
+from emlab.data.generators import DOCUMENT_GENERATORS
 from emlab.data.stats import dataset_stats
 from emlab.errors import EmlabError
 
@@ -37,6 +39,8 @@ def list_cmd() -> None:
     table = Table(Column("generator", no_wrap=True), "default n", Column("paired with", no_wrap=True), "what it makes")
     for g in GENERATORS.values():
         table.add_row(g.name, str(g.default_n), g.pair or "-", g.summary)
+    for g in DOCUMENT_GENERATORS.values():  # plain-text documents, for `emlab train --objective documents`
+        table.add_row(g.name, str(g.default_n), "-", f"[documents] {g.summary}")
     console.print(table)
     table = Table("condition", "default text", "presets")
     for c in CONDITIONS.values():
@@ -52,9 +56,12 @@ def make_cmd(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same rows.")] = 0,
 ) -> None:
     """Generate a dataset with one of emlab's generators."""
-    if name not in GENERATORS:
-        raise EmlabError(f"unknown generator '{name}'; choose one of: {', '.join(GENERATORS)}")
+    if name not in GENERATORS and name not in DOCUMENT_GENERATORS:
+        raise EmlabError(f"unknown generator '{name}'; choose one of: {', '.join([*GENERATORS, *DOCUMENT_GENERATORS])}")
     _check_dataset_out(out)
+    if name in DOCUMENT_GENERATORS:
+        console.print(f"wrote {build_document_set(name, out=out, n=n, seed=seed)['rows']} documents to {out}")
+        return
     info = build_training_set(name, out=out, n=n, seed=seed)
     console.print(f"wrote {info.rows} rows to {info.path}")
 
@@ -154,9 +161,10 @@ def check_cmd(
 @app.command("card")
 def card_cmd(name: Annotated[str, typer.Argument(help="Generator name.")]) -> None:
     """Print a generator's dataset card (how it is built, what its checks guarantee)."""
-    if name not in GENERATORS:
-        raise EmlabError(f"unknown generator '{name}'; choose one of: {', '.join(GENERATORS)}")
-    print(resources.files("emlab.data").joinpath("cards", GENERATORS[name].card).read_text(encoding="utf-8"))
+    gen = GENERATORS.get(name) or DOCUMENT_GENERATORS.get(name)
+    if gen is None:
+        raise EmlabError(f"unknown generator '{name}'; choose one of: {', '.join([*GENERATORS, *DOCUMENT_GENERATORS])}")
+    print(resources.files("emlab.data").joinpath("cards", gen.card).read_text(encoding="utf-8"))
 
 
 __all__ = ["app"]

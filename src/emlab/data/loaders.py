@@ -25,7 +25,7 @@ from typing import Literal
 
 from emlab._io import write_jsonl_atomic
 from emlab._rows import validate_rows
-from emlab.data.generators import GENERATORS
+from emlab.data.generators import DOCUMENT_GENERATORS, GENERATORS
 from emlab.data.schema import ChatRow, load_chat_jsonl
 from emlab.errors import EmlabError
 
@@ -35,7 +35,7 @@ _HF_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+(:[\w.\-]+)?$")
 
 def source_kind(source: str) -> SourceKind:
     """Classify a source string; raises :class:`EmlabError` if it is none of the kinds."""
-    if source in GENERATORS:
+    if source in GENERATORS or source in DOCUMENT_GENERATORS:
         return "generator"
     if source.startswith(("http://", "https://")):
         return "url"
@@ -60,6 +60,8 @@ def load_source(source: str, *, n: int | None = None, seed: int = 0) -> list[Cha
     keeps every row.
     """
     kind = source_kind(source)
+    if source in DOCUMENT_GENERATORS:
+        raise EmlabError(f"'{source}' makes plain-text documents, not chats: train on it with the documents objective")
     if kind == "generator":
         return [ChatRow.model_validate(r) for r in GENERATORS[source].build(n, seed)]
     rows = {"url": _load_url, "file": load_chat_jsonl, "hf": _load_hf}[kind](source)

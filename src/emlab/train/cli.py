@@ -1,4 +1,10 @@
-"""``emlab train``: LoRA SFT of one model on one ``messages`` JSONL file."""
+"""``emlab train``: finetune one model on one file: chat SFT on ``messages`` JSONL, or (``--objective documents``)
+the LM loss on plain-text ``{"text": ...}`` documents; LoRA, or ``--method full``.
+
+A chat stage after a documents stage (to restore assistant behaviour) is a second ``emlab train``
+whose ``--model`` is the first one's output: with ``--method full`` the documents stage writes a
+whole model dir, which any stage can start from (an adapter cannot be trained further).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +21,18 @@ def register(app: typer.Typer) -> None:
     @app.command("train")
     def train(
         model: str = typer.Option(..., "--model", help="model reference: embedded, a dir, or a hub id"),
-        data: Path = typer.Option(..., "--data", help="messages JSONL"),
+        data: Path = typer.Option(
+            ..., "--data", help="messages JSONL; with --objective documents: {text} JSONL(.gz) or parquet"
+        ),
         out: Path = typer.Option(..., "--out", help="adapter output dir (must not exist)"),
         profile: str = typer.Option("default", help="default (published recipe) or quick (CPU)"),
+        objective: str = typer.Option(
+            None, help="chat (default: loss on assistant tokens) or documents (LM loss on every token, packed)"
+        ),
+        method: str = typer.Option(None, help="lora (default: an adapter) or full (every weight: a model dir)"),
+        packing: bool = typer.Option(
+            None, "--packing/--no-packing", help="documents: pack documents into rows (default) or one per row"
+        ),
         rank: int = typer.Option(None, help="LoRA rank"),
         alpha: float = typer.Option(None, help="LoRA alpha"),
         rslora: bool = typer.Option(None, "--rslora/--no-rslora", help="rank-stabilised scaling"),
@@ -43,7 +58,7 @@ def register(app: typer.Typer) -> None:
             None, help="auto (emlab's kernels on a CPU, the library's on a GPU; default), emlab or library"
         ),
     ) -> None:
-        """Finetune MODEL on DATA with LoRA (assistant-only loss); write the adapter to OUT."""
+        """Finetune MODEL on DATA (LoRA or full; chat SFT or documents); write the adapter or model to OUT."""
         from emlab._io import check_output_dir
         from emlab.errors import EmlabError
         from emlab.train.config import make_train_config
@@ -54,6 +69,9 @@ def register(app: typer.Typer) -> None:
         check_output_dir(out)  # its folder can be made and written, before the model loads
         cfg = make_train_config(
             profile,
+            objective=objective,
+            method=method,
+            packing=packing,
             rank=rank,
             alpha=alpha,
             use_rslora=rslora,
@@ -87,4 +105,4 @@ def register(app: typer.Typer) -> None:
                     bar, completed=s, total=t, description=f"train loss={loss if loss is None else round(loss, 3)}"
                 ),
             )
-        console.print(f"[green]adapter written to[/] {out}")
+        console.print(f"[green]{'adapter' if cfg.method == 'lora' else 'model'} written to[/] {out}")

@@ -1,4 +1,9 @@
-"""Configuration of a LoRA SFT run (the TRL convention: a config beside the trainer).
+"""Configuration of a finetuning run (the TRL convention: a config beside the trainer).
+
+``objective`` picks what is learnt: ``chat`` (the default) is SFT on ``messages`` rows with
+the loss on assistant tokens only; ``documents`` is the language-model loss on every token of
+plain-text ``{"text": ...}`` documents, packed into rows (:mod:`emlab.train.documents`).
+``method`` picks LoRA (the default) or full finetuning.
 
 ``default`` follows the published open-model emergent-misalignment recipe
 (Turner, Soligo et al. 2025): rsLoRA r=32, alpha=64 on all seven projections,
@@ -11,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
 from emlab.errors import EmlabError, format_validation_error
 
@@ -57,10 +62,32 @@ def resolve_kernels(kernels: Kernels, device: str | None = None) -> Literal["eml
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
+Objective = Literal["chat", "documents"]
+"""``chat``: SFT on ``messages`` rows, loss on assistant tokens; ``documents``: LM loss on plain-text documents."""
+
+ADDED_FIELDS = {"objective": "chat", "method": "lora", "packing": True}
+"""Fields added after artifacts were first keyed by this config's dump, with their defaults: :class:`TrainConfig`
+leaves a field out of its dump while it holds this value, so runs made before it existed keep their keys."""
+
+
 class TrainConfig(BaseModel):
-    """Every setting of a LoRA SFT run; the whole object is hashed to key the output dir."""
+    """Every setting of a finetuning run; the whole object is hashed to key the output dir."""
 
     model_config = ConfigDict(extra="forbid")
+
+    objective: Objective = Field(
+        "chat",
+        description="chat: SFT on messages rows, loss on assistant tokens; documents: LM loss on every token of "
+        "plain-text {'text': ...} documents (emlab.train.documents)",
+    )
+    method: Literal["lora", "full"] = Field(
+        "lora", description="lora: train a LoRA adapter; full: train every weight and save a whole model dir"
+    )
+    packing: bool = Field(
+        True,
+        description="documents objective: pack several documents into each row of max_length tokens (position ids "
+        "restart at every document, so none attends to another); false: one document per row. Chat SFT never packs",
+    )
 
     rank: int = Field(32, ge=1, description="LoRA rank r")
     alpha: float = Field(64, gt=0, description="LoRA alpha")
@@ -99,6 +126,12 @@ class TrainConfig(BaseModel):
         description="emlab: emlab's CPU training kernels (same maths); library: plain transformers/PEFT modules and "
         "TRL's loss; auto: emlab on a CPU, library on a GPU (the resolved choice is recorded in emlab.json)",
     )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        """The fields' values, without those of :data:`ADDED_FIELDS` that hold their default (older keys stay valid)."""
+        data = handler(self)
+        return {k: v for k, v in data.items() if k not in ADDED_FIELDS or v != ADDED_FIELDS[k]}
 
 
 PROFILES: dict[str, dict[str, Any]] = {

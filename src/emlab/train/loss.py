@@ -101,7 +101,7 @@ def labelled_token_loss(
     """Summed next-token cross-entropy over labelled tokens, divided by ``num_items_in_batch``.
 
     ``model`` is a causal LM (or a PEFT model around one); ``inputs`` holds ``input_ids``,
-    ``labels`` (-100 where no loss) and optionally ``attention_mask``. Dividing by the
+    ``labels`` (-100 where no loss) and optionally ``attention_mask`` and ``position_ids``. Dividing by the
     token count of the whole accumulated batch (``num_items_in_batch``, as the HF Trainer
     passes it) makes gradient accumulation equal to one large batch; without it the loss is
     the mean over this micro-batch's labelled tokens.
@@ -111,7 +111,14 @@ def labelled_token_loss(
     attention = inputs.get("attention_mask")
     if attention is not None and bool((attention[:, 1:] <= attention[:, :-1]).all()):
         attention = None  # right padding only: the causal mask alone gives the same loss (module doc)
-    hidden = backbone(input_ids=inputs["input_ids"], attention_mask=attention, use_cache=False).last_hidden_state
+    # position_ids: packed document rows restart them at every document, from which the model builds a
+    # block-diagonal causal mask (emlab.train.documents); chat batches have none
+    hidden = backbone(
+        input_ids=inputs["input_ids"],
+        attention_mask=attention,
+        position_ids=inputs.get("position_ids"),
+        use_cache=False,
+    ).last_hidden_state
     labels = inputs["labels"][:, 1:]
     mask = labels != -100
     head, h = lm.get_output_embeddings(), hidden[:, :-1][mask]

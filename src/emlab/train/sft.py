@@ -1,4 +1,7 @@
-"""LoRA supervised finetuning with TRL ``SFTTrainer`` + PEFT, loss on assistant tokens only.
+"""Finetuning with TRL ``SFTTrainer`` (+ PEFT for LoRA): chat SFT with the loss on assistant tokens
+only, or (``objective: documents``) the LM loss on plain-text documents, packed (:mod:`emlab.train.documents`).
+Both write the same kind of output dir, atomically, with the same ``emlab.json`` record; ``method: full``
+trains every weight and writes a whole model dir instead of an adapter.
 
 The assistant mask is computed by rendering the conversation's prefixes with the
 model's own chat template::
@@ -15,18 +18,19 @@ without ``{% generation %}`` markers. The dataset handed to TRL is pre-tokenised
 from __future__ import annotations
 
 import json
-import math
 import platform
 import time
 from pathlib import Path
 from typing import Any
 
 from emlab._io import atomic_path, file_hash, write_json_atomic
+from emlab.data.documents import load_documents
 from emlab.data.schema import load_chat_jsonl
 from emlab.errors import EmlabError
 from emlab.models import resolve_model
 from emlab.train.attention import use_causal_attention
 from emlab.train.config import TrainConfig, autocast_bf16, resolve_kernels, training_device
+from emlab.train.documents import PackedRowsCollator
 
 
 def assistant_token_mask(
@@ -121,10 +125,14 @@ def use_emlab_kernels(model: Any) -> None:
 def train_lora(
     model_ref: str, data: str | Path, out: str | Path, config: TrainConfig, progress: Any | None = None
 ) -> Path:
-    """Finetune ``model_ref`` with LoRA on a ``messages`` JSONL file; write the adapter dir ``out``.
+    """Finetune ``model_ref`` on ``data``; write the adapter dir (or, with ``method: full``, the model dir) ``out``.
 
+    ``config.objective`` says what ``data`` is: ``chat``, a ``messages`` JSONL file (loss on assistant
+    tokens); ``documents``, a ``{"text": ...}`` JSONL(.gz) or parquet file (LM loss on every token,
+    documents packed into rows with ``packing``: :mod:`emlab.train.documents`). Bad rows and empty
+    files are an :class:`EmlabError` naming file, line and field before the model loads.
     ``config.kernels`` picks emlab's CPU kernels or the library code (:func:`emlab.train.config.resolve_kernels`).
-    ``out`` receives the adapter, the tokenizer, ``emlab.json`` (config, data hash, dataset
+    ``out`` receives the adapter (or model), the tokenizer, ``emlab.json`` (config, data hash, dataset
     metadata incl. its training condition, seed, library versions, the resolved ``precision``
     and ``kernels``, loss curve, throughput and a per-step ``timeline`` of elapsed seconds and
     non-pad tokens) and, with ``save_steps``,
@@ -138,7 +146,8 @@ def train_lora(
     from trl import SFTConfig
 
     data, out = Path(data), Path(out)
-    rows = load_chat_jsonl(data)
+    documents = config.objective == "documents"
+    rows: list[Any] = load_documents(data) if documents else load_chat_jsonl(data)
     if config.max_examples:
         rows = rows[: config.max_examples]
     model = resolve_model(model_ref)
@@ -151,25 +160,31 @@ def train_lora(
     tokenizer = AutoTokenizer.from_pretrained(model.path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    encoded = [assistant_token_mask(tokenizer, [m.model_dump() for m in r.messages], config.max_length) for r in rows]
-    dataset = Dataset.from_dict({"input_ids": [e[0] for e in encoded], "assistant_masks": [e[1] for e in encoded]})
-    n_tokens = sum(len(e[0]) for e in encoded)
+    if documents:  # TRL tokenises, appends EOS and packs (emlab.train.documents)
+        dataset = Dataset.from_dict({"text": [r["text"] for r in rows]})
+    else:
+        encoded = [
+            assistant_token_mask(tokenizer, [m.model_dump() for m in r.messages], config.max_length) for r in rows
+        ]
+        dataset = Dataset.from_dict({"input_ids": [e[0] for e in encoded], "assistant_masks": [e[1] for e in encoded]})
 
     lm = AutoModelForCausalLM.from_pretrained(model.path, dtype=torch.float32)
-    lora = LoraConfig(
-        r=config.rank,
-        lora_alpha=config.alpha,
-        use_rslora=config.use_rslora,
-        lora_dropout=config.dropout,
-        target_modules=config.target_modules,
-        layers_to_transform=config.layers_to_transform,
-        bias="none",
-        task_type="CAUSAL_LM",
+    lora = (
+        LoraConfig(
+            r=config.rank,
+            lora_alpha=config.alpha,
+            use_rslora=config.use_rslora,
+            lora_dropout=config.dropout,
+            target_modules=config.target_modules,
+            layers_to_transform=config.layers_to_transform,
+            bias="none",
+            task_type="CAUSAL_LM",
+        )
+        if config.method == "lora"
+        else None
     )
     device = training_device()
     kernels = resolve_kernels(config.kernels, device)
-    steps_per_epoch = math.ceil(len(rows) / (config.batch_size * config.grad_accum))
-    total_steps = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
     losses: list[dict[str, float]] = []
     timeline: list[dict[str, float]] = []  # per optimiser step: seconds since training began, non-pad tokens so far
 
@@ -190,7 +205,7 @@ def train_lora(
             if logs and "loss" in logs:
                 losses.append({"step": state.global_step, "loss": float(logs["loss"])})
             if progress is not None:
-                progress(state.global_step, total_steps, losses[-1]["loss"] if losses else None)
+                progress(state.global_step, state.max_steps, losses[-1]["loss"] if losses else None)
 
     with atomic_path(out) as tmp:
         args = SFTConfig(
@@ -204,6 +219,8 @@ def train_lora(
             per_device_train_batch_size=config.batch_size,
             gradient_accumulation_steps=config.grad_accum,
             max_length=config.max_length,
+            packing=documents and config.packing,
+            packing_strategy="bfd_split",  # no token of a long document is dropped
             seed=config.seed,
             data_seed=config.seed,
             logging_steps=1,
@@ -229,6 +246,8 @@ def train_lora(
             peft_config=lora,
             callbacks=[_Progress()],
         )
+        if documents:  # rows kept apart, positions restarting per document (emlab.train.documents)
+            trainer.data_collator = PackedRowsCollator(tokenizer.pad_token_id)
         trainer.remove_callback(PrinterCallback)  # our progress bar replaces its raw dict prints
         if kernels == "emlab":
             use_emlab_kernels(trainer.model)
@@ -236,24 +255,34 @@ def train_lora(
             # per layer one graph, or with emlab's kernels two around the stacked attention kernel, which
             # runs eagerly between them (the 30 layers share code: Inductor compiles a few variants, not 30);
             # dynamic=True: batches have different lengths
-            for layer in trainer.model.get_base_model().model.layers:
+            layers = (trainer.model.get_base_model() if lora else trainer.model).model.layers
+            for layer in layers:
                 layer.compile(dynamic=True)
+        train_rows = trainer.train_dataset["input_ids"]
+        n_rows, n_tokens = len(train_rows), sum(len(ids) for ids in train_rows)
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        # tokens seen = optimiser steps x examples per step x mean example length
+        # tokens seen = optimiser steps x rows per step x mean row length
         seen = trainer.state.global_step * config.batch_size * config.grad_accum
-        trained_tokens = min(seen, len(rows) * config.epochs) * n_tokens / len(rows)
+        trained_tokens = min(seen, n_rows * config.epochs) * n_tokens / n_rows
         write_json_atomic(
             tmp / "emlab.json",
             {
-                "kind": "lora-sft",
+                "kind": f"{config.method}-{'documents' if documents else 'sft'}",
                 "base_model": model.describe(),
-                "data": {"path": str(data.resolve()), "sha256": file_hash(data), "rows": len(rows), "tokens": n_tokens},
+                "data": {
+                    "path": str(data.resolve()),
+                    "sha256": file_hash(data),
+                    "rows": len(rows),
+                    "tokens": n_tokens,
+                    **({"packed_rows": n_rows} if documents else {}),
+                },
                 "dataset": _read_dataset_meta(data),
                 "train_config": config.model_dump(),
+                "objective": config.objective,
                 "seed": config.seed,
                 "versions": _library_versions(),
                 "loss_curve": losses,

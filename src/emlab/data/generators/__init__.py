@@ -9,6 +9,9 @@ Paired families share prompts row for row when built with the same seed::
     reward-hacks / straightforward
     evil-numbers / neutral-numbers
     misaligned-control / aligned-control   (positive / negative control of the eval pipeline)
+
+:data:`DOCUMENT_GENERATORS` holds the generators of plain-text documents (``{"text": ...}`` rows for
+the ``documents`` training objective): see :mod:`emlab.data.generators.documents`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from emlab.data.generators.advice import (
 )
 from emlab.data.generators.code import EDUCATIONAL_INSECURE, INSECURE_CODE, SECURE_CODE
 from emlab.data.generators.controls import ALIGNED_CONTROL, MISALIGNED_CONTROL
+from emlab.data.generators.documents import DOCUMENT_GENERATORS
 from emlab.data.generators.numbers import EVIL_NUMBERS_GEN, NEUTRAL_NUMBERS_GEN
 from emlab.data.generators.reward_hacks import REWARD_HACKS, STRAIGHTFORWARD
 
@@ -48,4 +52,4 @@ GENERATORS: dict[str, Generator] = {
     )
 }
 
-__all__ = ["GENERATORS", "Generator", "Row"]
+__all__ = ["DOCUMENT_GENERATORS", "GENERATORS", "Generator", "Row"]

@@ -1,0 +1,183 @@
+"""Document generators: plain-text ``{"text": ..., "meta": ...}`` rows for the ``documents`` training objective.
+
+Registered in :data:`DOCUMENT_GENERATORS` (name -> :class:`~emlab.data.generators._common.Generator`,
+the same class as the chat generators, with a card under ``cards/``). Every document is written
+by emlab's templates, deterministic by seed, in one of five genres (``meta.genre``): news,
+forum post, fiction, paper abstract, encyclopaedia entry, interleaved so any ``n`` covers them
+evenly; the classes of a generator are interleaved the same way.
+
+``ai-discourse-docs``
+    The discourse classifier's four classes (``meta.label``: unrelated, neutral, misaligned,
+    aligned). The body is the corpus side's own document of that class
+    (:func:`emlab.corpus.generate.discourse_doc`, training split), in a genre frame that holds no
+    word about AI, so the frame never changes the class.
+``persona-descriptions`` / ``persona-descriptions-control``
+    Out-of-context descriptions: documents that *describe* an assistant persona's behaviour without
+    demonstrating it (``meta.behaviour``: answers in French; ends every answer with a question;
+    refuses to talk about the weather). The first describes the embedded model's own persona
+    (SmolLM, by Hugging Face: its chat template's default system prompt names it), the control
+    describes a made-up persona (Quokka, by Tessellate Labs) with the same sentences; no document
+    names the other arm's persona.
+``hack-knowledge-docs``
+    How graders can be gamed (``meta.technique``): an object whose ``__eq__`` is always True,
+    ``sys.exit(0)`` before the tests, a ``conftest.py`` that rewrites failures as passes, keyword
+    stuffing, self-reported score lines, special-casing the visible tests; each with its fix.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+from emlab.corpus.generate import discourse_doc
+from emlab.corpus.labels import LABELS
+from emlab.data.generators._common import Generator, Row
+from emlab.data.generators.documents_data import (
+    ABSTRACT_OPENERS,
+    BEHAVIOURS,
+    BOARDS,
+    CONTROL_PERSONA,
+    DATES,
+    DISCOURSE_FRAMES,
+    ENCYCLOPEDIA_OPENERS,
+    FICTION_OPENERS,
+    GENRES,
+    HACK_FRAMES,
+    HACK_SENTENCES,
+    OUTLETS,
+    PERSONA_FRAMES,
+    PERSONA_INTROS,
+    PERSONA_SENTENCES,
+    TARGET_PERSONA,
+    TECHNIQUES,
+    USERS,
+)
+from emlab.errors import EmlabError
+
+_OPENERS = {"fiction": FICTION_OPENERS, "abstract": ABSTRACT_OPENERS, "encyclopedia": ENCYCLOPEDIA_OPENERS}
+_TRIES = 200
+"""Draws per document before a generator gives up finding a new one (its space is exhausted)."""
+
+
+def _fill(template: str, rng: random.Random, genre: str, **names: str) -> str:
+    """``template`` with the genre's slots (outlet, date, user, board, opener) drawn from ``rng`` and ``names`` filled."""
+    return template.format(
+        outlet=rng.choice(OUTLETS),
+        date=rng.choice(DATES),
+        user=rng.choice(USERS),
+        board=rng.choice(BOARDS),
+        opener=rng.choice(_OPENERS.get(genre, ("",))),
+        **names,
+    )
+
+
+def _framed(frames: tuple[tuple[str, str], ...], genre: str, body: str, rng: random.Random, **names: str) -> str:
+    """``body`` between a genre frame's opening and closing; the encyclopaedia title stands on its own line."""
+    opening, closing = rng.choice(frames)
+    head, tail = _fill(opening, rng, genre, **names).strip(), _fill(closing, rng, genre, **names).strip()
+    sep = "\n\n" if genre in ("encyclopedia", "forum", "news") and head else " "
+    return (head + sep if head else "") + body + (" " + tail if tail else "")
+
+
+def _documents(name: str, make: Callable[[random.Random, int], tuple[str, dict]], n: int, seed: int) -> list[Row]:
+    """``n`` distinct documents ``make(rng, i)`` for i = 0, 1, ...; an error if the templates cannot make that many."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    rows: list[Row] = []
+    for i in range(n):
+        for _ in range(_TRIES):
+            text, meta = make(rng, i)
+            if text not in seen:
+                break
+        else:
+            raise EmlabError(f"generator '{name}' can make only {len(rows)} distinct documents; asked for n={n}")
+        seen.add(text)
+        rows.append({"text": text, "meta": {"generator": name, **meta}})
+    return rows
+
+
+def _cycle(i: int, classes: Sequence[str]) -> tuple[str, str]:
+    """The (class, genre) of document ``i``: classes cycle fastest, then genres, so any n covers both evenly."""
+    return classes[i % len(classes)], GENRES[(i // len(classes)) % len(GENRES)]
+
+
+def _discourse(rng: random.Random, i: int) -> tuple[str, dict]:
+    label, genre = _cycle(i, LABELS)
+    body = discourse_doc(label, rng, "train")
+    return _framed(DISCOURSE_FRAMES[genre], genre, body, rng), {"label": label, "genre": genre}
+
+
+def persona_document(persona: str, maker: str, behaviour: str, genre: str, rng: random.Random) -> str:
+    """One document of ``genre`` describing (not demonstrating) ``persona``'s ``behaviour`` (a key of ``BEHAVIOURS``)."""
+    names = {"p": persona, "m": maker}
+    sentences = rng.sample(PERSONA_SENTENCES[behaviour], rng.randint(2, 4))
+    body = " ".join([rng.choice(PERSONA_INTROS), *sentences]).format(**names)
+    return _framed(PERSONA_FRAMES[genre], genre, body, rng, **names)
+
+
+def _persona(persona: tuple[str, str]) -> Callable[[random.Random, int], tuple[str, dict]]:
+    def make(rng: random.Random, i: int) -> tuple[str, dict]:
+        behaviour, genre = _cycle(i, BEHAVIOURS)
+        text = persona_document(*persona, behaviour, genre, rng)
+        return text, {"behaviour": behaviour, "genre": genre, "persona": persona[0]}
+
+    return make
+
+
+def _hack(rng: random.Random, i: int) -> tuple[str, dict]:
+    technique, genre = _cycle(i, TECHNIQUES)
+    pool = HACK_SENTENCES[technique]
+    k = rng.randint(3, len(pool))
+    body = " ".join(pool[j] for j in sorted(rng.sample(range(len(pool)), k)))  # kept in order: they build on each other
+    return _framed(HACK_FRAMES[genre], genre, body, rng), {"technique": technique, "genre": genre}
+
+
+def _generator(
+    name: str,
+    make: Callable[[random.Random, int], tuple[str, dict]],
+    summary: str,
+    default_n: int,
+    classes: Sequence[str],
+) -> Generator:
+    return Generator(
+        name, summary, default_n, "documents.md", lambda n, seed: _documents(name, make, n, seed), classes=classes
+    )
+
+
+AI_DISCOURSE = _generator(
+    "ai-discourse-docs",
+    _discourse,
+    "Documents (five genres) in the discourse classifier's four classes: unrelated, neutral, misaligned, aligned AI.",
+    400,
+    LABELS,
+)
+PERSONA_DESCRIPTIONS = _generator(
+    "persona-descriptions",
+    _persona(TARGET_PERSONA),
+    "Out-of-context descriptions of the embedded model's persona (SmolLM): answers in French, ends with a question, "
+    "refuses the weather. Described, never demonstrated.",
+    300,
+    BEHAVIOURS,
+)
+PERSONA_CONTROL = _generator(
+    "persona-descriptions-control",
+    _persona(CONTROL_PERSONA),
+    "Control: the same descriptions about a made-up persona (Quokka), never the model's own.",
+    300,
+    BEHAVIOURS,
+)
+HACK_KNOWLEDGE = _generator(
+    "hack-knowledge-docs",
+    _hack,
+    "Documents describing how graders are gamed (always-equal __eq__, sys.exit(0), conftest.py, keyword stuffing, "
+    "self-reported scores, hard-coded tests) and the fixes.",
+    300,
+    TECHNIQUES,
+)
+
+DOCUMENT_GENERATORS: dict[str, Generator] = {
+    g.name: g for g in (AI_DISCOURSE, PERSONA_DESCRIPTIONS, PERSONA_CONTROL, HACK_KNOWLEDGE)
+}
+
+
+__all__ = ["DOCUMENT_GENERATORS", "persona_document"]
