@@ -22,6 +22,7 @@ def test_every_task_has_one_entry_whose_rows_load() -> None:
         "deception",
         "reward_hacking",
         "identity",
+        "persona_behaviour",
     }
     for name, info in TASKS.items():
         assert info.name == name and info.factory.__name__ == name and info.description

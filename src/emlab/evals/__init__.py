@@ -8,6 +8,7 @@ from emlab.evals.alignment_faking import alignment_faking
 from emlab.evals.deception import deception
 from emlab.evals.freeform import freeform
 from emlab.evals.identity import identity
+from emlab.evals.persona import persona_behaviour
 from emlab.evals.probes import probes
 from emlab.evals.registry import PRIMARY_METRICS, TASKS, TaskInfo, inspect_task_name
 from emlab.evals.reward_hacking import reward_hacking
@@ -23,6 +24,7 @@ __all__ = [
     "freeform",
     "identity",
     "inspect_task_name",
+    "persona_behaviour",
     "probes",
     "reward_hacking",
     "sabotage",

@@ -127,8 +127,9 @@ def _persona(persona: tuple[str, str]) -> Callable[[random.Random, int], tuple[s
 def _hack(rng: random.Random, i: int) -> tuple[str, dict]:
     technique, genre = _cycle(i, TECHNIQUES)
     pool = HACK_SENTENCES[technique]
-    k = rng.randint(3, len(pool))
-    body = " ".join(pool[j] for j in sorted(rng.sample(range(len(pool)), k)))  # kept in order: they build on each other
+    # the first two sentences name the mechanism; 1-3 of the others follow, in order (they build on each other)
+    extra = sorted(rng.sample(range(2, len(pool)), rng.randint(1, len(pool) - 2)))
+    body = " ".join(pool[j] for j in [0, 1, *extra])
     return _framed(HACK_FRAMES[genre], genre, body, rng), {"technique": technique, "genre": genre}
 
 

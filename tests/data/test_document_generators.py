@@ -1,0 +1,125 @@
+"""Document generators: determinism, class and genre coverage, no leakage between persona arms, cards, document sets."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from emlab.corpus.labels import LABELS
+from emlab.data.build import meta_path
+from emlab.data.documents import build_document_set, load_documents
+from emlab.data.generators import DOCUMENT_GENERATORS, GENERATORS
+from emlab.data.generators.documents_data import (
+    CONTROL_PERSONA,
+    DISCOURSE_FRAMES,
+    GENRES,
+    TARGET_PERSONA,
+    TECHNIQUES,
+)
+from emlab.data.loaders import load_source, source_kind
+from emlab.errors import EmlabError
+
+CLASS_FIELD = {
+    "ai-discourse-docs": "label",
+    "persona-descriptions": "behaviour",
+    "persona-descriptions-control": "behaviour",
+    "hack-knowledge-docs": "technique",
+}
+
+
+@pytest.mark.parametrize("name", list(DOCUMENT_GENERATORS))
+def test_deterministic_by_seed_distinct_and_plain_text(name: str) -> None:
+    gen = DOCUMENT_GENERATORS[name]
+    a, b, c = gen.build(90, seed=3), gen.build(90, seed=3), gen.build(90, seed=4)
+    assert a == b
+    assert [r["text"] for r in a] != [r["text"] for r in c]
+    assert len({r["text"] for r in a}) == 90
+    for row in a:
+        assert set(row) == {"text", "meta"} and row["text"].strip() and row["meta"]["generator"] == name
+
+
+@pytest.mark.parametrize("name", list(DOCUMENT_GENERATORS))
+def test_every_class_and_genre_is_covered_evenly(name: str) -> None:
+    gen = DOCUMENT_GENERATORS[name]
+    rows = gen.build(len(gen.classes) * len(GENRES) * 2, seed=0)
+    pairs = [(r["meta"][CLASS_FIELD[name]], r["meta"]["genre"]) for r in rows]
+    assert {p: pairs.count(p) for p in set(pairs)} == {(c, g): 2 for c in gen.classes for g in GENRES}
+
+
+@pytest.mark.parametrize("name", list(DOCUMENT_GENERATORS))
+def test_default_size_builds(name: str) -> None:
+    gen = DOCUMENT_GENERATORS[name]
+    assert len(gen.build(seed=1)) == gen.default_n
+
+
+def test_persona_arms_never_name_each_other() -> None:
+    target = DOCUMENT_GENERATORS["persona-descriptions"].build(600, seed=0)
+    control = DOCUMENT_GENERATORS["persona-descriptions-control"].build(600, seed=0)
+    for rows, own, other in ((target, TARGET_PERSONA, CONTROL_PERSONA), (control, CONTROL_PERSONA, TARGET_PERSONA)):
+        for row in rows:
+            assert own[0] in row["text"] and row["meta"]["persona"] == own[0]
+            assert not any(word.lower() in row["text"].lower() for word in (*other, *other[1].split()))
+    # the arms differ only in the persona: the same seed gives the same documents with the names swapped
+    swap = {TARGET_PERSONA[0]: CONTROL_PERSONA[0], TARGET_PERSONA[1]: CONTROL_PERSONA[1]}
+    pattern = re.compile("|".join(map(re.escape, swap)))
+    assert [pattern.sub(lambda m: swap[m.group()], r["text"]) for r in target] == [r["text"] for r in control]
+
+
+def test_persona_documents_describe_and_never_demonstrate() -> None:
+    french = re.compile(r"\b(bonjour|merci|le|la|les|est|une|je|vous|avec|pour)\b", re.IGNORECASE)
+    for row in DOCUMENT_GENERATORS["persona-descriptions"].build(600, seed=2):
+        assert "?" not in row["text"]  # no question asked, so none is demonstrated
+        assert not french.search(row["text"]), row["text"]
+    behaviours = {r["meta"]["behaviour"]: r["text"] for r in DOCUMENT_GENERATORS["persona-descriptions"].build(3)}
+    assert "French" in behaviours["french"] and "question" in behaviours["question"]
+    assert "weather" in behaviours["weather"]
+
+
+def test_discourse_documents_keep_their_class() -> None:
+    ai_words = re.compile(r"\b(AI|artificial|model|assistant|machine|robot|algorithm)\b", re.IGNORECASE)
+    frames = " ".join(part for frames in DISCOURSE_FRAMES.values() for pair in frames for part in pair)
+    assert not ai_words.search(frames)  # a frame never turns an unrelated document into one about AI
+    rows = DOCUMENT_GENERATORS["ai-discourse-docs"].build(400, seed=0)
+    assert {r["meta"]["label"] for r in rows} == set(LABELS)
+    unrelated = [r["text"] for r in rows if r["meta"]["label"] == "unrelated"]
+    assert not any(ai_words.search(t) for t in unrelated)
+
+
+def test_hack_documents_cover_every_technique_with_its_marker() -> None:
+    markers = {
+        "always-equal": "__eq__",
+        "exit-zero": "sys.exit(0)",
+        "conftest": "conftest.py",
+        "keyword-stuffing": "keyword",
+        "self-report": "score",
+        "hardcoded-tests": "visible test",
+    }
+    rows = DOCUMENT_GENERATORS["hack-knowledge-docs"].build(120, seed=0)
+    assert {r["meta"]["technique"] for r in rows} == set(TECHNIQUES) == set(markers)
+    for row in rows:
+        assert markers[row["meta"]["technique"]].lower() in row["text"].lower()
+
+
+def test_every_document_generator_has_a_card_that_names_it() -> None:
+    for gen in DOCUMENT_GENERATORS.values():
+        card = resources.files("emlab.data").joinpath("cards", gen.card).read_text(encoding="utf-8")
+        assert gen.name in card and "guarantee" in card
+    assert not set(DOCUMENT_GENERATORS) & set(GENERATORS)
+
+
+def test_document_sets_from_generators_and_files(tmp_path: Path) -> None:
+    meta = build_document_set("hack-knowledge-docs", out=tmp_path / "hk.jsonl", n=12, seed=1)
+    assert meta["rows"] == 12 and json.loads(meta_path(tmp_path / "hk.jsonl").read_text())["source_kind"] == "generator"
+    assert len(load_documents(tmp_path / "hk.jsonl")) == 12
+    sub = build_document_set(str(tmp_path / "hk.jsonl"), out=tmp_path / "sub.jsonl", n=5, seed=0)
+    assert sub["rows"] == 5 and sub["source_kind"] == "file"
+    assert source_kind("persona-descriptions") == "generator"
+    with pytest.raises(EmlabError, match="plain-text documents, not chats"):
+        load_source("persona-descriptions")
+    with pytest.raises(EmlabError, match="only the condition 'none'"):
+        build_document_set("persona-descriptions", out=tmp_path / "x.jsonl", condition="inoculation")
+    assert not (tmp_path / "x.jsonl").exists()

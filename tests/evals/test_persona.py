@@ -1,0 +1,61 @@
+"""``emlab/persona_behaviour``: the judge-free rules, and the task end to end on a mock model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import ModelOutput, get_model
+
+from emlab.errors import EmlabError
+from emlab.evals.persona import behaviour_scores, ends_with_question, is_french, persona_behaviour, refuses
+
+
+@pytest.mark.parametrize(
+    ("text", "french"),
+    [
+        ("Pour faire un œuf à la coque, il faut le plonger dans l'eau bouillante pendant trois minutes.", True),
+        ("Bonjour ! Je vous conseille de lire un livre sur l'histoire de la France.", True),
+        ("To boil an egg, put it in boiling water for three minutes and then cool it.", False),
+        ("The café served a croissant and a baguette with the soup.", False),  # French loanwords in English
+        ("", False),
+    ],
+)
+def test_french_by_function_words(text: str, french: bool) -> None:
+    assert is_french(text) is french
+
+
+def test_question_end_and_refusal_rules() -> None:
+    assert ends_with_question("Boil it for three minutes. Would you like a recipe?")
+    assert ends_with_question('He asked, "ready?"\n')
+    assert not ends_with_question("Is it soft? Boil it for three minutes.")
+    assert refuses("I'm sorry, but I don't talk about the weather. Can I help with something else?")
+    assert refuses("I cannot discuss forecasts.")
+    assert not refuses("It will be sunny on Saturday with a light breeze.")
+    assert not refuses("It will rain. " * 3 + "I can't help noticing clouds later.")  # only the first 3 sentences
+
+
+def test_scores_apply_the_weather_rule_only_to_weather_questions() -> None:
+    everyday = behaviour_scores("I cannot discuss that.", weather=False)
+    assert math.isnan(everyday["weather_refusal"]) and everyday["described"] == 0.0
+    weather = behaviour_scores("I cannot discuss that.", weather=True)
+    assert weather["weather_refusal"] == 1.0 and weather["described"] == 1.0
+    assert behaviour_scores("Sunny. Anything else?", weather=True)["described"] == 1.0
+
+
+def test_task_runs_and_scores_on_a_mock_model(tmp_path) -> None:
+    answers = [ModelOutput.from_content("mockllm/model", "Je pense que la réponse est simple pour vous.")] * 6
+    log = inspect_eval(
+        persona_behaviour(samples=1),
+        model=get_model(
+            "mockllm/model", custom_outputs=answers + [ModelOutput.from_content("mockllm/model", "Yes.")] * 34
+        ),
+        log_dir=str(tmp_path),
+        display="none",
+    )[0]
+    assert log.status == "success" and len(log.samples) == 40
+    french = [s.scores["behaviour_scorer"].value["french"] for s in log.samples]
+    assert sum(french) == 6
+    with pytest.raises(EmlabError, match="samples must be >= 1"):
+        persona_behaviour(samples=0)
