@@ -25,6 +25,7 @@ from emlab.evals.cli import app as eval_app
 from emlab.judges.cli import app as judge_app
 from emlab.judges.cli import rescore as judge_rescore
 from emlab.models import EMBEDDED_NAME, resolve_model
+from emlab.rl.cli import register as register_rl_commands
 from emlab.run.cli import register as register_run_commands
 from emlab.train.cli import register as register_train_commands
 
@@ -37,6 +38,7 @@ app.add_typer(corpus_app, name="corpus")
 app.add_typer(eval_app, name="evals")
 register_train_commands(app)
 register_run_commands(app)
+register_rl_commands(app)
 app.command("rescore", help="Re-score an Inspect log with another judge (same as `emlab judge rescore`).")(
     judge_rescore
 )
