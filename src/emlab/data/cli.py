@@ -40,7 +40,7 @@ def list_cmd() -> None:
     for g in GENERATORS.values():
         table.add_row(g.name, str(g.default_n), g.pair or "-", g.summary)
     for g in DOCUMENT_GENERATORS.values():  # plain-text documents, for `emlab train --objective documents`
-        table.add_row(g.name, str(g.default_n), "-", f"[documents] {g.summary}")
+        table.add_row(g.name, str(g.default_n), "-", f"(documents) {g.summary}")
     console.print(table)
     table = Table("condition", "default text", "presets")
     for c in CONDITIONS.values():

@@ -204,7 +204,9 @@ class Runner(BaseRunner):
     def build_data(self) -> None:
         """Build each (training set, condition) JSONL once."""
         from emlab.data import build_training_set
+        from emlab.data.documents import build_document_set
 
+        documents = make_train_config(**{"profile": "default", **self.spec.train}).objective == "documents"
         for arm in self.arms:
             if arm.train_set is None or arm.condition is None:
                 continue
@@ -212,18 +214,23 @@ class Runner(BaseRunner):
                 **arm.train_set.model_dump(exclude={"name"}),
                 "condition": arm.condition.condition,
                 "text": arm.condition.text,
+                **({"objective": "documents"} if documents else {}),  # {text} rows, not chats (older keys kept)
             }
             out = self.run_dir / "data" / f"{arm.train_set.name}__{arm.condition.name}__{config_hash(key)}.jsonl"
             if not out.is_file():
                 self.console.print(f"[cyan]data[/] {out.name}")
-                build_training_set(
-                    arm.train_set.source,
-                    out=out,
-                    n=arm.train_set.n,
-                    seed=arm.train_set.seed,
-                    condition=arm.condition.condition,
-                    condition_text=arm.condition.text,
-                )
+                ts = arm.train_set
+                if documents:
+                    build_document_set(ts.source, out=out, n=ts.n, seed=ts.seed, condition=arm.condition.condition)
+                else:
+                    build_training_set(
+                        ts.source,
+                        out=out,
+                        n=ts.n,
+                        seed=ts.seed,
+                        condition=arm.condition.condition,
+                        condition_text=arm.condition.text,
+                    )
             arm.data_path = out
 
     def train_models(self) -> None:

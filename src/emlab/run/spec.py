@@ -8,6 +8,7 @@ base models, and a list of evals run on every model::
     include_base: true
     seeds: [0]
     train: {profile: quick, max_steps: 20}           # any TrainConfig field overrides the profile
+                                                      # (objective: documents trains on {text} documents)
     train_sets:
       - {name: insecure, source: insecure-code, n: 240}
       - {name: secure,   source: secure-code,   n: 240}
@@ -55,7 +56,7 @@ from emlab.corpus.tiny_lm import ModelConfig
 from emlab.corpus.tiny_lm import TinyLMConfig as TinyTrainConfig
 from emlab.corpus.world import SITUATION_NAMES
 from emlab.data.conditions import CONDITIONS, resolve_condition_text
-from emlab.data.generators import GENERATORS
+from emlab.data.generators import DOCUMENT_GENERATORS, GENERATORS
 from emlab.data.loaders import source_kind
 from emlab.engines import ENGINES
 from emlab.errors import EmlabError, format_validation_error
@@ -279,7 +280,7 @@ def _check_finetune(spec: ExperimentSpec) -> None:
         raise EmlabError("field 'train.seed': set the seeds with the top-level 'seeds' list")
     profile = train.pop("profile", "default")
     try:
-        make_train_config(profile, **train)  # exactly what the runner will build, so the same errors
+        cfg = make_train_config(profile, **train)  # exactly what the runner will build, so the same errors
     except EmlabError as e:
         msg = str(e).removeprefix("invalid training setting: ")
         raise EmlabError(
@@ -292,11 +293,28 @@ def _check_finetune(spec: ExperimentSpec) -> None:
             "field 'engine': 'vllm' runs its server on this machine and cannot serve Ray workers yet; "
             "use executor: {kind: local} or engine: hf"
         )
+    _check_objective(spec, cfg.objective)
     for i, ref in enumerate(spec.models):
         try:
             _check_model(ref, trained=bool(spec.train_sets))
         except ValueError as e:
             raise EmlabError(f"field 'models.{i}': {e}") from None
+
+
+def _check_objective(spec: ExperimentSpec, objective: str) -> None:
+    """Chat generators feed the chat objective, document generators the documents one; documents take no condition."""
+    for i, ts in enumerate(spec.train_sets):
+        if objective == "chat" and ts.source in DOCUMENT_GENERATORS:
+            raise EmlabError(
+                f"field 'train_sets.{i}.source': '{ts.source}' makes documents; set train.objective: documents"
+            )
+        if objective == "documents" and ts.source in GENERATORS:
+            raise EmlabError(f"field 'train_sets.{i}.source': '{ts.source}' makes chats, not documents")
+    for i, c in enumerate(spec.conditions):
+        if objective == "documents" and c.condition != "none":
+            raise EmlabError(
+                f"field 'conditions.{i}': condition '{c.condition}' rewrites chats; documents take only 'none'"
+            )
 
 
 def _check_pretraining(spec: PretrainingSpec) -> None:
