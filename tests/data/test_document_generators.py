@@ -111,6 +111,22 @@ def test_every_document_generator_has_a_card_that_names_it() -> None:
     assert not set(DOCUMENT_GENERATORS) & set(GENERATORS)
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".parquet"])
+def test_what_emlab_corpus_writes_loads_as_documents(tmp_path: Path, suffix: str) -> None:
+    import gzip
+
+    from emlab.corpus.stream import write_documents
+    from emlab.corpus.transforms import synthesize_docs
+
+    out = tmp_path / f"corpus{suffix}"
+    if suffix == ".jsonl.gz":
+        out.write_bytes(gzip.compress(b"".join(json.dumps(d).encode() + b"\n" for d in synthesize_docs(5, seed=0))))
+    else:
+        write_documents(out, synthesize_docs(5, seed=0))
+    docs = load_documents(out)
+    assert len(docs) == 5 and all(d["text"].strip() for d in docs)
+
+
 def test_document_sets_from_generators_and_files(tmp_path: Path) -> None:
     meta = build_document_set("hack-knowledge-docs", out=tmp_path / "hk.jsonl", n=12, seed=1)
     assert meta["rows"] == 12 and json.loads(meta_path(tmp_path / "hk.jsonl").read_text())["source_kind"] == "generator"
