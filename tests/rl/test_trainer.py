@@ -286,7 +286,26 @@ def test_malformed_configs_are_one_clear_error(tmp_path: Path, tiny_model: str, 
     # a run dir belongs to one config: another config there is refused before any work
     out = tmp_path / "run"
     use_env(_family(reward=_raise_from_call(0)))
-    with pytest.raises(RLStepError):
+    with pytest.raises(RLStepError, match="no step had finished"):
         run_rl(_config(tiny_model), out)
+    use_env(_family(reward=_raise_from_call(8)))
+    with pytest.raises(RLStepError, match="steps 1-1 are kept"):
+        run_rl(_config(tiny_model, seed=1), out)  # nothing had finished: another config may take the dir
     with pytest.raises(EmlabError, match="holds an RL run with another config"):
-        run_rl(_config(tiny_model, seed=1), out)
+        run_rl(_config(tiny_model, seed=2), out)
+    with pytest.raises(EmlabError, match=r"field 'prompts_per_step': 2 exceeds the run's prompts"):
+        make_rl_config(prompts_per_env=1, prompts_per_step=2)
+
+
+def test_the_cli_reports_a_malformed_config_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "rl.yaml"
+    bad.write_text("profile: quick\nenvs: [text-keyword]\nbeta: -1\n")
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "emlab", "rl", "train", "--config", str(bad), "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error:") and "rl.yaml: invalid RL setting: field 'beta'" in proc.stderr
+    assert not out.exists()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from emlab._io import config_hash, read_yaml
 from emlab.errors import EmlabError, format_validation_error
@@ -83,6 +83,14 @@ class RLConfig(BaseModel):
         if name not in CONDITIONS:
             raise ValueError(f"unknown RL prompt condition '{name}'; choose one of: {', '.join(CONDITIONS)}")
         return name
+
+    @field_validator("prompts_per_step")
+    @classmethod
+    def _enough_prompts(cls, n: int, info: ValidationInfo) -> int:
+        per_env, envs = info.data.get("prompts_per_env"), info.data.get("envs")  # absent when themselves invalid
+        if per_env is not None and envs is not None and per_env * len(envs) < n:
+            raise ValueError(f"{n} exceeds the run's prompts ({per_env} per environment x {len(envs)})")
+        return n
 
     def prompt_condition(self) -> PromptCondition:
         """The resolved condition (exact text, preset, hint) this run puts in every system prompt."""

@@ -161,7 +161,10 @@ class EmlabRollout:
 
     @torch.no_grad()
     def sync(self, policy: Any) -> None:
-        """Copy ``base + delta`` of every LoRA layer of the PEFT ``policy`` into the inference copy."""
+        """Copy ``base + delta`` of every LoRA layer of the PEFT ``policy`` into the inference copy (on its device)."""
+        device = next(policy.parameters()).device
+        if self.model.device != device:
+            self.model.to(device)
         for name, module in policy.named_modules():
             if isinstance(module, LoraLayer) and "default" in module.lora_A:
                 target = self.model.get_submodule(name.removeprefix("base_model.model."))
@@ -301,7 +304,7 @@ def read_steps(out: str | Path) -> list[dict[str, Any]]:
 
 
 def _claim(out: Path, config: RLConfig) -> str:
-    """Write (or check) ``out/config.json``: a dir belongs to one run key. Returns the key."""
+    """Write (or check) ``out/config.json``: a dir with finished steps belongs to one run key. Returns the key."""
     key = run_key(config)
     path = out / RUN_CONFIG
     if path.is_file():
@@ -309,13 +312,14 @@ def _claim(out: Path, config: RLConfig) -> str:
             existing = json.loads(path.read_text()).get("key")
         except (ValueError, OSError, AttributeError) as e:
             raise EmlabError(f"{path}: cannot read the run's config ({e}); choose a new output dir") from None
-        if existing != key:
+        if existing == key:
+            return key
+        if last_checkpoint(out) is not None or read_steps(out):
             raise EmlabError(
                 f"{out}: holds an RL run with another config (key {existing}, this one is {key}); "
                 "choose a new output dir or run with the same settings to resume"
             )
-        return key
-    if out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".")):
+    elif out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".")):
         raise EmlabError(f"{out}: is a non-empty directory that holds no RL run; choose a new output dir")
     write_json_atomic(path, {"key": key, **run_record(config)})
     return key
