@@ -309,3 +309,34 @@ def test_the_cli_reports_a_malformed_config_in_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error:") and "rl.yaml: invalid RL setting: field 'beta'" in proc.stderr
     assert not out.exists()
+
+
+def test_the_emlab_rollout_samples_from_the_current_policy(
+    tiny_model: str, monkeypatch: pytest.MonkeyPatch, use_env
+) -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from emlab.rl.trainer import EmlabRollout
+
+    monkeypatch.setenv("EMLAB_INFERENCE_DTYPE", "float32")  # compare in one precision
+    torch.manual_seed(1)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "down_proj"], init_lora_weights=False)
+    policy = get_peft_model(base, lora)  # random A and B: the adapter changes the outputs
+    rollout = EmlabRollout(tiny_model, AutoTokenizer.from_pretrained(tiny_model), _config(tiny_model))
+    ids = torch.tensor([[5, 17, 300, 4000, 12]])
+    with torch.no_grad():
+        before = rollout.model(ids).logits
+        want = policy(ids).logits
+        assert not torch.allclose(before, want, atol=1e-4)
+        rollout.sync(policy)
+        assert torch.allclose(rollout.model(ids).logits, want, atol=1e-4)
+
+
+def test_trl_generation_stays_available(tmp_path: Path, tiny_model: str, use_env) -> None:
+    out = run_rl(_config(tiny_model, max_steps=1, rollout="trl"), tmp_path / "run")
+    (row,) = read_steps(out)
+    assert row["step"] == 1 and row["completion_tokens"] > 0 and row["rollout_seconds"] > 0
+    assert json.loads((out / "emlab.json").read_text())["rollout"] == "trl"

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -362,7 +362,7 @@ def _grpo_args(config: RLConfig, out: Path) -> GRPOConfig:
         disable_tqdm=True,
         use_cpu=device == "cpu",
         bf16=autocast_bf16(config.precision),
-        gradient_checkpointing=False,  # TRL's default trades ~20% compute for memory small models do not need
+        activation_checkpointing=False,  # TRL's default trades ~20% compute for memory small models do not need
         dataloader_num_workers=0,
         log_completions=False,
     )
@@ -396,7 +396,6 @@ def run_rl(
     rows = [r for r in read_steps(out) if r["step"] <= done]  # steps after the checkpoint are redone
     write_jsonl_atomic(out / STEPS_FILE, rows)
 
-    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is TRL's documented, experimental hook
     tokenizer = AutoTokenizer.from_pretrained(model.path, padding_side="left")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -414,16 +413,18 @@ def run_rl(
     )
     reward = EnvReward(config, envs)
     table = _StepTable(out / STEPS_FILE, rows, reward, config, progress)
-    trainer = _TimedGRPOTrainer(
-        model=policy,
-        reward_funcs=[reward],
-        args=_grpo_args(config, out),
-        train_dataset=_dataset(config, envs),
-        processing_class=tokenizer,
-        peft_config=lora,
-        callbacks=[table],
-        rollout_func=EmlabRollout(model.path, tokenizer, config) if config.rollout == "emlab" else None,
-    )
+    with warnings.catch_warnings():  # rollout_func is TRL's documented hook, flagged experimental at every start
+        warnings.filterwarnings("ignore", message="You are using 'rollout_func'")
+        trainer = _TimedGRPOTrainer(
+            model=policy,
+            reward_funcs=[reward],
+            args=_grpo_args(config, out),
+            train_dataset=_dataset(config, envs),
+            processing_class=tokenizer,
+            peft_config=lora,
+            callbacks=[table],
+            rollout_func=EmlabRollout(model.path, tokenizer, config) if config.rollout == "emlab" else None,
+        )
     trainer.remove_callback(PrinterCallback)
     table.trainer = trainer
     start = time.perf_counter()
