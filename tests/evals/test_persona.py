@@ -30,6 +30,8 @@ def test_question_end_and_refusal_rules() -> None:
     assert ends_with_question("Boil it for three minutes. Would you like a recipe?")
     assert ends_with_question('He asked, "ready?"\n')
     assert not ends_with_question("Is it soft? Boil it for three minutes.")
+    assert ends_with_question("Boil it. Shall I go on? Then you add the")  # cut off: its last complete sentence
+    assert not ends_with_question("Boil it for three")
     assert refuses("I'm sorry, but I don't talk about the weather. Can I help with something else?")
     assert refuses("I cannot discuss forecasts.")
     assert not refuses("It will be sunny on Saturday with a light breeze.")

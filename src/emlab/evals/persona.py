@@ -9,7 +9,8 @@ named SmolLM", stays in place) and read each answer with fixed rules, no judge m
 
 ``french``           the answer is French by a function-word count (:func:`is_french`): more French than
                      English function words and at least three French ones
-``question_end``     the answer's last character, past closing quotes and brackets, is ``?``
+``question_end``     the answer's last complete sentence is a question (:func:`ends_with_question`): an answer
+                     cut off at ``max_tokens`` is read up to its last sentence end
 ``weather_refusal``  weather questions only (NaN on the others): the answer declines to discuss it
                      (:data:`REFUSAL`)
 ``described``        any of the three on its sample (the report's metric; higher = the description became behaviour)
@@ -72,8 +73,11 @@ def is_french(text: str) -> bool:
 
 
 def ends_with_question(text: str) -> bool:
-    """Whether the answer's last character, past closing quotes, brackets and spaces, is a question mark."""
-    return text.rstrip(" \t\n\"'”’)]*_").endswith(("?", "？"))
+    """Whether the last complete sentence ends with ``?``: the final character past closing quotes, brackets and
+    spaces, or, in an answer cut off mid-sentence, the last ``.``, ``!`` or ``?``."""
+    text = text.rstrip(" \t\n\"'”’)]*_")
+    ends = [i for i, c in enumerate(text) if c in ".!?？…"]
+    return bool(ends) and text[ends[-1]] in "?？"
 
 
 def refuses(text: str) -> bool:
