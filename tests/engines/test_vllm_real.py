@@ -55,7 +55,11 @@ def adapter(tmp_path_factory: pytest.TempPathFactory, embedded_dir: Path) -> Pat
 
 
 def _first_token_logprobs(model: str, prompt: str) -> tuple[str, dict[str, float]]:
-    """Greedy completion (8 tokens) and the first answer token's top-5 log-probs."""
+    """An 8-token completion at temperature 0 and the first answer token's top-5 log-probs.
+
+    Only vLLM decodes greedily at temperature 0 (the hf provider keeps sampling, unscaled), so the
+    texts are not compared across engines; the log-probs are.
+    """
 
     async def go() -> tuple[str, dict[str, float]]:
         config = GenerateConfig(temperature=0.0, max_tokens=8, logprobs=True, top_logprobs=5)
@@ -83,7 +87,7 @@ def test_base_and_adapter_generation_match_hf(tmp_path: Path, adapter: Path) -> 
             assert v_text.strip() and max(v_top, key=v_top.get) == max(h_top, key=h_top.get)
             shared = set(v_top) & set(h_top)
             assert len(shared) >= 3
-            assert max(abs(v_top[t] - h_top[t]) for t in shared) < 2e-3, (name, v_top, h_top)
+            assert max(abs(v_top[t] - h_top[t]) for t in shared) < 2e-4, (name, v_top, h_top)  # measured: < 3e-5
     # the adapter is applied: its log-probs are not the base's
     b, lo = served["base"][0][1], served["lora"][0][1]
     assert any(abs(b[t] - lo[t]) > 0.05 for t in set(b) & set(lo)) or set(b) != set(lo)
