@@ -102,6 +102,7 @@ def plan_servers(models: list[tuple[str, ResolvedModel]], dtype: str = "auto") -
 
 
 def _default_name(base_path: str) -> str:
+    """The served name of a base with no entry of its own: its dir's name, or the hub id with ``-`` for ``/``."""
     return Path(base_path).name if Path(base_path).exists() else base_path.replace("/", "-")
 
 
@@ -186,6 +187,7 @@ def _answers(url: str, timeout: float = 2.0) -> bool:
 
 
 def _tail(path: Path, n: int = 8) -> str:
+    """The last ``n`` non-empty lines of ``path`` on one line (for an error message)."""
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
