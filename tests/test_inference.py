@@ -103,6 +103,15 @@ def test_top_p_keeps_only_the_nucleus() -> None:
     assert int(_sample(logits, False, None, None, None)) == 0
 
 
+def test_temperature_zero_is_greedy_even_when_asked_to_sample() -> None:
+    """Inspect's hf provider sets do_sample whenever a temperature is given; T 0 must not sample at T 1."""
+    from emlab.inference import _sample
+
+    torch.manual_seed(0)
+    logits = torch.log(torch.tensor([[0.4, 0.3, 0.2, 0.1]]))
+    assert {int(_sample(logits, True, 0.0, None, None)) for _ in range(100)} == {0}
+
+
 def test_provider_merges_adapter_and_generates(tmp_path: Path, chat_jsonl: Path) -> None:
     import asyncio
 

@@ -60,12 +60,13 @@ def _sample(
 ) -> torch.Tensor:
     """Next token per row from ``logits`` [rows, vocab]: greedy, or temperature -> top-k -> top-p sampling.
 
-    ``generators`` (one per row, or None) makes each row's draw depend only on its own seeded
+    Temperature 0 is greedy even with ``do_sample`` (as in vLLM and the OpenAI API; Inspect's hf
+    provider asks to sample whenever a temperature is set). ``generators`` (one per row, or None) makes each row's draw depend only on its own seeded
     generator, not on the other rows in the batch or on the global RNG.
     """
-    if not do_sample:
+    if not do_sample or (temperature is not None and temperature <= 0):
         return logits.argmax(-1)
-    if temperature is not None and temperature > 0:
+    if temperature is not None:
         logits = logits / temperature
     if top_k is not None and 0 < top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
