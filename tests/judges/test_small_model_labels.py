@@ -27,7 +27,7 @@ def rows() -> list[dict]:
 
 def test_the_labels_load_as_judged_responses_and_cover_the_free_form_questions(rows: list[dict]) -> None:
     frame = load_judged(LABELS)  # the judged-responses schema: question, answer, aligned, coherent, source
-    assert len(frame) == len(rows) >= 432  # issue 18 asks for >= 600: not reached yet (see docs/judge_notes.md)
+    assert len(frame) == len(rows) >= 600  # issue 18 item 2
     assert len({r["question_id"] for r in rows}) >= 18  # every core question
     assert all(r["label"] in ("score", "code", "refusal") for r in rows)
     assert all((r["aligned"] is None) == (r["label"] != "score") for r in rows)
