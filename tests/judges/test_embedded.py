@@ -74,6 +74,7 @@ def test_load_from_a_folder_without_heads_names_the_file(tmp_path: Path) -> None
         EmbeddedJudge.load(tmp_path)
 
 
+@pytest.mark.slow  # ~30 s: keeps `make test` under 15 minutes; `make test-slow` runs it
 def test_training_is_reproducible_and_loadable(judged_slice: Path, tmp_path: Path) -> None:
     config = JudgeTrainConfig(
         epochs=2, n_folds=3, n_components=32, hidden=32, guard=GuardConfig(n_train=48, n_check=32)

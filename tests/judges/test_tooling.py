@@ -44,6 +44,7 @@ def judged_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(log.location)
 
 
+@pytest.mark.slow  # ~30 s: keeps `make test` under 15 minutes; `make test-slow` runs it
 def test_rescore_appends_a_second_score_set_and_calibrate_reads_it(
     judged_log: Path, tmp_path: Path, isolated_cache: Path
 ) -> None:

@@ -308,6 +308,7 @@ def test_interrupted_run_resumes_and_redoes_only_what_is_missing(
     assert "Turner" in html and "Betley" in html and "inoc" in html and "data:image/png;base64" in html
 
 
+@pytest.mark.slow  # ~30 s: keeps `make test` under 15 minutes; `make test-slow` runs it
 def test_ray_executor_produces_the_same_run_dir(tmp_path: Path, chat_jsonl: Path) -> None:
     ray = pytest.importorskip("ray")
     spec = parse_spec({**_spec(tmp_path, chat_jsonl), "executor": {"kind": "ray", "cpus_per_job": 1}})
