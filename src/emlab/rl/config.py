@@ -16,14 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from emlab._io import config_hash, read_yaml
-from emlab.errors import EmlabError, format_validation_error
+from emlab.errors import EmlabError
 from emlab.rl.conditions import CONDITIONS, PromptCondition, prompt_condition
 from emlab.rl.env import Grader
 from emlab.rl.registry import ENVIRONMENTS
-from emlab.train.config import ALL_PROJECTIONS, Precision
+from emlab.train.config import ALL_PROJECTIONS, Precision, from_profile
 
 Rollout = Literal["emlab", "trl"]
 """Who generates the rollouts: ``emlab`` (a bf16-where-fast copy of the policy with the adapter merged,
@@ -115,14 +115,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 def make_rl_config(profile: str = "default", **overrides: Any) -> RLConfig:
     """An :class:`RLConfig` from a named profile plus explicit overrides (``None`` = keep the profile's)."""
-    if profile not in PROFILES:
-        raise EmlabError(f"unknown RL profile '{profile}' (known: {', '.join(PROFILES)})")
-    values = {**PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None}}
-    try:
-        config = RLConfig(**values)
-        config.prompt_condition()  # 'none' with a text is refused here, not at step 1
-    except ValidationError as e:
-        raise EmlabError(f"invalid RL setting: {format_validation_error(e)}") from None
+    config = from_profile(RLConfig, PROFILES, profile, overrides, "RL")
+    config.prompt_condition()  # 'none' with a text is refused here, not at step 1
     return config
 
 

@@ -38,7 +38,6 @@ from typing import Any
 
 import torch
 from datasets import Dataset
-from peft import LoraConfig
 from peft.tuners.lora import LoraLayer
 from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
@@ -53,7 +52,7 @@ from emlab.rl.env import EnvFamily, Scored
 from emlab.rl.registry import get_env
 from emlab.rl.scoring import score_batch
 from emlab.train.config import autocast_bf16, training_device
-from emlab.train.sft import _library_versions
+from emlab.train.sft import _library_versions, lora_config
 
 RUN_CONFIG = "config.json"
 STEPS_FILE = "steps.jsonl"
@@ -401,16 +400,7 @@ def run_rl(
         tokenizer.pad_token = tokenizer.eos_token
     torch.manual_seed(config.seed)
     policy = AutoModelForCausalLM.from_pretrained(model.path, dtype=torch.float32)
-    lora = LoraConfig(
-        r=config.rank,
-        lora_alpha=config.alpha,
-        use_rslora=config.use_rslora,
-        lora_dropout=config.dropout,
-        target_modules=config.target_modules,
-        layers_to_transform=config.layers_to_transform,
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
+    lora = lora_config(config)
     reward = EnvReward(config, envs)
     table = _StepTable(out / STEPS_FILE, rows, reward, config, progress)
     with warnings.catch_warnings():  # rollout_func is TRL's documented hook, flagged experimental at every start

@@ -14,11 +14,13 @@ examples move a 135M model in minutes.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
 from emlab.errors import EmlabError, format_validation_error
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 Precision = Literal["auto", "fp32", "bf16"]
 """bf16 autocast (fp32 master weights) or fp32; ``auto``: bf16 where it is fast (a bf16 GPU, an AVX512-BF16/AMX CPU)."""
@@ -151,12 +153,22 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+def from_profile(
+    model: type[ConfigT], profiles: dict[str, dict[str, Any]], profile: str, overrides: dict[str, Any], what: str
+) -> ConfigT:
+    """``model`` built from ``profiles[profile]`` plus ``overrides`` (``None`` = keep the profile's value).
+
+    An unknown profile or an invalid setting is one :class:`EmlabError` naming the ``what`` (``training``, ``RL``).
+    """
+    if profile not in profiles:
+        raise EmlabError(f"unknown {what} profile '{profile}' (known: {', '.join(profiles)})")
+    values = {**profiles[profile], **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return model(**values)
+    except ValidationError as e:
+        raise EmlabError(f"invalid {what} setting: {format_validation_error(e)}") from None
+
+
 def make_train_config(profile: str = "default", **overrides: Any) -> TrainConfig:
     """Build a :class:`TrainConfig` from a named profile plus explicit overrides (``None`` = keep)."""
-    if profile not in PROFILES:
-        raise EmlabError(f"unknown training profile '{profile}' (known: {', '.join(PROFILES)})")
-    values = {**PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None}}
-    try:
-        return TrainConfig(**values)
-    except ValidationError as e:
-        raise EmlabError(f"invalid training setting: {format_validation_error(e)}") from None
+    return from_profile(TrainConfig, PROFILES, profile, overrides, "training")

@@ -122,6 +122,23 @@ def use_emlab_kernels(model: Any) -> None:
     use_causal_attention(model)
 
 
+def lora_config(config: Any) -> Any:
+    """PEFT's ``LoraConfig`` from an emlab training config (:class:`TrainConfig` or the RL trainer's ``RLConfig``:
+    ``rank``, ``alpha``, ``use_rslora``, ``dropout``, ``target_modules``, ``layers_to_transform``)."""
+    from peft import LoraConfig  # deferred, as in train_lora: importing emlab.train.sft stays light
+
+    return LoraConfig(
+        r=config.rank,
+        lora_alpha=config.alpha,
+        use_rslora=config.use_rslora,
+        lora_dropout=config.dropout,
+        target_modules=config.target_modules,
+        layers_to_transform=config.layers_to_transform,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
 def train_lora(
     model_ref: str, data: str | Path, out: str | Path, config: TrainConfig, progress: Any | None = None
 ) -> Path:
@@ -141,7 +158,6 @@ def train_lora(
     """
     import torch
     from datasets import Dataset
-    from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
     from trl import SFTConfig
 
@@ -169,20 +185,7 @@ def train_lora(
         dataset = Dataset.from_dict({"input_ids": [e[0] for e in encoded], "assistant_masks": [e[1] for e in encoded]})
 
     lm = AutoModelForCausalLM.from_pretrained(model.path, dtype=torch.float32)
-    lora = (
-        LoraConfig(
-            r=config.rank,
-            lora_alpha=config.alpha,
-            use_rslora=config.use_rslora,
-            lora_dropout=config.dropout,
-            target_modules=config.target_modules,
-            layers_to_transform=config.layers_to_transform,
-            bias="none",
-            task_type="CAUSAL_LM",
-        )
-        if config.method == "lora"
-        else None
-    )
+    lora = lora_config(config) if config.method == "lora" else None
     device = training_device()
     kernels = resolve_kernels(config.kernels, device)
     losses: list[dict[str, float]] = []
