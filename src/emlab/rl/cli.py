@@ -7,6 +7,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from emlab._io import check_output_dir
+from emlab.rl.config import load_rl_config, make_rl_config
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``rl`` command group (``emlab rl train``) to the top-level app."""
@@ -35,8 +38,6 @@ def register(app: typer.Typer) -> None:
         rollout: str = typer.Option(None, help="emlab (fast_generate on a merged copy; default) or trl"),
     ) -> None:
         """Train a LoRA adapter with GRPO on the environments' rewards; write the per-step table to OUT/steps.jsonl."""
-        from emlab._io import check_output_dir
-        from emlab.rl.config import load_rl_config, make_rl_config
         from emlab.rl.trainer import run_rl  # deferred: loads torch, transformers and TRL
 
         overrides = {
