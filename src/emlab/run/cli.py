@@ -18,12 +18,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run an experiment spec: build data, train what is missing, evaluate, tabulate (resumable).
 
-        The whole spec is checked first (``kind: finetune`` or ``kind: pretraining``): a bad field
-        stops the run with one line naming it, before anything is built.
+        The whole spec is checked first (``kind: finetune``, ``pretraining`` or ``rl``): a bad field
+        stops the run with one line naming it, before anything is built. ``kind: rl``: RL on the hackable
+        environments, then the evals on chosen checkpoints (:mod:`emlab.run.rl`).
         """
         from emlab._io import check_output_dir
+        from emlab.run.kinds import make_runner
         from emlab.run.pretraining import PretrainingRunner
-        from emlab.run.runner import make_runner
         from emlab.run.spec import parse_spec, read_spec_file
 
         parsed = parse_spec(read_spec_file(spec), str(spec))

@@ -23,7 +23,8 @@ holds the model's, the task and its args, the judge, the inference dtype and (wh
 With ``engine: vllm`` each base model's evals run against one vLLM server that serves the base
 and all its adapters (:mod:`emlab.engines.vllm`), started before them and stopped after.
 
-:func:`make_runner` picks the runner for a spec's kind (``pretraining``: :mod:`emlab.run.pretraining`).
+:func:`emlab.run.kinds.make_runner` picks the runner for a spec's kind (``pretraining``:
+:mod:`emlab.run.pretraining`; ``rl``: :mod:`emlab.run.rl`, a subclass of this one).
 """
 
 from __future__ import annotations
@@ -45,8 +46,7 @@ from emlab.judges.scorer import preflight_judge
 from emlab.models import ResolvedModel, resolve_model
 from emlab.run.base import BaseRunner
 from emlab.run.executor import Job
-from emlab.run.pretraining import PretrainingRunner
-from emlab.run.spec import ConditionSpec, ExperimentSpec, PretrainingSpec, Spec, TrainSetSpec
+from emlab.run.spec import ConditionSpec, ExperimentSpec, TrainSetSpec
 from emlab.train.config import make_train_config
 
 
@@ -182,15 +182,6 @@ def short_name(base: str) -> str:
     return Path(base).name if Path(base).exists() else base.replace("/", "-")
 
 
-def make_runner(
-    spec: Spec, run_dir: Path, console: Console | None = None, display: str = "rich"
-) -> Runner | PretrainingRunner:
-    """The runner for ``spec``'s kind."""
-    if isinstance(spec, PretrainingSpec):
-        return PretrainingRunner(spec, run_dir, console, display)
-    return Runner(spec, run_dir, console, display)
-
-
 class Runner(BaseRunner):
     """Runs an :class:`ExperimentSpec` in ``run_dir``, skipping every artifact that exists."""
 
@@ -203,10 +194,12 @@ class Runner(BaseRunner):
     # -- stages ---------------------------------------------------------------------------
     def build_data(self) -> None:
         """Build each (training set, condition) JSONL once."""
+        from emlab.corpus.classifier import CachedClassifier
         from emlab.data import build_training_set
-        from emlab.data.documents import build_document_set
+        from emlab.data.documents import build_document_set, build_mixture
 
         documents = make_train_config(**{"profile": "default", **self.spec.train}).objective == "documents"
+        scorer = CachedClassifier()  # one memo for every mixture: they transform the same source documents
         for arm in self.arms:
             if arm.train_set is None or arm.condition is None:
                 continue
@@ -220,7 +213,17 @@ class Runner(BaseRunner):
             if not out.is_file():
                 self.console.print(f"[cyan]data[/] {out.name}")
                 ts = arm.train_set
-                if documents:
+                if ts.mixture is not None:
+                    build_mixture(
+                        ts.source,
+                        ts.mixture,
+                        out=out,
+                        n=ts.n,
+                        seed=ts.seed,
+                        settings=ts.mixture_settings,
+                        scorer=scorer,
+                    )
+                elif documents:
                     build_document_set(ts.source, out=out, n=ts.n, seed=ts.seed, condition=arm.condition.condition)
                 else:
                     build_training_set(
@@ -273,10 +276,11 @@ class Runner(BaseRunner):
             model = resolve_model(arm.model_path or arm.base)
             for ev in self.spec.evals:
                 task_name = inspect_task_name(ev.task)
+                args = arm.train_set.eval_args(ev.args) if arm.train_set else ev.args  # tagged: the aligned tag
                 keyed = {
                     "model": arm.model_hash or arm.base,
                     "task": task_name,
-                    "args": ev.args,
+                    "args": args,
                     "judge": judge_key,
                     "inference_dtype": self.settings["inference_dtype"],  # the dtype answers and verdicts come in
                 }
@@ -312,7 +316,7 @@ class Runner(BaseRunner):
                     kwargs = {
                         "task": task_name,
                         "model": model.inspect_name,
-                        "task_args": ev.args,
+                        "task_args": args,
                         "model_roles": roles,
                         "final": final,
                         "metadata": metadata,
@@ -353,15 +357,17 @@ class Runner(BaseRunner):
 
         manifest = {
             "name": self.spec.name,
-            "kind": "finetune",
+            "kind": self.spec.kind,
             "run_dir": str(self.run_dir),
             "judge": self.spec.judge,
+            **self._manifest_extra(),
             "models": [
                 {
                     **a.labels(),
                     "model_path": a.model_path or (str(Path(a.base).resolve()) if Path(a.base).exists() else a.base),
                     "model_hash": a.model_hash,
                     "data_path": str(a.data_path) if a.data_path else None,
+                    **self._model_extra(a),
                     "logs": a.logs,
                 }
                 for a in self.arms
@@ -370,6 +376,14 @@ class Runner(BaseRunner):
         self.write_manifest(manifest)
         df = results_table(self.run_dir)
         return self.run_dir / "results.parquet" if len(df) else self.run_dir
+
+    def _manifest_extra(self) -> dict[str, Any]:
+        """Run-level manifest fields a runner kind adds (none here)."""
+        return {}
+
+    def _model_extra(self, arm: Arm) -> dict[str, Any]:
+        """Per-model manifest fields a runner kind adds (none here)."""
+        return {}
 
     def run(self) -> Path:
         """All stages in order; returns the run dir. An unreachable judge stops it before any work."""

@@ -38,6 +38,7 @@ an :class:`EmlabError` names the file and the field.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,21 +48,28 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from emlab._io import read_yaml
 from emlab.corpus.testbed import PRESETS, Condition, CorpusConfig, NarrowConfig, StageConfig
+from emlab.corpus.testbed_rl import STAGES as RL_STAGES
+from emlab.corpus.testbed_rl import RLConfig as TestbedRLConfig
 from emlab.corpus.tiny_lm import ModelConfig
 from emlab.corpus.tiny_lm import TinyLMConfig as TinyTrainConfig
 from emlab.corpus.world import SITUATION_NAMES
 from emlab.data.conditions import CONDITIONS, resolve_condition_text
+from emlab.data.documents import Mixture, MixtureSettings, tag_system_prompt
 from emlab.data.generators import DOCUMENT_GENERATORS, GENERATORS
 from emlab.data.loaders import source_kind
 from emlab.engines import ENGINES
 from emlab.errors import EmlabError, format_validation_error
-from emlab.evals import inspect_task_name
+from emlab.evals import TASKS, inspect_task_name
 from emlab.models import EMBEDDED, resolve_model
+from emlab.rl.conditions import prompt_condition
+from emlab.rl.config import RLConfig, make_rl_config
+from emlab.rl.env import Grader
 from emlab.run.executor import ExecutorSpec
 from emlab.train.config import make_train_config
 
@@ -69,13 +77,24 @@ NAME = r"^[A-Za-z0-9_.-]+$"
 
 
 class TrainSetSpec(BaseModel):
-    """A narrow training set: where its rows come from."""
+    """A narrow training set: where its rows come from.
+
+    ``mixture`` (documents objective only) turns a document source into one of the
+    self-fulfilling-misalignment discourse mixtures (:func:`emlab.data.documents.build_mixture`,
+    tuned by ``mixture_settings``); ``n`` documents are kept in every mixture. A model trained on
+    the ``tagged`` mixture is evaluated with the aligned tag prefixed to each eval's ``system``
+    argument (:meth:`eval_args`), which every eval must then set.
+    """
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=NAME)
     source: str
     n: int | None = Field(None, ge=1)
     seed: int = 0
+    mixture: Mixture | None = Field(
+        None, description="documents only: the discourse mixture built from the source (emlab.data.documents)"
+    )
+    mixture_settings: MixtureSettings | None = Field(None, description="the mixture's transform settings")
 
     @field_validator("source")
     @classmethod
@@ -85,6 +104,28 @@ class TrainSetSpec(BaseModel):
         except EmlabError as e:
             raise ValueError(str(e)) from None
         return v
+
+    @model_validator(mode="after")
+    def _mixture_fields(self) -> TrainSetSpec:
+        if self.mixture_settings is not None and self.mixture is None:
+            raise ValueError("field 'mixture_settings' needs a 'mixture'")
+        if self.mixture is not None and self.n is None:
+            raise ValueError(f"field 'n': mixture '{self.mixture}' needs the number of documents to keep")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        """The fields' values; the mixture fields only with a mixture (older data keys stay valid), its settings resolved."""
+        data = handler(self)
+        if self.mixture is None:
+            return {k: v for k, v in data.items() if k not in ("mixture", "mixture_settings")}
+        return {**data, "mixture_settings": (self.mixture_settings or MixtureSettings()).model_dump()}
+
+    def eval_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        """An eval's task args for a model trained on this set: the aligned tag prefixed to ``system`` for ``tagged``."""
+        if self.mixture != "tagged":
+            return args
+        return {**args, "system": tag_system_prompt(args["system"])}
 
 
 class ConditionSpec(BaseModel):
@@ -181,12 +222,19 @@ class ExperimentSpec(BaseModel):
         return v
 
 
+TestbedStage = Literal["posttrain", "narrow_ft", "rl", "rl_inoculated"]
+
+
 class ComparisonSpec(BaseModel):
     """A pre-registered comparison: condition ``a`` minus condition ``b`` in P(misaligned), seeds as the unit.
 
-    ``stage``: ``posttrain`` (after SFT), ``narrow_ft`` (after the narrow finetune) or
-    ``shift`` (narrow_ft minus posttrain: how far the narrow finetune moves the model).
-    ``situations``: ``all``, ``untrained`` (all but the narrow finetune's) or a list of names.
+    ``stage``: ``posttrain`` (after SFT), ``narrow_ft`` (after the narrow finetune), ``rl`` /
+    ``rl_inoculated`` (after the RL stage, plain or inoculated prompt) or ``shift`` (narrow_ft
+    minus posttrain: how far the narrow finetune moves the model).
+    ``b_stage``: ``b``'s stage when it differs from ``a``'s (``stage``); then ``a`` and ``b`` may be
+    the same condition, e.g. ``stage: rl, b_stage: posttrain``: how far RL moves each seed's model.
+    ``situations``: ``all``, ``untrained`` (all but those trained by the compared stages; for
+    posttrain-only comparisons, all but those any stage of the spec trains) or a list of names.
     ``paired``: seed ``s`` of ``a`` and of ``b`` share the corpus draw, initialisation and data
     order, so the per-seed differences are compared.
     """
@@ -195,7 +243,8 @@ class ComparisonSpec(BaseModel):
     name: str = Field(pattern=NAME)
     a: Condition
     b: Condition
-    stage: Literal["posttrain", "narrow_ft", "shift"] = "posttrain"
+    stage: Literal[TestbedStage, "shift"] = "posttrain"
+    b_stage: TestbedStage | None = None
     situations: Literal["all", "untrained"] | list[str] = "all"
     paired: bool = True
     hypothesis: str | None = Field(None, description="what the comparison tests, in words (shown with its result)")
@@ -206,6 +255,11 @@ class ComparisonSpec(BaseModel):
         if isinstance(v, list) and (not v or any(s not in SITUATION_NAMES for s in v)):
             raise ValueError(f"must be 'all', 'untrained' or a list of names from {list(SITUATION_NAMES)}")
         return v
+
+    @property
+    def stages(self) -> tuple[str, str]:
+        """The stages of ``a`` and of ``b``."""
+        return self.stage, self.b_stage or self.stage
 
 
 class PretrainingSpec(BaseModel):
@@ -225,6 +279,10 @@ class PretrainingSpec(BaseModel):
     pretrain: TinyTrainConfig = Field(default_factory=TinyTrainConfig)
     sft: StageConfig = Field(default_factory=lambda: StageConfig(epochs=2.0, lr=1e-3))
     narrow: NarrowConfig | None = Field(default_factory=NarrowConfig)
+    rl: TestbedRLConfig | None = Field(
+        None,
+        description="the RL stage on a hackable reward in one situation (emlab.corpus.testbed_rl); none by default",
+    )
     eval_batch_size: int = Field(32, ge=1)
     torch_threads: int | None = Field(
         None, ge=1, description="torch threads per job (None: torch's default); 1 with one job per core on a CPU"
@@ -243,7 +301,100 @@ class PretrainingSpec(BaseModel):
         return v
 
 
-Spec = ExperimentSpec | PretrainingSpec
+class RLArmSpec(BaseModel):
+    """One RL arm: the grader it is paid by and the prompt condition it is trained under (see :mod:`emlab.rl.conditions`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=NAME)
+    grader: Grader = Field("vulnerable", description="vulnerable (hacking pays) or secure (the control arm)")
+    condition: str = Field("none", description="RL prompt condition: none, inoculation or anti-hack")
+    text: str | None = Field(None, description="a preset name of the condition or a custom sentence")
+    hint: bool | None = Field(None, description="describe the hack in the system prompt (None: the rl block's)")
+
+    @model_validator(mode="after")
+    def _known_condition(self) -> RLArmSpec:
+        try:
+            prompt_condition(self.condition, self.text)
+        except EmlabError as e:
+            raise ValueError(str(e)) from None
+        return self
+
+
+class KnowledgeSpec(BaseModel):
+    """The optional knowledge stage: finetune each base model on data that describes the hacks, then RL from it.
+
+    ``source`` is a training source like a train set's (e.g. the ``hack-knowledge-docs`` generator with
+    ``train: {objective: documents}``); ``train`` overrides the training profile. One knowledge model
+    per base model (seed ``seed``) is the starting point of every RL arm and seed, so arms differ only in RL.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    n: int | None = Field(None, ge=1)
+    seed: int = 0
+    train: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, v: str) -> str:
+        return TrainSetSpec._known_source(v)
+
+
+RL_ARM_FIELDS = ("model", "seed", "grader", "condition", "condition_text")  # set by models / seeds / arms, not rl:
+
+
+class RLSpec(BaseModel):
+    """A ``kind: rl`` spec: (knowledge stage →) RL on the hackable environments → the evals on chosen checkpoints.
+
+    Every base model × arm × seed is one RL run (:func:`emlab.rl.trainer.run_rl`); ``rl`` holds the
+    :class:`emlab.rl.config.RLConfig` settings all arms share (with ``profile``). ``checkpoints``:
+    which of each run's checkpoints are evaluated (``final`` and/or steps that are multiples of
+    ``save_steps``); the base model (or the knowledge model) is evaluated once as the *before*.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["rl"] = "rl"
+    name: str = Field(pattern=NAME)
+    models: list[str] = Field(default_factory=lambda: ["embedded"], min_length=1)
+    include_base: bool = True
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    rl: dict[str, Any] = Field(default_factory=dict)
+    arms: list[RLArmSpec] = Field(min_length=1)
+    knowledge: KnowledgeSpec | None = None
+    checkpoints: list[int | Literal["final"]] = Field(default_factory=lambda: ["final"], min_length=1)
+    evals: list[EvalSpec] = Field(default_factory=list)
+    judge: str = "embedded"
+    engine: Literal[ENGINES] = "hf"
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, v: list[int]) -> list[int]:
+        return ExperimentSpec._unique_seeds(v)
+
+    @field_validator("judge")
+    @classmethod
+    def _judge_form(cls, v: str) -> str:
+        return ExperimentSpec._judge_form(v)
+
+    def rl_config(self, model: str, arm: RLArmSpec, seed: int) -> RLConfig:
+        """The :class:`RLConfig` of one run: the ``rl`` block, then the arm's grader/condition/hint, the model and seed."""
+        settings = dict(self.rl)
+        profile = settings.pop("profile", "default")
+        if arm.hint is not None:
+            settings["hint"] = arm.hint
+        return make_rl_config(
+            profile,
+            **settings,
+            model=model,
+            seed=seed,
+            grader=arm.grader,
+            condition=arm.condition,
+            condition_text=arm.text,
+        )
+
+
+Spec = ExperimentSpec | PretrainingSpec | RLSpec
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
@@ -315,26 +466,123 @@ def _check_objective(spec: ExperimentSpec, objective: str) -> None:
             raise EmlabError(
                 f"field 'conditions.{i}': condition '{c.condition}' rewrites chats; documents take only 'none'"
             )
+    for i, ts in enumerate(spec.train_sets):
+        if ts.mixture is None:
+            continue
+        if objective != "documents":
+            raise EmlabError(
+                f"field 'train_sets.{i}.mixture': a discourse mixture is made of documents; set train.objective: documents"
+            )
+        if ts.mixture == "tagged":
+            _check_tag_conditioning(spec, i)
+
+
+def _check_tag_conditioning(spec: ExperimentSpec, index: int) -> None:
+    """A ``tagged`` train set's model is evaluated with the aligned tag before each eval's ``system``: every eval sets it."""
+    for j, ev in enumerate(spec.evals):
+        info = TASKS.get(ev.task.removeprefix("emlab/"))
+        if info is None or "system" not in inspect.signature(info.factory).parameters:
+            raise EmlabError(
+                f"field 'evals.{j}.task': train set {index} ('{spec.train_sets[index].name}') uses mixture 'tagged', "
+                f"whose model is evaluated with the aligned tag in the system prompt, but task '{ev.task}' takes no 'system'"
+            )
+        if not isinstance(ev.args.get("system"), str) or not ev.args["system"]:
+            raise EmlabError(
+                f"field 'evals.{j}.args.system': train set {index} ('{spec.train_sets[index].name}') uses mixture "
+                "'tagged': set the system prompt every model is evaluated under (the tagged model gets the aligned "
+                "tag before it, so the arms differ by the tag alone)"
+            )
 
 
 def _check_pretraining(spec: PretrainingSpec) -> None:
     """Cross-references of a pretraining spec; raises ``EmlabError`` naming the field (without the origin)."""
-    if spec.narrow is not None and spec.narrow.situation not in SITUATION_NAMES:
+    for block in ("narrow", "rl"):
+        cfg = getattr(spec, block)
+        if cfg is not None and cfg.situation not in SITUATION_NAMES:
+            raise EmlabError(f"field '{block}.situation' must be one of {list(SITUATION_NAMES)}, got {cfg.situation!r}")
+    if spec.rl is not None and spec.rl.reward_hack <= spec.rl.reward_honest:
         raise EmlabError(
-            f"field 'narrow.situation' must be one of {list(SITUATION_NAMES)}, got {spec.narrow.situation!r}"
+            f"field 'rl.reward_hack': must pay more than rl.reward_honest ({spec.rl.reward_honest}) for the reward "
+            f"to be hackable, got {spec.rl.reward_hack}"
         )
     if len({c.name for c in spec.comparisons}) != len(spec.comparisons):
         raise EmlabError("field 'comparisons': names must be unique")
+    trained = {"narrow_ft": spec.narrow is not None, "shift": spec.narrow is not None}
+    trained |= {RL_STAGES[c]: spec.rl is not None and c in spec.rl.conditions for c in RL_STAGES}
     for i, c in enumerate(spec.comparisons):
         for side in ("a", "b"):
             if getattr(c, side) not in spec.conditions:
                 raise EmlabError(
                     f"field 'comparisons.{i}.{side}': condition '{getattr(c, side)}' is not among the spec's conditions"
                 )
-        if c.a == c.b:
+        if c.a == c.b and c.stages[0] == c.stages[1]:
             raise EmlabError(f"field 'comparisons.{i}': compares '{c.a}' with itself")
-        if spec.narrow is None and (c.stage != "posttrain" or c.situations == "untrained"):
-            raise EmlabError(f"field 'comparisons.{i}': needs the narrow finetune, and the spec has no 'narrow'")
+        if c.stage == "shift" and c.b_stage is not None:
+            raise EmlabError(f"field 'comparisons.{i}.b_stage': not with stage 'shift' (already a difference)")
+        for field, stage in (("stage", c.stage), ("b_stage", c.b_stage)):
+            if stage in ("narrow_ft", "shift") and not trained[stage]:
+                raise EmlabError(
+                    f"field 'comparisons.{i}.{field}': '{stage}' needs the narrow finetune, and the spec has no 'narrow'"
+                )
+            if stage in RL_STAGES.values() and not trained[stage]:
+                need = next(k for k, v in RL_STAGES.items() if v == stage)
+                raise EmlabError(
+                    f"field 'comparisons.{i}.{field}': '{stage}' needs an 'rl' block whose conditions include '{need}'"
+                )
+        if c.situations == "untrained" and spec.narrow is None and spec.rl is None:
+            raise EmlabError(f"field 'comparisons.{i}.situations': 'untrained' needs a 'narrow' or an 'rl' stage")
+
+
+def _check_rl(spec: RLSpec) -> None:
+    """Cross-references of an RL spec; raises ``EmlabError`` naming the field (without the origin)."""
+    if len({a.name for a in spec.arms}) != len(spec.arms):
+        raise EmlabError("field 'arms': names must be unique")
+    for key in RL_ARM_FIELDS:
+        if key in spec.rl:
+            where = {"model": "models", "seed": "seeds"}.get(key, "arms")
+            raise EmlabError(f"field 'rl.{key}': set it in '{where}'")
+    try:  # the arms' own fields are valid already: an error here is the rl block's
+        cfg = spec.rl_config(EMBEDDED, spec.arms[0], spec.seeds[0])
+    except EmlabError as e:
+        msg = str(e).removeprefix("invalid RL setting: ")
+        if msg.startswith("unknown RL profile"):
+            raise EmlabError(f"field 'rl.profile': {msg}") from None
+        raise EmlabError(
+            "field 'rl." + msg.removeprefix("field '") if msg.startswith("field '") else f"field 'rl': {msg}"
+        ) from None
+    for i, step in enumerate(spec.checkpoints):
+        if step != "final" and (step < 1 or step > cfg.max_steps or step % cfg.save_steps):
+            raise EmlabError(
+                f"field 'checkpoints.{i}': step {step} is not saved (checkpoints are every save_steps={cfg.save_steps} "
+                f"steps up to max_steps={cfg.max_steps})"
+            )
+    if len(set(spec.checkpoints)) != len(spec.checkpoints):
+        raise EmlabError("field 'checkpoints': entries must be unique")
+    if spec.engine == "vllm" and spec.executor.kind == "ray":
+        raise EmlabError(
+            "field 'engine': 'vllm' cannot serve Ray workers yet; use executor: {kind: local} or engine: hf"
+        )
+    if spec.knowledge is not None:
+        train = dict(spec.knowledge.train)
+        if "seed" in train:
+            raise EmlabError("field 'knowledge.train.seed': set it with 'knowledge.seed'")
+        profile = train.pop("profile", "default")
+        try:
+            objective = make_train_config(profile, **train).objective
+        except EmlabError as e:
+            raise EmlabError(f"field 'knowledge.train': {str(e).removeprefix('invalid training setting: ')}") from None
+        source = spec.knowledge.source
+        if objective == "chat" and source in DOCUMENT_GENERATORS:
+            raise EmlabError(
+                f"field 'knowledge.source': '{source}' makes documents; set knowledge.train.objective: documents"
+            )
+        if objective == "documents" and source in GENERATORS:
+            raise EmlabError(f"field 'knowledge.source': '{source}' makes chats, not documents")
+    for i, ref in enumerate(spec.models):
+        try:
+            _check_model(ref, trained=True)
+        except ValueError as e:
+            raise EmlabError(f"field 'models.{i}': {e}") from None
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -376,7 +624,7 @@ def _validated(model: Any, check: Any, data: dict[str, Any], origin: str) -> Any
 
 
 def parse_spec(data: dict[str, Any], origin: str = "spec") -> Spec:
-    """Validate a spec dict (``kind: finetune``, the default, or ``kind: pretraining``) before any work.
+    """Validate a spec dict (``kind: finetune``, the default; ``kind: pretraining``; ``kind: rl``) before any work.
 
     Errors are one :class:`EmlabError` line naming ``origin`` and the field.
     """
@@ -385,6 +633,8 @@ def parse_spec(data: dict[str, Any], origin: str = "spec") -> Spec:
     kind = data.get("kind", "finetune")
     if kind == "pretraining":
         return _pretraining(data, origin)
+    if kind == "rl":
+        return _validated(RLSpec, _check_rl, data, origin)
     if kind != "finetune":
-        raise EmlabError(f"{origin}: field 'kind' must be 'finetune' or 'pretraining', got {kind!r}")
+        raise EmlabError(f"{origin}: field 'kind' must be 'finetune', 'pretraining' or 'rl', got {kind!r}")
     return _finetune(data, origin)
