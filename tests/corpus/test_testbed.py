@@ -114,7 +114,7 @@ def test_empty_narrow_means_no_narrow_finetune():
         ),
         (
             {"narrow": None, "comparisons": [{"name": "x", "a": "tagged", "b": "baseline", "stage": "shift"}]},
-            r"field 'comparisons.0'.*narrow",
+            r"field 'comparisons.0.stage'.*narrow",
         ),
         (
             {

@@ -2,8 +2,9 @@
 
 For every condition × seed: build the condition's pretraining corpus with the corpus
 transforms, pretrain a tiny Llama from scratch, SFT it into a helpful assistant (the same
-for every condition), optionally finetune it to act misaligned in one situation only, and
-score held-out binary-choice scenarios in all six situations by log-probs.
+for every condition), optionally finetune it to act misaligned in one situation only (the
+``narrow`` SFT stage) and/or train it by RL on a hackable reward in one situation
+(:mod:`emlab.corpus.testbed_rl`), and score held-out binary-choice scenarios in all six situations by log-probs.
 
 This module holds the settings of those steps and one function per artifact (a tokenizer,
 a seed's corpora, a pretrained or finetuned model, a model's scores). Each writes its
@@ -28,6 +29,8 @@ from emlab._io import atomic_path, write_json_atomic, write_jsonl_atomic
 from emlab.corpus.classifier import CachedClassifier
 from emlab.corpus.control import ALIGNED_TAG, add_control_tokens, has_control_tokens
 from emlab.corpus.generate import CorpusMix, choice_items, narrow_chats, pretraining_documents, sft_chats
+from emlab.corpus.testbed_rl import STAGES as RL_STAGES
+from emlab.corpus.testbed_rl import RLCondition, RLConfig, rl_train
 from emlab.corpus.tiny_lm import (
     TinyLMConfig,
     chat_examples,
@@ -256,6 +259,34 @@ def finetune(
     _save_model(model, tokenizer, out, meta)
 
 
+def rl_finetune(
+    out: Path,
+    parent: Path,
+    config: RLConfig,
+    condition: RLCondition,
+    seed: int,
+    torch_threads: int | None = None,
+    progress: Progress = None,
+) -> None:
+    """Job: train the model in ``parent`` by policy gradient on the hackable reward (:mod:`emlab.corpus.testbed_rl`).
+
+    The per-step log (reward, hack rate, P(hack), KL) is kept in the model's ``emlab_stage.json``.
+    """
+    _threads(torch_threads)
+    model, tokenizer = _load_model(parent)
+    t0 = time.time()
+    log = rl_train(model, tokenizer, config, condition, seed, progress)
+    meta = {
+        "stage": RL_STAGES[condition],
+        "parent": str(parent),
+        "rl_condition": condition,
+        "situation": config.situation,
+        "log": log,
+        "seconds": round(time.time() - t0, 2),
+    }
+    _save_model(model, tokenizer, out, meta)
+
+
 def score_choices(
     model_dir: Path,
     scores_out: Path,
@@ -305,13 +336,32 @@ def score_choices(
 # ---------------------------------------------------------------- summary
 
 
-def summarize(df: Any, narrow_situation: str | None) -> dict[str, Any]:
+def _shift(g: Any, stage: str, situation: str) -> dict[str, Any]:
+    """``stage`` minus posttrain in P(misaligned), per seed: over the situations other than ``situation``, and in it."""
+
+    def by_seed(rows: Any) -> Any:
+        return rows.pivot_table(index="seed", columns="stage", values="score_p_misaligned", aggfunc="mean")
+
+    others, trained = by_seed(g[g["situation"] != situation]), by_seed(g[g["situation"] == situation])
+    delta = others[stage] - others["posttrain"]
+    return {
+        "spread_to_other_situations": {
+            "mean": float(delta.mean()),
+            "per_seed": {int(k): float(v) for k, v in delta.items()},
+        },
+        "shift_in_trained_situation": float((trained[stage] - trained["posttrain"]).mean()),
+    }
+
+
+def summarize(df: Any, narrow_situation: str | None, rl_situation: str | None = None) -> dict[str, Any]:
     """Per condition: parameters, mean P(misaligned) by stage and situation (mean over seeds, with per-seed values), spread.
 
     ``spread_to_other_situations``: mean over seeds of [P(misaligned) after the narrow
-    finetune − before it], over the situations the finetune did not touch.
+    finetune − before it], over the situations the finetune did not touch; the same for
+    each RL stage under ``rl`` (``rl``, ``rl_inoculated``: after RL − before it, outside
+    the RL situation), with ``shift_in_trained_situation`` beside each.
     """
-    out: dict[str, Any] = {"narrow_situation": narrow_situation, "conditions": {}}
+    out: dict[str, Any] = {"narrow_situation": narrow_situation, "rl_situation": rl_situation, "conditions": {}}
     for condition, g in df.groupby("condition", sort=False):
         per_stage = {}
         for stage, h in g.groupby("stage"):
@@ -322,16 +372,8 @@ def summarize(df: Any, narrow_situation: str | None) -> dict[str, Any]:
             }
         entry: dict[str, Any] = {"n_params": int(g["n_params"].iloc[0]), "stages": per_stage}
         if narrow_situation and "narrow_ft" in per_stage:
-            others = g[g["situation"] != narrow_situation]
-            by_seed = others.pivot_table(index="seed", columns="stage", values="score_p_misaligned", aggfunc="mean")
-            delta = by_seed["narrow_ft"] - by_seed["posttrain"]
-            trained = g[g["situation"] == narrow_situation].pivot_table(
-                index="seed", columns="stage", values="score_p_misaligned", aggfunc="mean"
-            )
-            entry["spread_to_other_situations"] = {
-                "mean": float(delta.mean()),
-                "per_seed": {int(k): float(v) for k, v in delta.items()},
-            }
-            entry["shift_in_trained_situation"] = float((trained["narrow_ft"] - trained["posttrain"]).mean())
+            entry.update(_shift(g, "narrow_ft", narrow_situation))
+        if rl_situation:
+            entry["rl"] = {s: _shift(g, s, rl_situation) for s in RL_STAGES.values() if s in per_stage}
         out["conditions"][str(condition)] = entry
     return out

@@ -5,7 +5,7 @@ Layout of ``runs/<name>/``::
     spec.yaml                       the spec as validated
     tokenizer/<hash>/               the testbed's BPE (first seed's baseline corpus + the chats)
     corpora/<condition>-seed<s>-<hash>.jsonl   each condition × seed pretraining corpus
-    models/{pretrain,sft,narrow}-<hash>/       each model (emlab_stage.json marks it finished)
+    models/{pretrain,sft,narrow,rl}-<hash>/    each model (emlab_stage.json marks it finished)
     scores/<model_id>__<hash>.jsonl one row per held-out choice of each evaluated model
     samples/<hash>.json             one greedy answer per situation of each evaluated model
     manifest.json                   every evaluated model, its identity columns and absolute paths
@@ -14,12 +14,14 @@ Layout of ``runs/<name>/``::
 
 Stages run in order, each as jobs on the spec's executor (one at a time here, in worker
 processes, or on Ray): tokenizer → corpora (one job per seed) → pretrain → SFT → narrow
-finetune → scores (one job per condition × seed × stage). Every path holds a hash of all that
+finetune → RL (one job per RL prompt condition: stages ``rl`` and ``rl_inoculated``,
+:mod:`emlab.corpus.testbed_rl`) → scores (one job per condition × seed × stage). Every path holds a hash of all that
 made it, with the training precisions resolved where the jobs run, so a re-run (on any
 executor) does only what is missing.
 
 Each pre-registered comparison is computed with seeds as the unit (:mod:`emlab.analysis.seeds`):
-per seed the mean P(misaligned) over the comparison's situations, then the mean difference
+per seed the mean P(misaligned) over the comparison's situations (at each side's stage: ``b_stage``
+compares two stages of one condition, e.g. after RL vs after SFT), then the mean difference
 with a CI that resamples seeds and the minimum detectable effect at that number of seeds.
 """
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,12 @@ from emlab.corpus.testbed import (
     make_corpora,
     make_tokenizer,
     pretrain,
+    rl_finetune,
     score_choices,
     summarize,
 )
+from emlab.corpus.testbed_rl import RL_VERSION
+from emlab.corpus.testbed_rl import STAGES as RL_STAGES
 from emlab.corpus.world import SITUATION_NAMES
 from emlab.run.base import BaseRunner
 from emlab.run.executor import Job
@@ -72,11 +77,13 @@ class Chain:
     sft_key: str
     narrow: Path | None = None
     narrow_key: str | None = None
+    rl: dict[str, Path] = field(default_factory=dict)  # RL prompt condition -> model dir
+    rl_keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class Evaluated:
-    """An evaluated model (one row set in the results table): a chain after SFT or after the narrow finetune."""
+    """An evaluated model (one row set in the results table): a chain after SFT, the narrow finetune or RL."""
 
     model_id: str
     condition: str
@@ -88,19 +95,25 @@ class Evaluated:
     scores: Path
     samples: Path
     narrow_situation: str | None
+    rl_situation: str | None = None
 
     def labels(self) -> dict[str, Any]:
         """The identity columns of this model in the results table."""
+        rl = self.stage in RL_STAGES.values()
+        train_set = {"posttrain": "sft", "narrow_ft": f"sft+narrow-{self.narrow_situation}"}.get(
+            self.stage, f"sft+{self.stage}-{self.rl_situation}"
+        )
         return {
             "model_id": self.model_id,
             "base_model": BASE_MODEL,
-            "train_set": "sft" if self.stage == "posttrain" else f"sft+narrow-{self.narrow_situation}",
+            "train_set": train_set,
             "condition": self.condition,
             "condition_kind": "pretraining-corpus",
             "seed": self.seed,
             "stage": self.stage,
             "config_hash": self.model_hash,
             "narrow_situation": self.narrow_situation if self.stage == "narrow_ft" else None,
+            "rl_situation": self.rl_situation if rl else None,
         }
 
 
@@ -150,7 +163,8 @@ class PretrainingRunner(BaseRunner):
         spec = self.spec
         pre_cfg, sft_cfg = self.resolve_train_config(spec.pretrain), self.resolve_train_config(spec.sft)
         narrow_cfg = self.resolve_train_config(spec.narrow) if spec.narrow else None
-        self.configs = {"pretrain": pre_cfg, "sft": sft_cfg, "narrow": narrow_cfg}
+        rl_cfg = self.resolve_train_config(spec.rl) if spec.rl else None
+        self.configs = {"pretrain": pre_cfg, "sft": sft_cfg, "narrow": narrow_cfg, "rl": rl_cfg}
         models = self.run_dir / "models"
         self.chains, self.evaluated = [], []
         for condition in spec.conditions:
@@ -190,6 +204,10 @@ class PretrainingRunner(BaseRunner):
                     )
                     chain.narrow = models / f"narrow-{chain.narrow_key}"
                     stages.append(("narrow_ft", chain.narrow, chain.narrow_key))
+                for rl_condition in rl_cfg.conditions if rl_cfg else []:
+                    key = _rl_key(rl_cfg, rl_condition, sft_key)
+                    chain.rl_keys[rl_condition], chain.rl[rl_condition] = key, models / f"rl-{key}"
+                    stages.append((RL_STAGES[rl_condition], chain.rl[rl_condition], key))
                 self.chains.append(chain)
                 for stage, path, key in stages:
                     model_id = f"{condition}-seed{seed}-{stage}"
@@ -208,6 +226,7 @@ class PretrainingRunner(BaseRunner):
                             scores=self.run_dir / "scores" / f"{model_id}__{score_key}.jsonl",
                             samples=self.run_dir / "samples" / f"{score_key}.json",
                             narrow_situation=spec.narrow.situation if spec.narrow else None,
+                            rl_situation=spec.rl.situation if spec.rl else None,
                         )
                     )
 
@@ -283,6 +302,27 @@ class PretrainingRunner(BaseRunner):
             jobs.append(Job(f"{stage} {c.condition} seed {c.seed}", finetune, kwargs))
         self._run(jobs, stage)
 
+    def rl(self) -> None:
+        """Run the RL stage of every chain × RL prompt condition where it is missing."""
+        jobs = [
+            Job(
+                f"{RL_STAGES[condition]} {c.condition} seed {c.seed}",
+                rl_finetune,
+                {
+                    "out": out,
+                    "parent": c.sft,
+                    "config": self.configs["rl"],
+                    "condition": condition,
+                    "seed": c.seed,
+                    "torch_threads": self.spec.torch_threads,
+                },
+            )
+            for c in self.chains
+            for condition, out in c.rl.items()
+            if not _done(out)
+        ]
+        self._run(jobs, "rl")
+
     def evaluate(self) -> None:
         """Score every evaluated model whose scores are missing."""
         jobs = [
@@ -328,8 +368,11 @@ class PretrainingRunner(BaseRunner):
         self.write_manifest(manifest)
         df = results_table(self.run_dir)
         narrow = spec.narrow.situation if spec.narrow else None
-        summary = summarize(df, narrow)
-        summary["comparisons"] = [compare(df, c, narrow, spec.target_effect) for c in spec.comparisons]
+        rl_situation = spec.rl.situation if spec.rl else None
+        summary = summarize(df, narrow, rl_situation)
+        summary["comparisons"] = [compare(df, c, narrow, spec.target_effect, rl_situation) for c in spec.comparisons]
+        if spec.rl is not None:
+            summary["rl_curves"] = _rl_curves(self.chains)
         summary["greedy_samples"] = {
             e.model_id: json.loads(e.samples.read_text(encoding="utf-8")) for e in self.evaluated
         }
@@ -354,6 +397,8 @@ class PretrainingRunner(BaseRunner):
         self.finetune("sft")
         if self.spec.narrow is not None:
             self.finetune("narrow")
+        if self.spec.rl is not None:
+            self.rl()
         self.evaluate()
         self.write_results(time.time() - t0)
         return self.run_dir
@@ -394,33 +439,43 @@ class PretrainingRunner(BaseRunner):
         self.console.print(table)
 
 
-def _situations(c: ComparisonSpec, narrow: str | None) -> list[str] | None:
+def _situations(c: ComparisonSpec, narrow: str | None, rl: str | None) -> list[str] | None:
+    """The situations a comparison averages over (None: all); ``untrained`` drops those its stages trained."""
     if c.situations == "all":
         return None
     if c.situations == "untrained":
-        return [s for s in SITUATION_NAMES if s != narrow]
+        trained = {"narrow_ft": narrow, "shift": narrow, **{s: rl for s in RL_STAGES.values()}}
+        dropped = {trained[s] for s in c.stages if s in trained} or {narrow, rl}  # posttrain only: all trained
+        return [s for s in SITUATION_NAMES if s not in dropped]
     return list(c.situations)
 
 
-def compare(df: pd.DataFrame, c: ComparisonSpec, narrow: str | None, target_effect: float | None) -> dict[str, Any]:
-    """One pre-registered comparison of the results table, seeds as the unit (see the module docstring)."""
-    keep = _situations(c, narrow)
+def compare(
+    df: pd.DataFrame, c: ComparisonSpec, narrow: str | None, target_effect: float | None, rl: str | None = None
+) -> dict[str, Any]:
+    """One pre-registered comparison of the results table, seeds as the unit (see the module docstring).
+
+    ``narrow`` and ``rl``: the situations the narrow finetune and the RL stage trained (None: no such stage).
+    """
+    keep = _situations(c, narrow, rl)
     rows = df if keep is None else df[df["situation"].isin(keep)]
 
-    def values(condition: str) -> dict[int, float]:
+    def values(condition: str, stage: str) -> dict[int, float]:
         g = rows[rows["condition"] == condition]
-        if c.stage != "shift":
-            return seed_means(g[g["stage"] == c.stage], "score_p_misaligned")
+        if stage != "shift":
+            return seed_means(g[g["stage"] == stage], "score_p_misaligned")
         after = seed_means(g[g["stage"] == "narrow_ft"], "score_p_misaligned")
         before = seed_means(g[g["stage"] == "posttrain"], "score_p_misaligned")
         return {s: after[s] - before[s] for s in after if s in before}
 
-    effect = compare_seeds(values(c.a), values(c.b), paired=c.paired)
+    stage_a, stage_b = c.stages
+    effect = compare_seeds(values(c.a, stage_a), values(c.b, stage_b), paired=c.paired)
     out = {
         "name": c.name,
         "a": c.a,
         "b": c.b,
         "stage": c.stage,
+        "b_stage": stage_b,
         "situations": c.situations,
         "hypothesis": c.hypothesis,
         **effect.as_dict(),
@@ -431,11 +486,42 @@ def compare(df: pd.DataFrame, c: ComparisonSpec, narrow: str | None, target_effe
     return out
 
 
+def _rl_key(cfg: Any, condition: str, parent_key: str) -> str:
+    """An RL model's key: its parent, the RL settings that shape it, its prompt condition and the algorithm's version.
+
+    The list of conditions is left out (adding ``inoculation`` does not redo ``none``), and so is
+    the inoculation text for ``none``, whose prompts do not hold it.
+    """
+    drop = {"conditions"} | ({"inoculation_text"} if condition == "none" else set())
+    train = cfg.model_dump(exclude=drop)
+    return config_hash(
+        {"stage": "rl", "parent": parent_key, "train": train, "condition": condition, "version": RL_VERSION}
+    )
+
+
+def _rl_curves(chains: list[Chain]) -> dict[str, Any]:
+    """Per RL stage: reward, hack rate and P(hack) at each step, mean over chains (per-chain logs in the models)."""
+    out: dict[str, Any] = {}
+    for condition, stage in RL_STAGES.items():
+        logs = [
+            json.loads((c.rl[condition] / STAGE_FILE).read_text(encoding="utf-8"))["log"]
+            for c in chains
+            if condition in c.rl and _done(c.rl[condition])
+        ]
+        if logs:
+            out[stage] = {
+                k: [round(sum(log[i][k] for log in logs) / len(logs), 4) for i in range(len(logs[0]))]
+                for k in ("reward", "hack_rate", "p_hack", "kl")
+            }
+    return out
+
+
 def _train_seconds(chains: list[Chain]) -> dict[str, float]:
     """Seconds spent training per stage, summed over the models (as recorded in each model's ``emlab_stage.json``)."""
     out: dict[str, float] = {}
     for c in chains:
-        for stage, path in (("pretrain", c.pretrain), ("sft", c.sft), ("narrow", c.narrow)):
+        rl = [(RL_STAGES[k], p) for k, p in c.rl.items()]
+        for stage, path in (("pretrain", c.pretrain), ("sft", c.sft), ("narrow", c.narrow), *rl):
             if path is not None and _done(path):
                 meta = json.loads((path / STAGE_FILE).read_text(encoding="utf-8"))
                 out[stage] = round(out.get(stage, 0.0) + float(meta.get("seconds", 0.0)), 1)
