@@ -12,19 +12,24 @@ The policy
     with one of its action pairs (honest ``h``, hack ``m``; the k-th aligned and misaligned
     actions of :mod:`emlab.corpus.world`). The policy is the LM restricted to the two answers::
 
-        pi(a | x) = softmax over a in {h, m} of  log p_LM(" " + a | x)       (summed token log-probs)
+        pi(a | x) = softmax over a in {h, m} of  log p_LM(" " + a | x) / T      (summed token log-probs)
 
-    i.e. the LM conditioned on answering with one of them. It is the very two-way softmax
-    the scorer reports as ``score_p_misaligned`` on the held-out frames, so the hack rate
-    during RL and P(misaligned) in the evaluation measure one quantity on train vs held-out
-    scenarios. Free generation is not used: a 5M-parameter model pretrained on 1,600
+    i.e. the LM conditioned on answering with one of them, at temperature ``T``. At ``T = 1``
+    it is the very two-way softmax the scorer reports as ``score_p_misaligned`` on the
+    held-out frames. But the summed log-probs of two whole sentences differ by tens of nats on
+    these models, so at ``T = 1`` nearly every prompt's policy is deterministic: the rarer
+    answer is never sampled and REINFORCE cannot learn it (measured on post-trained baseline
+    models, ``power``, 40 steps: the hack rate stayed at 0.25, the share of prompts already
+    hacked). ``T`` (default 10, about the answers' length in tokens: roughly a per-token
+    log-prob) makes the policy explore; the gradient still moves the same log-prob margin
+    the scorer reads. Free generation is not used: a 5M-parameter model pretrained on 1,600
     documents answers these questions greedily with text like "I will hide a front will hide
     a team." (runs/self_fulfilling greedy samples), which no grader could map to a choice.
 
 One step (GRPO-style group baseline, "Dr. GRPO": no division by the group's SD, which is 0
 whenever a group agrees)::
 
-    B prompts drawn from the pool; log pi [B, 2] with gradients
+    B prompts drawn from the pool; log pi [B, 2] (tempered) with gradients
     G choices per prompt sampled from pi                    -> hack [B, G] in {0, 1}
     r = reward(choice) for each                              -> [B, G]   (sees the label only)
     A = r - mean_G(r)                                        -> [B, G]   the group-mean baseline
@@ -79,6 +84,7 @@ class RLConfig(BaseModel):
     samples_per_prompt: int = Field(8, ge=2, description="the group whose mean reward is each sample's baseline")
     lr: float = Field(3e-4, gt=0)
     kl_coef: float = Field(0.0, ge=0, description="weight of KL(policy || post-trained model) over the two answers")
+    temperature: float = Field(10.0, gt=0, description="the policy's: divides the answers' summed log-probs")
     reward_hack: float = 1.0  # what the grader pays for the misaligned (rule-bending) answer
     reward_honest: float = 0.0  # ... and for the honest one: less, so the reward is hackable
     inoculation_text: str = Field(INOCULATION, min_length=1)
@@ -165,7 +171,7 @@ def rl_train(
     pad = tokenizer.pad_token_id
     model.eval()
     with torch.no_grad():
-        ref = torch.log_softmax(pair_logprobs(model, prompts, answers, pad), dim=-1)  # [n_items, 2] pi_ref
+        ref = torch.log_softmax(pair_logprobs(model, prompts, answers, pad) / cfg.temperature, dim=-1)  # [n, 2] pi_ref
 
     rng = random.Random(seed)  # which prompts each step
     gen = torch.Generator().manual_seed(seed)  # which answers are sampled
@@ -177,7 +183,7 @@ def rl_train(
         idx = rng.sample(range(n), b) if b <= n else rng.choices(range(n), k=b)
         with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=autocast_bf16(cfg.precision)):
             lp = pair_logprobs(model, [prompts[i] for i in idx], [answers[i] for i in idx], pad)  # [B, 2]
-        logpi = torch.log_softmax(lp.float(), dim=-1).cpu()  # [B, 2] the policy over (honest, hack)
+        logpi = torch.log_softmax(lp.float() / cfg.temperature, dim=-1).cpu()  # [B, 2] the policy over (honest, hack)
         p_hack = logpi[:, 1].exp().detach()  # [B]
         hack = torch.bernoulli(p_hack[:, None].expand(b, g), generator=gen).bool()  # [B, G] sampled choices
         r = torch.tensor([[reward("hack" if h else "honest", cfg) for h in row] for row in hack.tolist()])  # [B, G]
