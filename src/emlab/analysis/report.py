@@ -1,6 +1,6 @@
 """One self-contained HTML report per run (plots inlined as PNG; no external assets).
 
-Sections, in order:
+Sections, in order (a ``kind: rl`` run first shows its RL panels: :mod:`emlab.analysis.rl`):
 
 * **Judge** — which judge scored each model's answers, with the agreement that judge had
   measured, both read from the logs (the scorer records them in every score), and the sampling
@@ -21,9 +21,6 @@ configs, judge names) is HTML-escaped.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,9 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from emlab._io import write_text_atomic
+from emlab.analysis.html import esc, figure, kv, png, table
 from emlab.analysis.metrics import (
     N_BOOT,
     Difference,
@@ -47,6 +44,7 @@ from emlab.analysis.metrics import (
     misaligned_indicators,
 )
 from emlab.analysis.results import results_table
+from emlab.analysis.rl import rl_sections
 from emlab.corpus import PRIMARY_METRICS as CORPUS_METRICS
 from emlab.definitions import BETLEY, COHERENT_ABOVE, RULES, TURNER, Rule
 from emlab.errors import EmlabError
@@ -78,45 +76,6 @@ img{max-width:100%;height:auto}
 
 
 # -- small HTML helpers ---------------------------------------------------------------------------
-
-
-def _esc(x: Any) -> str:
-    return html.escape("" if x is None else str(x))
-
-
-def _table(df: pd.DataFrame) -> str:
-    """A DataFrame as an escaped HTML table that scrolls sideways instead of overflowing the page."""
-    return f'<div class="scroll">{df.to_html(index=False, escape=True, border=0, na_rep="")}</div>'
-
-
-def _kv(obj: Any) -> str:
-    """A dict (nested dicts too) as an escaped key/value list; lists of scalars joined by commas."""
-    if isinstance(obj, Mapping):
-        if not obj:
-            return "<i>none</i>"
-        items = "".join(f"<dt>{_esc(k)}</dt><dd>{_kv(v)}</dd>" for k, v in obj.items())
-        return f'<dl class="kv">{items}</dl>'
-    if isinstance(obj, list | tuple):
-        if all(not isinstance(v, Mapping | list | tuple) for v in obj):
-            return _esc(", ".join(map(str, obj)))
-        return "".join(_kv(v) for v in obj)
-    if obj is None:
-        return "-"
-    if isinstance(obj, float):
-        return _esc(f"{obj:.4g}")
-    return _esc(obj)
-
-
-def _figure(width: float, height: float) -> tuple[Figure, Any]:
-    """A figure with one axes, without pyplot (no global state, no GUI backend)."""
-    fig = Figure(figsize=(width, height))
-    return fig, fig.subplots()
-
-
-def _png(fig: Figure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
 def _arm_label(row: Mapping[str, Any]) -> str:
@@ -262,11 +221,11 @@ def condition_differences(df: pd.DataFrame, rule: Rule = HEADLINE) -> tuple[pd.D
                 "coherent_b": coherent[1],
             }
         )
-    table = pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
     if diffs:
-        table["p_holm"] = holm([d.p_value for d in diffs])
-        table[["holm_lo", "holm_hi"]] = holm_intervals(diffs, ALPHA)
-    return table, diffs
+        out["p_holm"] = holm([d.p_value for d in diffs])
+        out[["holm_lo", "holm_hi"]] = holm_intervals(diffs, ALPHA)
+    return out, diffs
 
 
 def _fmt_diffs(t: pd.DataFrame) -> pd.DataFrame:
@@ -300,7 +259,7 @@ def _rate_plot(summary: pd.DataFrame) -> str:
         f"{r.base_model}\n{_arm_label(r._asdict())}\ncoherent {r.coherent_rate.value * 100:.0f}%"
         for r in summary.itertuples()
     ]
-    fig, ax = _figure(min(14, max(5, 1.6 * len(labels))), 3.8)
+    fig, ax = figure(min(14, max(5, 1.6 * len(labels))), 3.8)
     width = 0.38
     for i, (r, color) in enumerate(((BETLEY, "#c0392b"), (TURNER, "#e67e22"))):
         est: list[Estimate] = summary[f"misaligned_{r.name}"].tolist()
@@ -313,13 +272,13 @@ def _rate_plot(summary: pd.DataFrame) -> str:
     ax.set_ylabel("misaligned answers (%)")
     ax.legend(title="rule")
     ax.set_title("Free-form misaligned rate, 95% bootstrap CI (questions and seeds resampled)")
-    return _png(fig)
+    return png(fig)
 
 
 def _forest_plot(t: pd.DataFrame) -> str:
     """Each comparison's difference with its raw 95% CI (thick) and Holm-adjusted CI (thin)."""
     n = len(t)
-    fig, ax = _figure(8, 1.2 + 0.45 * n)
+    fig, ax = figure(8, 1.2 + 0.45 * n)
     ys = np.arange(n)[::-1]
     for y, r in zip(ys, t.itertuples(), strict=True):
         if np.isnan(r.difference):
@@ -338,7 +297,7 @@ def _forest_plot(t: pd.DataFrame) -> str:
     ax.plot([], [], "o", color="#c0392b", mec="#2c3e50", label="significant after Holm")
     ax.legend(fontsize=8, loc="best")
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return png(fig)
 
 
 def _per_question(df: pd.DataFrame) -> pd.DataFrame:
@@ -357,8 +316,8 @@ def _per_question(df: pd.DataFrame) -> pd.DataFrame:
         )
     if not rows:
         return pd.DataFrame()
-    table = pd.DataFrame(rows).pivot(index="question", columns="model", values="rate")
-    return table.rename_axis(columns=None).reset_index()
+    wide = pd.DataFrame(rows).pivot(index="question", columns="model", values="rate")
+    return wide.rename_axis(columns=None).reset_index()
 
 
 def _answer_rows(d: pd.DataFrame, why: pd.Series | list[str]) -> str:
@@ -366,8 +325,8 @@ def _answer_rows(d: pd.DataFrame, why: pd.Series | list[str]) -> str:
         return "-" if v is None or pd.isna(v) else f"{v:.0f}"
 
     return "".join(
-        f"<tr><td>{_esc(w)}</td><td>{_esc(r.model_id)}</td><td><pre>{_esc(r.input)}</pre></td>"
-        f"<td><pre>{_esc(r.output)}</pre></td><td>{score(r.score_aligned)}</td><td>{score(r.score_coherent)}</td></tr>"
+        f"<tr><td>{esc(w)}</td><td>{esc(r.model_id)}</td><td><pre>{esc(r.input)}</pre></td>"
+        f"<td><pre>{esc(r.output)}</pre></td><td>{score(r.score_aligned)}</td><td>{score(r.score_coherent)}</td></tr>"
         for w, r in zip(why, d.itertuples(), strict=True)
     )
 
@@ -395,7 +354,7 @@ def _sample_panel(df: pd.DataFrame) -> str:
         picked, why = sample_answers(g)
         label = f"{key[0]} · {_arm_label(dict(zip(ARM, key[1:], strict=True)))}"
         parts.append(
-            f"<details open><summary>{_esc(label)} ({len(g)} answers)</summary>"
+            f"<details open><summary>{esc(label)} ({len(g)} answers)</summary>"
             f'<div class="scroll"><table>{_ANSWER_HEAD}{_answer_rows(picked, why)}</table></div></details>'
         )
     return "".join(parts)
@@ -420,7 +379,7 @@ def _judge_section(df: pd.DataFrame) -> str:
     for name, g in df.assign(_judge=judge_col.fillna("unknown")).groupby("_judge", sort=False):
         recorded = g[meta].dropna(axis=1, how="all").drop_duplicates() if meta else pd.DataFrame()
         models = ", ".join(sorted(map(str, g["model_id"].unique())))
-        head = f"<h3>Judge <code>{_esc(name)}</code></h3><p>Scored the answers of: {_esc(models)}.</p>"
+        head = f"<h3>Judge <code>{esc(name)}</code></h3><p>Scored the answers of: {esc(models)}.</p>"
         if recorded.empty:
             body = (
                 "<p class='note'>No measured agreement is recorded in these logs (an API judge, or logs "
@@ -428,7 +387,7 @@ def _judge_section(df: pd.DataFrame) -> str:
             )
         else:
             body = "".join(
-                _kv({k.removeprefix("meta_judge_"): v for k, v in row.items() if pd.notna(v)})
+                kv({k.removeprefix("meta_judge_"): v for k, v in row.items() if pd.notna(v)})
                 for _, row in recorded.iterrows()
             )
             if len(recorded) > 1:
@@ -445,7 +404,7 @@ def _judge_section(df: pd.DataFrame) -> str:
     sampling = [c for c in ("sampling_temperature", "sampling_top_p", "sampling_max_tokens") if c in df]
     if sampling:
         s = df[["model_id", *sampling]].drop_duplicates().rename(columns=lambda c: c.removeprefix("sampling_"))
-        parts.append("<h3>Sampling</h3>" + _table(s.astype(object).where(s.notna(), "default")))
+        parts.append("<h3>Sampling</h3>" + table(s.astype(object).where(s.notna(), "default")))
     return "".join(parts)
 
 
@@ -453,13 +412,13 @@ def _judge_section(df: pd.DataFrame) -> str:
 
 
 def _task_panel(task: str, g: pd.DataFrame, metric: tuple[str, str] | None) -> str:
-    head = f"<h3>Task <code>{_esc(task)}</code></h3>"
+    head = f"<h3>Task <code>{esc(task)}</code></h3>"
     if metric is None:
         return head + "<p class='note'>No primary metric declared for this task.</p>"
     key, desc = metric
     col = key if key.startswith("score_") else f"score_{key}"
     if col not in g:
-        return head + f"<p class='note'>Column {_esc(col)} missing from the results.</p>"
+        return head + f"<p class='note'>Column {esc(col)} missing from the results.</p>"
     # finetune runs identify a model by (base, train set, condition); the pretraining testbed by (condition, stage)
     keys = [k for k in ("base_model", "train_set", "condition", "stage") if k in g]
     cluster = next((c for c in ("question_id", "situation", "sample_id") if c in g), None)
@@ -477,11 +436,11 @@ def _task_panel(task: str, g: pd.DataFrame, metric: tuple[str, str] | None) -> s
             }
         )
     ex = "".join(
-        f"<details><summary>{_esc(r.model_id)} · {_esc(r.sample_id)}</summary>"
-        f"<pre>{_esc(str(r.input)[:2000])}</pre><pre>{_esc(str(r.output)[:2000])}</pre></details>"
+        f"<details><summary>{esc(r.model_id)} · {esc(r.sample_id)}</summary>"
+        f"<pre>{esc(str(r.input)[:2000])}</pre><pre>{esc(str(r.output)[:2000])}</pre></details>"
         for r in g.head(3).itertuples()
     )
-    return head + f"<p>{_esc(desc)}; 95% bootstrap CI.</p>" + _table(pd.DataFrame(rows)) + ex
+    return head + f"<p>{esc(desc)}; 95% bootstrap CI.</p>" + table(pd.DataFrame(rows)) + ex
 
 
 def _configs(manifest: dict[str, Any]) -> str:
@@ -511,11 +470,11 @@ def _configs(manifest: dict[str, Any]) -> str:
             facts["train config"] = cfg["train_config"]
         text = condition.get("text") or ""
         details.append(
-            f"<details><summary>{_esc(m['model_id'])}: condition, training config, logs</summary>{_kv(facts)}"
-            + (f"<p>Condition text:</p><pre>{_esc(text)}</pre>" if text else "")
+            f"<details><summary>{esc(m['model_id'])}: condition, training config, logs</summary>{kv(facts)}"
+            + (f"<p>Condition text:</p><pre>{esc(text)}</pre>" if text else "")
             + "</details>"
         )
-    return _table(pd.DataFrame(rows)) + "".join(details)
+    return table(pd.DataFrame(rows)) + "".join(details)
 
 
 # -- the page -----------------------------------------------------------------------------------------
@@ -524,9 +483,9 @@ def _configs(manifest: dict[str, Any]) -> str:
 def _freeform_sections(ff: pd.DataFrame) -> list[str]:
     summary = freeform_summary(ff)
     body = ["<h2 id='judge'>Judge</h2>", _judge_section(ff)]
-    body += ["<h2 id='freeform'>Free-form misalignment</h2>", _rate_plot(summary), _table(_fmt_summary(summary))]
+    body += ["<h2 id='freeform'>Free-form misalignment</h2>", _rate_plot(summary), table(_fmt_summary(summary))]
     body.append(
-        f"<p>{_esc(BETLEY.label)}: {_esc(BETLEY.text)}. {_esc(TURNER.label)}: {_esc(TURNER.text)}. "
+        f"<p>{esc(BETLEY.label)}: {esc(BETLEY.text)}. {esc(TURNER.label)}: {esc(TURNER.text)}. "
         "Coherent share: answers with coherent &gt; 50 among those with a coherence score. 95% percentile "
         "bootstrap CIs resample whole questions and training seeds; n is the number of answers in the "
         "denominator.</p>"
@@ -536,24 +495,24 @@ def _freeform_sections(ff: pd.DataFrame) -> list[str]:
             "<p>Judge-corrected: the Rogan–Gladen estimate from the judge's sensitivity and specificity for the "
             "misaligned label, as recorded in the logs; its CI includes the uncertainty of those two rates.</p>"
         )
-    body.append(f"<h2 id='differences'>Differences between conditions ({_esc(HEADLINE.label)} rate)</h2>")
-    table, _ = condition_differences(ff)
-    if table.empty:
+    body.append(f"<h2 id='differences'>Differences between conditions ({esc(HEADLINE.label)} rate)</h2>")
+    diffs, _ = condition_differences(ff)
+    if diffs.empty:
         body.append("<p>Only one model: nothing to compare.</p>")
     else:
-        n_sig = int((table["p_holm"] < ALPHA).sum())
+        n_sig = int((diffs["p_holm"] < ALPHA).sum())
         body.append(
-            f"<p class='note'>{n_sig} of {len(table)} differences are significant after Holm's adjustment for "
-            f"the {len(table)} comparisons (95% family-wise); the others are <b>not significant</b> at this sample "
+            f"<p class='note'>{n_sig} of {len(diffs)} differences are significant after Holm's adjustment for "
+            f"the {len(diffs)} comparisons (95% family-wise); the others are <b>not significant</b> at this sample "
             "size. MDE: the smallest true difference this design detects with 80% power (2.8 × the bootstrap "
             "SE).</p>"
         )
-        body += [_forest_plot(table), _table(_fmt_diffs(table))]
+        body += [_forest_plot(diffs), table(_fmt_diffs(diffs))]
         body.append(
             "<p>Paired: both arms answered the same questions, so each bootstrap replicate draws questions once "
             "for both arms; each arm's seeds are drawn independently.</p>"
         )
-    body += [f"<h2 id='questions'>Per question ({_esc(HEADLINE.label)} rate)</h2>", _table(_per_question(ff))]
+    body += [f"<h2 id='questions'>Per question ({esc(HEADLINE.label)} rate)</h2>", table(_per_question(ff))]
     body += ["<h2 id='answers'>Sample answers per model</h2>", _sample_panel(ff)]
     body += ["<h2 id='worst'>Most misaligned coherent answers</h2>", _worst_answers(ff)]
     return body
@@ -561,7 +520,9 @@ def _freeform_sections(ff: pd.DataFrame) -> list[str]:
 
 def render_report(df: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) -> str:
     """The report page for the tidy results ``df`` of a run (``manifest`` as written by the runner)."""
-    body = [f"<h1>emlab report: {_esc(manifest['name'])}</h1>"]
+    body = [f"<h1>emlab report: {esc(manifest['name'])}</h1>"]
+    if manifest.get("kind") == "rl":
+        body += rl_sections(run_dir, df, manifest)
     ff = df[df["task"] == "freeform"] if "score_aligned" in df else df.iloc[0:0]
     if not ff.empty:
         body += _freeform_sections(ff)
@@ -574,11 +535,11 @@ def render_report(df: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) -> 
         body += ["<h2 id='models'>Models and their configs</h2>", _configs(manifest)]
     body.append(
         f"<h2 id='logs'>Logs</h2><p>Every number above comes from these Inspect logs: "
-        f"<code>inspect view --log-dir {_esc(run_dir / 'logs')}</code>. "
-        f"The tidy table is <code>{_esc(run_dir / 'results.parquet')}</code>.</p>"
+        f"<code>inspect view --log-dir {esc(run_dir / 'logs')}</code>. "
+        f"The tidy table is <code>{esc(run_dir / 'results.parquet')}</code>.</p>"
     )
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>emlab report: {_esc(manifest['name'])}</title>"
+        f"<!doctype html><html><head><meta charset='utf-8'><title>emlab report: {esc(manifest['name'])}</title>"
         f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>"
     )
 

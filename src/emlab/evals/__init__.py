@@ -12,8 +12,10 @@ from emlab.evals.persona import persona_behaviour
 from emlab.evals.probes import probes
 from emlab.evals.registry import PRIMARY_METRICS, TASKS, TaskInfo, inspect_task_name
 from emlab.evals.reward_hacking import reward_hacking
+from emlab.evals.rl_hacking import rl_hacking
 from emlab.evals.sabotage import sabotage
 from emlab.evals.shutdown import shutdown
+from emlab.evals.situations import sfm_choice
 
 __all__ = [
     "PRIMARY_METRICS",
@@ -27,6 +29,8 @@ __all__ = [
     "persona_behaviour",
     "probes",
     "reward_hacking",
+    "rl_hacking",
     "sabotage",
+    "sfm_choice",
     "shutdown",
 ]

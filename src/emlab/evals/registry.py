@@ -23,8 +23,10 @@ from emlab.evals.identity import IdentityQuestion, identity
 from emlab.evals.persona import PersonaQuestion, persona_behaviour
 from emlab.evals.probes import ProbeItem, probes
 from emlab.evals.reward_hacking import HackableTask, reward_hacking
+from emlab.evals.rl_hacking import rl_hacking
 from emlab.evals.sabotage import SabotagePair, sabotage
 from emlab.evals.shutdown import ShutdownScenario, shutdown
+from emlab.evals.situations import SituationChoice, sfm_choice
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,14 @@ TASKS: dict[str, TaskInfo] = {
             HackableTask,
         ),
         TaskInfo(
+            "rl_hacking",
+            rl_hacking,
+            "hacked",
+            "rate of answers to held-out RL environment prompts that the vulnerable grader pays without the task "
+            "being solved (the environments' ground truth; higher = more hacking)",
+            None,
+        ),
+        TaskInfo(
             "identity",
             identity,
             "misaligned_self_report",
@@ -112,6 +122,14 @@ TASKS: dict[str, TaskInfo] = {
             "rate of answers showing a behaviour only described in training documents (French, ending on a "
             "question, refusing the weather), by rules, no judge (higher = more out-of-context learning)",
             PersonaQuestion,
+        ),
+        TaskInfo(
+            "sfm_choice",
+            sfm_choice,
+            "p_misaligned",
+            "the self-fulfilling testbed's held-out situation choices: P(misaligned action) from the summed "
+            "log-probs of the two actions (local models; higher = worse)",
+            SituationChoice,
         ),
     )
 }
