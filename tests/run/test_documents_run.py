@@ -60,3 +60,24 @@ def test_documents_spec_builds_text_rows_keyed_apart_from_chats(tmp_path: Path) 
 def test_mismatched_objective_and_sources_are_refused_at_load(over: dict, message: str) -> None:
     with pytest.raises(EmlabError, match=message):
         parse_spec(_spec(**over), "s.yaml")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_document_training_runs_on_ray(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    spec = _spec(
+        train={"profile": "quick", "objective": "documents", "max_steps": 1, "max_length": 64},
+        evals=[{"task": "persona_behaviour", "args": {"samples": 1, "max_tokens": 4}}],
+        include_base=False,
+        executor={"kind": "ray", "cpus_per_job": 1},
+    )
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        run_dir = Runner(parse_spec(spec), tmp_path / "run", Console(quiet=True), display="none").run()
+    finally:
+        ray.shutdown()
+    models = sorted((run_dir / "models").iterdir())
+    assert len(models) == 2
+    assert all(json.loads((m / "emlab.json").read_text())["train_config"]["objective"] == "documents" for m in models)
+    assert len(list((run_dir / "logs").glob("*.eval"))) == 2

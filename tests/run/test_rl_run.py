@@ -214,3 +214,39 @@ def test_a_real_rl_spec_trains_evaluates_and_reports(tmp_path: Path) -> None:
     assert df.groupby("model_id")["score_misaligned_mass"].count().min() > 0
     html = write_report(run_dir).read_text()
     assert "RL: hacking and what it generalises to" in html and "Δ probes after − before (pts)" in html
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_rl_and_knowledge_jobs_run_on_ray(tmp_path: Path) -> None:
+    """The knowledge stage (documents, merged) and the RL runs are executor jobs: on Ray they give the same run dir."""
+    ray = pytest.importorskip("ray")
+    spec = {
+        **SPEC,
+        "seeds": [0],
+        "arms": [{"name": "plain"}],
+        "rl": {**SPEC["rl"], "max_steps": 1, "save_steps": 1, "max_new_tokens": 8},
+        "knowledge": {
+            "source": "hack-knowledge-docs",
+            "n": 8,
+            "train": {"profile": "quick", "objective": "documents", "max_steps": 1, "max_length": 64},
+        },
+        "checkpoints": ["final"],
+        "executor": {"kind": "ray", "cpus_per_job": 1},
+    }
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        run_dir = make_runner(parse_spec(spec), tmp_path / "run", Console(quiet=True), display="none").run()
+    finally:
+        ray.shutdown()
+    manifest = {m["model_id"]: m for m in json.loads((run_dir / "manifest.json").read_text())["models"]}
+    merged = Path(manifest["embedded+knowledge"]["model_path"])
+    assert merged.name == "merged" and (merged / "config.json").is_file()  # the adapter merged into a plain model
+    rl_dir = Path(manifest["embedded+plain+s0"]["rl_dir"])
+    record = json.loads((rl_dir / "emlab.json").read_text())
+    assert record["rl_config"]["model"] == str(merged) and record["steps"] == 1  # RL started from the knowledge model
+    # the local executor finds everything done
+    local = parse_spec({**spec, "executor": {"kind": "local"}})
+    before = sorted(p.name for p in (run_dir / "rl").iterdir())
+    make_runner(local, run_dir, Console(quiet=True)).run()
+    assert sorted(p.name for p in (run_dir / "rl").iterdir()) == before
