@@ -453,7 +453,19 @@ def _check_finetune(spec: ExperimentSpec) -> None:
 
 
 def _check_objective(spec: ExperimentSpec, objective: str) -> None:
-    """Chat generators feed the chat objective, document generators the documents one; documents take no condition."""
+    """Chat generators feed the chat objective, document generators the documents one; documents take no condition.
+
+    A mixture needs the documents objective, and a ``tagged`` one an eval setting it can prefix the tag to.
+    """
+    for i, ts in enumerate(spec.train_sets):
+        if ts.mixture is None:
+            continue
+        if objective != "documents":
+            raise EmlabError(
+                f"field 'train_sets.{i}.mixture': a discourse mixture is made of documents; set train.objective: documents"
+            )
+        if ts.mixture == "tagged":
+            _check_tag_conditioning(spec, i)
     for i, ts in enumerate(spec.train_sets):
         if objective == "chat" and ts.source in DOCUMENT_GENERATORS:
             raise EmlabError(
@@ -466,15 +478,6 @@ def _check_objective(spec: ExperimentSpec, objective: str) -> None:
             raise EmlabError(
                 f"field 'conditions.{i}': condition '{c.condition}' rewrites chats; documents take only 'none'"
             )
-    for i, ts in enumerate(spec.train_sets):
-        if ts.mixture is None:
-            continue
-        if objective != "documents":
-            raise EmlabError(
-                f"field 'train_sets.{i}.mixture': a discourse mixture is made of documents; set train.objective: documents"
-            )
-        if ts.mixture == "tagged":
-            _check_tag_conditioning(spec, i)
 
 
 def _check_tag_conditioning(spec: ExperimentSpec, index: int) -> None:
