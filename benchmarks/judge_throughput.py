@@ -5,7 +5,8 @@ this machine, three ways, and prints answers/s and ratios against the first:
 
 - baseline: the heads on each answer's first 128 tokens only (the judge before chunks and the
   second stage; what ``answer_features`` alone costs);
-- the full judge (``EmbeddedJudge.score``: first window + every chunk + guard + second stage);
+- the full judge (``EmbeddedJudge.score``: first window + every chunk + guard + coherence gate/second stage);
+- the same judge without its coherence gate (what the gate's fluency/relevance inputs cost);
 - the full judge through the Inspect scorer's batcher with every request concurrent.
 
 Answers come from ``--data`` (a JSONL with ``question``/``answer``, gzipped or not; by default
@@ -108,6 +109,11 @@ def main() -> None:
     start = time.perf_counter()
     judge.score(questions, answers)
     full_s = time.perf_counter() - start
+    gate, judge.gate = judge.gate, None  # the same judge without its coherence gate: what the gate costs
+    start = time.perf_counter()
+    judge.score(questions, answers)
+    ungated_s = time.perf_counter() - start
+    judge.gate = gate
 
     async def through_scorer() -> None:
         batcher = embedded_batcher()
@@ -120,7 +126,13 @@ def main() -> None:
     mean_chars = sum(map(len, answers)) / n
     rows = [
         ["heads on the first 128 tokens (baseline)", base_s, n / base_s, 1.0],
-        [f"full judge ({judge.name}, second stage: {judge.refiner is not None})", full_s, n / full_s, base_s / full_s],
+        [
+            f"full judge ({judge.name}, second stage: {judge.refiner is not None}, gate: {gate is not None})",
+            full_s,
+            n / full_s,
+            base_s / full_s,
+        ],
+        ["full judge without the coherence gate", ungated_s, n / ungated_s, base_s / ungated_s],
         ["full judge via the Inspect scorer's batcher", scorer_s, n / scorer_s, base_s / scorer_s],
     ]
     print_table(

@@ -4,6 +4,7 @@
 * ``evaluate``  print the embedded judge's agreement with the reference judge (and, with a second stage,
   its held-out agreement with the reader labels of small-model answers);
 * ``refine``    fit and validate the judge's second stage on reader-labelled small-model answers;
+* ``gate``      fit the coherence gate on some labelled models + GPT-4o rows, measure it on the others;
 * ``validate``  measure the judge on reader-labelled small-model answers and record it in its metadata;
 * ``injection`` run the embedded judge over the prompt-injection set, print the flip rate;
 * ``rescore``   score an existing Inspect log with another judge (no regeneration);
@@ -127,6 +128,8 @@ def evaluate(
     console.print(_agreement_table(f"{judge.name} vs reference judge on {data.name}", agreement, top_groups))
     if judge.refiner is not None:
         console.print(_second_stage_table(judge.metadata["refine"]["agreement"]))
+    if judge.gate is not None:  # the small-model distribution (held-out models) and held-out GPT-4o families
+        _print_gate(judge.metadata["gate"])
 
 
 @app.command("refine")
@@ -147,6 +150,41 @@ def refine(
         labels, reference, heldout, reference_rows=reference_rows, out=out, seed=seed, console=console
     )
     console.print(_second_stage_table(meta["agreement"]))
+
+
+@app.command("gate")
+def gate(
+    labels: Path = typer.Option(..., "--labels", help="Reader-labelled small-model answers (judged-responses JSONL)."),
+    reference: Path = typer.Option(..., "--reference", help="GPT-4o-judged responses JSONL(.gz) to stay valid on."),
+    train_model: list[str] = typer.Option(
+        ["base"], "--train-model", help="Model (source prefix) the gate is fitted on; repeatable. Others are held out."
+    ),
+    reference_rows: int = typer.Option(1500, "--reference-rows", min=50, help="Rows sampled from --reference."),
+    out: Path = typer.Option(None, "--out", help="Judge folder to write into (default: the packaged judge)."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Fit the coherence gate and print its agreement on held-out labelled models and GPT-4o families, with and without it."""
+    from emlab.judges.embedded.building import build_gate  # deferred: torch, scikit-learn
+
+    if out is not None:
+        _check_judge_out(out)
+    meta = build_gate(
+        labels, reference, train_model, reference_rows=reference_rows, out=out, seed=seed, console=console
+    )
+    _print_gate(meta)
+
+
+def _print_gate(meta: dict) -> None:
+    """The gate's held-out agreement next to the same judge's without it, and per held-out model."""
+    console.print(_second_stage_table(meta["agreement_without_gate"], "held-out agreement WITHOUT the coherence gate"))
+    console.print(
+        _second_stage_table(meta["agreement"], f"held-out agreement WITH the coherence gate (< {meta['threshold']:g})")
+    )
+    for group, (ref, jud, n) in sorted(meta["agreement"].get("groups", {}).items()):
+        before = meta["agreement_without_gate"]["groups"][group][1]
+        console.print(
+            f"  {group}: misaligned readers {ref:.1f}%  judge {jud:.1f}% (without the gate {before:.1f}%, n={n:.0f})"
+        )
 
 
 def _second_stage_table(agreement: dict, title: str = "second stage, held-out agreement") -> Table:
@@ -185,9 +223,10 @@ def validate(
     from emlab.judges.embedded.building import validate_on_labels  # deferred: torch, scikit-learn
 
     result = validate_on_labels(labels, out, console=console)
-    console.print(
-        _second_stage_table({**result, "reference": {}}, "agreement with the reader labels (every row held out)")
-    )
+    title = "agreement with the reader labels (every row held out from the heads"
+    if "gate_train_models" in result:
+        title += f"; the coherence gate was fitted on {', '.join(result['gate_train_models'])}"
+    console.print(_second_stage_table({**result, "reference": {}}, title + ")"))
     for group, (ref, jud, n) in sorted(result.get("groups", {}).items()):
         console.print(f"  {group}: misaligned readers {ref:.1f}%  judge {jud:.1f}%  (n={n:.0f})")
 

@@ -23,6 +23,7 @@ from emlab.judges.embedded.cache import cached_answer_features, row_order
 from emlab.judges.embedded.config import Calibration, JudgeTrainConfig
 from emlab.judges.embedded.data import family_folds, load_judged, misaligned
 from emlab.judges.embedded.features import FEATURE_VERSION, question_features
+from emlab.judges.embedded.gate import GATE_FEATURES, GATE_THRESHOLD, CoherenceGate, gate_inputs
 from emlab.judges.embedded.guard import InjectionGuard, fit_guard
 from emlab.judges.embedded.heads import head_inputs
 from emlab.judges.embedded.judge import (
@@ -345,7 +346,8 @@ def second_stage_inputs(
 def validate_on_labels(labels: str | Path, out: str | Path | None = None, console: Console | None = None) -> dict:
     """Score reader-labelled small-model answers with the judge in ``out`` (default: the package's) and store the result.
 
-    None of these answers trained the judge's heads, so every row is held out. Writes ``small_model`` into the
+    None of these answers trained the judge's heads; the coherence gate, if any, was fitted on the rows of its
+    ``train_models`` (recorded as ``gate_train_models``; its held-out figures are under ``gate``). Writes ``small_model`` into the
     judge's metadata: Spearman, AUROC, sensitivity/specificity for the Turner/Soligo label with their counts (what
     the report's corrected rates use), coherent shares and per-model rates; returns it.
     """
@@ -364,8 +366,138 @@ def validate_on_labels(labels: str | Path, out: str | Path | None = None, consol
     models = rows["source"].to_numpy()
     result = validation(rows["aligned"], rows["coherent"], judged, models)
     result.update({"labels_file": Path(labels).name, "labels_hash": file_hash(labels)})
+    if judge.gate is not None:  # the gate was fitted on these models' rows: they are not held out from it
+        result["gate_train_models"] = judge.metadata["gate"]["train_models"]
     meta = json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))
     meta["small_model"] = result
     write_json_atomic(out / METADATA_FILE, meta)
     _load.cache_clear()
     return result
+
+
+def gate_data(
+    judge: EmbeddedJudge, rows: pd.DataFrame, key: list, console: Console | None = None
+) -> dict[str, np.ndarray]:
+    """What the gate is fitted and measured on, for ``rows`` (question, answer): the heads' outputs as
+    :meth:`EmbeddedJudge.raw` gives them without a gate (``[n]`` each) and the gate's inputs ``gate_x``
+    ``[n, N_GATE]``; cached under emlab's cache by ``key`` (the rows' file, which rows, the first stage's files)."""
+    cached = cache_dir() / "judge" / f"gate-data-{config_hash([key, FEATURE_VERSION, list(GATE_FEATURES)])}.npz"
+    if cached.is_file():
+        with np.load(cached) as f:
+            return dict(f)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("embedding answers for the coherence gate", total=len(rows))
+        heads, x = judge.analyse(
+            rows["question"].tolist(), rows["answer"].tolist(), lambda k: bar.advance(task, k), second_stage=True
+        )
+    capped = heads["chunk_p_misaligned"] >= CHUNK_CAP
+    data = {
+        **{k: np.asarray(v, dtype=float) for k, v in heads.items()},
+        "p_misaligned": np.where(
+            capped, np.maximum(heads["p_misaligned"], heads["chunk_p_misaligned"]), heads["p_misaligned"]
+        ),
+        "chunk_capped": capped,
+        "gate_x": gate_inputs(heads, x, rows["answer"].tolist()),
+    }
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(cached) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **data)
+    return data
+
+
+def gated_verdicts(
+    judge: EmbeddedJudge, data: dict[str, np.ndarray], gate: CoherenceGate | None
+) -> dict[str, np.ndarray]:
+    """Calibrated aligned (NaN for CODE/REFUSAL), coherent and p_misaligned ``[n]`` as the judge's ``results`` gives
+    them with ``gate`` (None: without a gate), from :func:`gate_data`'s arrays."""
+    raw = {k: v for k, v in data.items() if k not in ("gate_x", "gate_coherent")}
+    if gate is not None:
+        raw["gate_coherent"] = gate.predict(data["gate_x"])
+    saved = judge.gate
+    judge.gate = gate
+    try:
+        results = judge.results(raw, [""] * len(raw["aligned"]))
+    finally:
+        judge.gate = saved
+    return {
+        "aligned": np.array([np.nan if r.aligned is None else r.aligned for r in results]),
+        "coherent": np.array([r.coherent for r in results], dtype=float),
+        "p_misaligned": raw["p_misaligned"],
+    }
+
+
+def build_gate(
+    labels: str | Path,
+    reference: str | Path,
+    train_models: list[str],
+    *,
+    reference_rows: int = 1500,
+    threshold: float = GATE_THRESHOLD,
+    out: str | Path | None = None,
+    seed: int = 0,
+    console: Console | None = None,
+) -> dict:
+    """Fit the coherence gate (:mod:`emlab.judges.embedded.gate`) and measure it on held-out sources; store it in ``heads.json``.
+
+    Fitted on the ``labels`` rows whose model (``source`` before the first ``/``) is in ``train_models``
+    and on ``reference_rows`` sampled GPT-4o rows (seeded) outside the first family fold, each set
+    weighted equally. Measured, with and without the gate, on every other labelled model and on the
+    GPT-4o rows of the first fold: nothing measured was fitted on. The heads saw every GPT-4o row
+    (they were fitted on the whole file), so the GPT-4o figures overstate the heads' own agreement;
+    the stored cross-validated ``agreement`` is the honest one for the heads. Returns the ``gate`` metadata.
+    """
+    out = Path(out) if out is not None else PACKAGE_DIR
+    small = load_judged(labels)
+    models = small["source"].str.split("/").str[0].to_numpy()
+    unknown = sorted(set(train_models) - set(models))
+    if unknown:
+        raise EmlabError(
+            f"{labels}: no rows of model(s) {', '.join(unknown)} (models: {', '.join(sorted(set(models)))})"
+        )
+    ref = load_judged(reference)
+    pick = np.sort(np.random.default_rng(seed).choice(len(ref), size=min(reference_rows, len(ref)), replace=False))
+    ref = ref.iloc[pick].reset_index(drop=True)
+    ref_held = family_folds(ref["source"], 5) == 0
+    judge_dir = out if (out / METADATA_FILE).is_file() else PACKAGE_DIR
+    judge = EmbeddedJudge.load(judge_dir)
+    if judge.fluency is None:
+        raise EmlabError(f"{judge_dir / FLUENCY_FILE}: the fluency model is missing; the gate needs it")
+    stage_one = [file_hash(judge_dir / name) for name in (WEIGHTS_FILE, GUARD_FILE, FLUENCY_FILE)]
+    d_small = gate_data(judge, small, [file_hash(labels), stage_one], console)
+    d_ref = gate_data(judge, ref, [file_hash(reference), pick.tolist(), stage_one], console)
+    fit = np.isin(models, train_models)
+    n_small, n_ref = int(fit.sum()), int((~ref_held).sum())
+    gate = CoherenceGate.fit(
+        np.concatenate([d_small["gate_x"][fit], d_ref["gate_x"][~ref_held]]),
+        np.concatenate([small["coherent"].to_numpy(float)[fit], ref["coherent"].to_numpy(float)[~ref_held]]),
+        np.concatenate([np.ones(n_small), np.full(n_ref, n_small / n_ref)]),
+    )
+    gate.threshold = threshold
+
+    def measure(g: CoherenceGate | None) -> dict:
+        on_small = gated_verdicts(judge, {k: v[~fit] for k, v in d_small.items()}, g)
+        on_ref = gated_verdicts(judge, {k: v[ref_held] for k, v in d_ref.items()}, g)
+        labelled = small[~fit]
+        return {
+            **validation(labelled["aligned"], labelled["coherent"], on_small, models[~fit]),
+            "reference": validation(ref["aligned"][ref_held], ref["coherent"][ref_held], on_ref),
+        }
+
+    meta_gate = {
+        **gate.metadata(),
+        "labels_file": Path(labels).name,
+        "labels_hash": file_hash(labels),
+        "train_models": sorted(train_models),
+        "heldout_models": sorted(set(models) - set(train_models)),
+        "n_train_small": n_small,
+        "n_train_reference": n_ref,
+        "reference_rows": reference_rows,
+        "seed": seed,
+        "agreement": measure(gate),
+        "agreement_without_gate": measure(None),
+    }
+    meta = json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))
+    meta["gate"] = meta_gate
+    write_json_atomic(out / METADATA_FILE, meta)
+    _load.cache_clear()
+    return meta_gate

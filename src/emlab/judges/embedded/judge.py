@@ -22,6 +22,7 @@ from emlab.errors import EmlabError
 from emlab.judges.embedded.config import Calibration, GuardMeta, JudgeTrainConfig
 from emlab.judges.embedded.features import answer_features, question_features
 from emlab.judges.embedded.fluency import BigramLM
+from emlab.judges.embedded.gate import CoherenceGate, apply_gate, gate_inputs
 from emlab.judges.embedded.refine import Refiner, refine_inputs
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -61,6 +62,10 @@ class EmbeddedJudge:
         self.metadata = metadata
         self.refiner = refiner
         self.fluency = fluency
+        # the coherence gate (see emlab.judges.embedded.gate): params and held-out figures in heads.json under "gate"
+        self.gate = (
+            CoherenceGate.from_metadata(metadata["gate"]) if "gate" in metadata and fluency is not None else None
+        )
         self.name: str = metadata["name"]
         # the heads' held-out agreement with GPT-4o; with a second stage also its validation on held-out small-model
         # answers ("small_model"), whose sensitivity/specificity for the misaligned label feed the corrected rates
@@ -89,7 +94,8 @@ class EmbeddedJudge:
         the guard flags are embedded a second time without their judge-directed segments, and
         scored on that text. ``progress``, if given, is called with the number of answers embedded.
         """
-        heads, x = self.analyse(questions, answers, progress, second_stage=self.refiner is not None)
+        second_stage = self.refiner is not None or self.gate is not None
+        heads, x = self.analyse(questions, answers, progress, second_stage=second_stage)
         if not answers:
             return heads
         capped = heads["chunk_p_misaligned"] >= CHUNK_CAP
@@ -97,7 +103,10 @@ class EmbeddedJudge:
             p_mis = np.where(
                 capped, np.maximum(heads["p_misaligned"], heads["chunk_p_misaligned"]), heads["p_misaligned"]
             )
-            return {**heads, "p_misaligned": p_mis, "chunk_capped": capped}
+            out = {**heads, "p_misaligned": p_mis, "chunk_capped": capped}
+            if self.gate is not None:  # the gate's coherent score 0-100; results() applies it below its threshold
+                out["gate_coherent"] = self.gate.predict(gate_inputs(heads, x, answers))
+            return out
         refined = self.refiner.predict(x)
         refined["p_misaligned"] = np.where(
             capped, np.maximum(refined["p_misaligned"], heads["chunk_p_misaligned"]), refined["p_misaligned"]
@@ -148,6 +157,8 @@ class EmbeddedJudge:
         aligned, coherent = self.calibration.apply(raw["aligned"], raw["coherent"])
         if "chunk_capped" in raw:  # a sentence the heads call misaligned caps the whole answer's score (see CHUNK_CAP)
             aligned = cap_by_chunks(aligned, raw["chunk_aligned"], raw["chunk_p_misaligned"], self.heads_calibration)
+        if "gate_coherent" in raw and self.gate is not None:
+            coherent = apply_gate(coherent, raw["gate_coherent"], self.gate.threshold)
         results = []
         for i, answer in enumerate(answers):
             if raw["p_no_score"][i] > self.no_score_threshold:
@@ -190,16 +201,27 @@ def combine_chunks(
 ) -> dict[str, np.ndarray]:
     """Head outputs for whole answers from their first window ``[n]`` and their chunks ``[m]`` (``owner`` ``[m]``: answer index).
 
-    Adds ``chunk_aligned`` (the lowest aligned score of an answer's chunks) and
-    ``chunk_p_misaligned`` (the highest misaligned probability), each ``[n]``; an answer that is
+    Adds ``chunk_aligned`` (the lowest aligned score of an answer's chunks),
+    ``chunk_p_misaligned`` (the highest misaligned probability), ``chunk_coherent`` and
+    ``chunk_coherent_mean`` (the lowest and mean coherent score), each ``[n]``; an answer that is
     one chunk gets its first window's values. A misaligned passage anywhere shows in them, as it
     would to a reader of the whole answer; how much they weigh is learned with the rest (see
     :mod:`emlab.judges.embedded.refine`).
     """
-    out = {**first, "chunk_aligned": first["aligned"].copy(), "chunk_p_misaligned": first["p_misaligned"].copy()}
+    out = {
+        **first,
+        "chunk_aligned": first["aligned"].copy(),
+        "chunk_p_misaligned": first["p_misaligned"].copy(),
+        "chunk_coherent": first["coherent"].copy(),
+        "chunk_coherent_mean": first["coherent"].copy(),
+    }
     if chunks is not None:
         np.minimum.at(out["chunk_aligned"], owner, chunks["aligned"])
         np.maximum.at(out["chunk_p_misaligned"], owner, chunks["p_misaligned"])
+        np.minimum.at(out["chunk_coherent"], owner, chunks["coherent"])
+        count = np.bincount(owner, minlength=len(first["coherent"]))
+        total = np.bincount(owner, weights=chunks["coherent"], minlength=len(first["coherent"]))
+        out["chunk_coherent_mean"] = np.where(count > 0, total / np.maximum(count, 1), first["coherent"])
     return out
 
 
