@@ -66,6 +66,7 @@ class ServerPlan:
     base_name: str
     adapters: dict[str, str] = field(default_factory=dict)
     dtype: str = "auto"
+    lora_rank: int | None = None  # serve LoRA up to this rank even with no adapter at start (loaded at run time)
 
     def served_name(self, model: ResolvedModel) -> str:
         """The name under which this server serves ``model`` (the base, or one of its adapters)."""
@@ -148,17 +149,17 @@ def server_command(plan: ServerPlan, port: int, python: str, host: str = "127.0.
         "--max-logprobs",
         "20",  # the probes read the first answer token's top-20 log-probs
     ]
-    if plan.adapters:
-        ranks = [_lora_rank(path) for path in plan.adapters.values()]
+    if plan.adapters or plan.lora_rank:
+        ranks = [_lora_rank(path) for path in plan.adapters.values()] + [plan.lora_rank or 1]
         cmd += [
             "--enable-lora",
             "--max-lora-rank",
             str(_vllm_rank(max(ranks))),
             "--max-loras",
-            str(min(len(plan.adapters), MAX_LORAS)),
-            "--lora-modules",
-            *(f"{name}={path}" for name, path in plan.adapters.items()),
+            str(max(1, min(len(plan.adapters), MAX_LORAS))),
         ]
+    if plan.adapters:
+        cmd += ["--lora-modules", *(f"{name}={path}" for name, path in plan.adapters.items())]
     return cmd + shlex.split(os.environ.get(ARGS_ENV, ""))
 
 
@@ -212,8 +213,10 @@ class VLLMServer:
         timeout: float | None = None,
         host: str = "127.0.0.1",
         poll_s: float = 1.0,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.plan, self.log_path, self.host, self.poll_s = plan, Path(log_path), host, poll_s
+        self.env = dict(env or {})  # set in the server's environment (e.g. runtime LoRA loading)
         self.python = python or server_python()
         self.timeout = timeout if timeout is not None else float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
         self.port: int | None = None
@@ -230,7 +233,7 @@ class VLLMServer:
         """Start the server process (returns at once; :meth:`wait_ready` waits for it)."""
         self.port = free_port(self.host)
         cmd = server_command(self.plan, self.port, self.python, self.host)
-        env = dict(os.environ)
+        env = {**os.environ, **self.env}
         env.setdefault(KVCACHE_ENV, DEFAULT_KVCACHE_GIB)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:

@@ -13,6 +13,7 @@ a higher learning rate, 4 generations of at most 48 tokens.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,9 +26,10 @@ from emlab.rl.env import Grader
 from emlab.rl.registry import ENVIRONMENTS
 from emlab.train.config import ALL_PROJECTIONS, Precision, from_profile
 
-Rollout = Literal["emlab", "trl"]
+Rollout = Literal["emlab", "trl", "vllm"]
 """Who generates the rollouts: ``emlab`` (a bf16-where-fast copy of the policy with the adapter merged,
-decoded by :func:`emlab.inference.fast_generate`) or ``trl`` (TRL's own ``model.generate`` path)."""
+decoded by :func:`emlab.inference.fast_generate`), ``trl`` (TRL's own ``model.generate`` path) or
+``vllm`` (a vLLM server that loads the adapter every step: :mod:`emlab.rl.vllm_rollout`)."""
 
 
 class RLConfig(BaseModel):
@@ -139,6 +141,15 @@ def load_rl_config(path: str | Path, profile: str | None = None, **overrides: An
 def run_record(config: RLConfig) -> dict[str, Any]:
     """What keys and describes a run: the settings and the condition as recorded (name, preset, exact text, hint)."""
     return {"rl_config": config.model_dump(), "condition": config.prompt_condition().record()}
+
+
+def row_seed(seed: int, step: int, row: int) -> int:
+    """The sampling seed of one rollout row: a hash of the run's seed, the step and the row (below 2**63).
+
+    Every rollout path seeds each row with it, so a resumed run samples what an uninterrupted one would.
+    """
+    digest = hashlib.sha256(f"emlab-rl|{seed}|{step}|{row}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
 def run_key(config: RLConfig) -> str:

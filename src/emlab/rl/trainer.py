@@ -15,7 +15,9 @@ reward, an advantage or a gradient.
 separate copy of the policy in :func:`emlab.inference.inference_dtype` (bf16 where it is fast), into
 which the adapter is merged once per step; each completion's sampling seed is derived from the
 run's seed, the step and its row, so a resumed run samples what an uninterrupted one would.
-``rollout: trl`` keeps TRL's own ``model.generate`` path. ``benchmarks/rl_throughput.py`` compares them.
+``rollout: trl`` keeps TRL's own ``model.generate`` path; ``rollout: vllm`` samples from a vLLM server that
+loads the adapter every step (:mod:`emlab.rl.vllm_rollout`, the GPU path). ``benchmarks/rl_throughput.py``
+compares them.
 
 **Outputs** (``out/``): ``config.json`` (the settings, the condition's exact text, the run key),
 ``steps.jsonl`` (the tidy per-step table, :data:`STEP_COLUMNS`, rewritten atomically every step),
@@ -28,7 +30,6 @@ An error keeps the finished steps: a checkpoint of them is saved before the erro
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import warnings
@@ -47,10 +48,11 @@ from emlab.errors import EmlabError
 from emlab.inference import fast_generate, inference_dtype
 from emlab.models import resolve_model
 from emlab.rl.conditions import build_messages
-from emlab.rl.config import RLConfig, run_key, run_record
+from emlab.rl.config import RLConfig, row_seed, run_key, run_record
 from emlab.rl.env import EnvFamily, Scored
 from emlab.rl.registry import get_env
 from emlab.rl.scoring import score_batch
+from emlab.rl.vllm_rollout import VLLMRollout
 from emlab.train.config import autocast_bf16, training_device
 from emlab.train.sft import _library_versions, lora_config
 
@@ -136,12 +138,6 @@ class EnvReward:
             raise RLStepError(step, self.total_steps, str(e)) from e
         self.pending.extend(batch.scored)
         return batch.rewards
-
-
-def row_seed(seed: int, step: int, row: int) -> int:
-    """The sampling seed of one rollout row: a hash of the run's seed, the step and the row."""
-    digest = hashlib.sha256(f"emlab-rl|{seed}|{step}|{row}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
 class EmlabRollout:
@@ -403,6 +399,7 @@ def run_rl(
     lora = lora_config(config)
     reward = EnvReward(config, envs)
     table = _StepTable(out / STEPS_FILE, rows, reward, config, progress)
+    rollout = _rollout(config, model.path, tokenizer, out)
     with warnings.catch_warnings():  # rollout_func is TRL's documented hook, flagged experimental at every start
         warnings.filterwarnings("ignore", message="You are using 'rollout_func'")
         trainer = _TimedGRPOTrainer(
@@ -413,7 +410,7 @@ def run_rl(
             processing_class=tokenizer,
             peft_config=lora,
             callbacks=[table],
-            rollout_func=EmlabRollout(model.path, tokenizer, config) if config.rollout == "emlab" else None,
+            rollout_func=rollout,
         )
     trainer.remove_callback(PrinterCallback)
     table.trainer = trainer
@@ -432,6 +429,9 @@ def run_rl(
         if isinstance(e, EmlabError):
             raise EmlabError(f"{e}{note}") from e
         raise
+    finally:
+        if isinstance(rollout, VLLMRollout):
+            rollout.close()
     seconds = time.perf_counter() - start
     with atomic_path(out / ADAPTER) as tmp:
         trainer.model.save_pretrained(tmp)
@@ -452,6 +452,16 @@ def run_rl(
         write_json_atomic(tmp / RECORD, record)
     write_json_atomic(out / RECORD, record)
     return out
+
+
+def _rollout(config: RLConfig, model_path: str, tokenizer: Any, out: Path) -> Any:
+    """The ``rollout_func`` of ``config.rollout``: emlab's, a vLLM server's, or None for TRL's own generation."""
+    if config.rollout == "emlab":
+        return EmlabRollout(model_path, tokenizer, config)
+    if config.rollout == "vllm":
+        dtype = str(inference_dtype()).removeprefix("torch.")
+        return VLLMRollout(model_path, tokenizer, config, out, dtype=dtype)
+    return None
 
 
 def _keep_finished(trainer: GRPOTrainer, checkpointed: int) -> int:

@@ -1,8 +1,11 @@
 """A stand-in for ``python -m vllm.entrypoints.openai.api_server`` in the fast tests (on PYTHONPATH only there).
 
-It serves ``/health``, ``/v1/models`` and ``/v1/chat/completions`` for the names given with
-``--served-model-name`` and ``--lora-modules`` and appends one JSON line per event to
-``$FAKE_VLLM_RECORD``: its start (argv, pid, the KV-cache variable) and every chat request.
+It serves ``/health``, ``/v1/models``, ``/v1/chat/completions`` and ``/v1/completions`` (token-id prompts,
+``return_token_ids``: the answer is ``[seed % 1000 + 10, 11, 12]``) for the names given with
+``--served-model-name`` and ``--lora-modules``, and, with ``VLLM_ALLOW_RUNTIME_LORA_UPDATING=True``,
+``/v1/load_lora_adapter`` / ``/v1/unload_lora_adapter`` (an adapter dir must hold adapter_config.json).
+It appends one JSON line per event to ``$FAKE_VLLM_RECORD``: its start (argv, pid, the KV-cache
+variable) and every request.
 A request for a name it does not serve gets 404, as from vLLM. ``FAKE_VLLM_MODE=exit`` exits
 with code 3 at once; ``hang`` never answers ``/health``.
 """
@@ -65,6 +68,9 @@ def main() -> None:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path in ("/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/v1/completions"):
+                self._other(body)
+                return
             record(
                 {
                     "event": "chat",
@@ -100,6 +106,25 @@ def main() -> None:
                     "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
                 },
             )
+
+        def _other(self, body: dict) -> None:
+            record({"event": self.path.rsplit("/", 1)[1], **body})
+            runtime = os.environ.get("VLLM_ALLOW_RUNTIME_LORA_UPDATING") == "True"
+            if self.path == "/v1/load_lora_adapter":
+                if not runtime or not os.path.isfile(os.path.join(body["lora_path"], "adapter_config.json")):
+                    self._send(404 if not runtime else 400, {"object": "error", "message": "cannot load"})
+                    return
+                names.append(body["lora_name"])
+                self._send(200, {})
+            elif self.path == "/v1/unload_lora_adapter":
+                names.remove(body["lora_name"])
+                self._send(200, {})
+            elif body.get("model") not in names or not isinstance(body.get("prompt"), list):
+                self._send(404, {"object": "error", "message": f"The model `{body.get('model')}` does not exist."})
+            else:
+                ids = [body["seed"] % 1000 + 10, 11, 12][: body["max_tokens"]]
+                choice = {"index": 0, "text": "x", "token_ids": ids, "finish_reason": "stop"}
+                self._send(200, {"id": "cmpl-fake", "object": "text_completion", "choices": [choice]})
 
     ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
 
