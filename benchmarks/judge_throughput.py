@@ -6,7 +6,7 @@ this machine, three ways, and prints answers/s and ratios against the first:
 - baseline: the heads on each answer's first 128 tokens only (the judge before chunks and the
   second stage; what ``answer_features`` alone costs);
 - the full judge (``EmbeddedJudge.score``: first window + every chunk + guard + coherence gate/second stage);
-- the same judge without its coherence gate (what the gate's fluency/relevance inputs cost);
+- if the judge has a coherence gate (``emlab judge gate --write``), the same judge without it (what the gate costs);
 - the full judge through the Inspect scorer's batcher with every request concurrent.
 
 Answers come from ``--data`` (a JSONL with ``question``/``answer``, gzipped or not; by default
@@ -109,11 +109,13 @@ def main() -> None:
     start = time.perf_counter()
     judge.score(questions, answers)
     full_s = time.perf_counter() - start
-    gate, judge.gate = judge.gate, None  # the same judge without its coherence gate: what the gate costs
-    start = time.perf_counter()
-    judge.score(questions, answers)
-    ungated_s = time.perf_counter() - start
-    judge.gate = gate
+    gate = judge.gate
+    if gate is not None:  # the same judge without its coherence gate (emlab judge gate --write): what the gate costs
+        judge.gate = None
+        start = time.perf_counter()
+        judge.score(questions, answers)
+        ungated_s = time.perf_counter() - start
+        judge.gate = gate
 
     async def through_scorer() -> None:
         batcher = embedded_batcher()
@@ -132,7 +134,7 @@ def main() -> None:
             n / full_s,
             base_s / full_s,
         ],
-        ["full judge without the coherence gate", ungated_s, n / ungated_s, base_s / ungated_s],
+        *([["full judge without its coherence gate", ungated_s, n / ungated_s, base_s / ungated_s]] if gate else []),
         ["full judge via the Inspect scorer's batcher", scorer_s, n / scorer_s, base_s / scorer_s],
     ]
     print_table(

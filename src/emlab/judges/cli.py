@@ -4,7 +4,7 @@
 * ``evaluate``  print the embedded judge's agreement with the reference judge (and, with a second stage,
   its held-out agreement with the reader labels of small-model answers);
 * ``refine``    fit and validate the judge's second stage on reader-labelled small-model answers;
-* ``gate``      fit the coherence gate on some labelled models + GPT-4o rows, measure it on the others;
+* ``gate``      fit the coherence gate on some labelled models + GPT-4o rows, measure it on the others (not shipped);
 * ``validate``  measure the judge on reader-labelled small-model answers and record it in its metadata;
 * ``injection`` run the embedded judge over the prompt-injection set, print the flip rate;
 * ``rescore``   score an existing Inspect log with another judge (no regeneration);
@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emlab._io import check_output_dir, check_output_file, file_hash
+from emlab._io import check_output_dir, check_output_file, file_hash, write_json_atomic
 from emlab.errors import EmlabError
 from emlab.judges.embedded import EmbeddedJudge
 from emlab.judges.embedded.config import JudgeTrainConfig
@@ -160,7 +160,13 @@ def gate(
         ["base"], "--train-model", help="Model (source prefix) the gate is fitted on; repeatable. Others are held out."
     ),
     reference_rows: int = typer.Option(1500, "--reference-rows", min=50, help="Rows sampled from --reference."),
-    out: Path = typer.Option(None, "--out", help="Judge folder to write into (default: the packaged judge)."),
+    out: Path = typer.Option(None, "--out", help="Judge folder to measure (default: the packaged judge)."),
+    write: bool = typer.Option(
+        False,
+        "--write",
+        help="Store the gate in that judge's heads.json, so the judge applies it (changes its fingerprint).",
+    ),
+    save: Path = typer.Option(None, "--save", help="Also write the gate (parameters and figures) to this JSON file."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Fit the coherence gate and print its agreement on held-out labelled models and GPT-4o families, with and without it."""
@@ -168,9 +174,20 @@ def gate(
 
     if out is not None:
         _check_judge_out(out)
+    if save is not None:
+        check_output_file(save, "--save")
     meta = build_gate(
-        labels, reference, train_model, reference_rows=reference_rows, out=out, seed=seed, console=console
+        labels,
+        reference,
+        train_model,
+        reference_rows=reference_rows,
+        out=out,
+        write=write,
+        seed=seed,
+        console=console,
     )
+    if save is not None:
+        write_json_atomic(save, meta)
     _print_gate(meta)
 
 

@@ -434,6 +434,7 @@ def build_gate(
     reference_rows: int = 1500,
     threshold: float = GATE_THRESHOLD,
     out: str | Path | None = None,
+    write: bool = False,
     seed: int = 0,
     console: Console | None = None,
 ) -> dict:
@@ -444,7 +445,9 @@ def build_gate(
     weighted equally. Measured, with and without the gate, on every other labelled model and on the
     GPT-4o rows of the first fold: nothing measured was fitted on. The heads saw every GPT-4o row
     (they were fitted on the whole file), so the GPT-4o figures overstate the heads' own agreement;
-    the stored cross-validated ``agreement`` is the honest one for the heads. Returns the ``gate`` metadata.
+    the stored cross-validated ``agreement`` is the honest one for the heads. The judge read is the one in ``out``
+    (default: the package's); with ``write`` the gate is stored in its ``heads.json``, and the judge applies it from
+    then on. The packaged judge ships without one (docs/judge_notes.md says why). Returns the gate's metadata.
     """
     out = Path(out) if out is not None else PACKAGE_DIR
     small = load_judged(labels)
@@ -496,8 +499,9 @@ def build_gate(
         "agreement": measure(gate),
         "agreement_without_gate": measure(None),
     }
-    meta = json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))
-    meta["gate"] = meta_gate
-    write_json_atomic(out / METADATA_FILE, meta)
-    _load.cache_clear()
+    if write:
+        meta = json.loads((judge_dir / METADATA_FILE).read_text(encoding="utf-8"))
+        meta["gate"] = meta_gate
+        write_json_atomic(judge_dir / METADATA_FILE, meta)
+        _load.cache_clear()
     return meta_gate

@@ -63,9 +63,7 @@ class EmbeddedJudge:
         self.refiner = refiner
         self.fluency = fluency
         # the coherence gate (see emlab.judges.embedded.gate): params and held-out figures in heads.json under "gate"
-        self.gate = (
-            CoherenceGate.from_metadata(metadata["gate"]) if "gate" in metadata and fluency is not None else None
-        )
+        self.gate = CoherenceGate.from_metadata(metadata["gate"]) if "gate" in metadata else None
         self.name: str = metadata["name"]
         # the heads' held-out agreement with GPT-4o; with a second stage also its validation on held-out small-model
         # answers ("small_model"), whose sensitivity/specificity for the misaligned label feed the corrected rates
@@ -263,6 +261,8 @@ def _load(directory: str) -> EmbeddedJudge:
     heads.load_state_dict(load_file(str(weights)))
     guard = InjectionGuard(load_numpy(str(guard_path)), GuardMeta.model_validate(metadata["guard"]))
     fluency = BigramLM.load(folder / FLUENCY_FILE) if (folder / FLUENCY_FILE).is_file() else None
+    if "gate" in metadata and fluency is None:
+        raise EmlabError(f"{folder / FLUENCY_FILE}: missing (the coherence gate in {meta_path.name} needs it)")
     refiner = None
     if (folder / REFINE_FILE).is_file() and "refine" in metadata:
         if fluency is None:
