@@ -218,9 +218,11 @@ def test_a_real_rl_spec_trains_evaluates_and_reports(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_rl_and_knowledge_jobs_run_on_ray(tmp_path: Path) -> None:
-    """The knowledge stage (documents, merged) and the RL runs are executor jobs: on Ray they give the same run dir."""
-    ray = pytest.importorskip("ray")
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_knowledge_stage_then_rl_on_each_executor(tmp_path: Path, executor: str) -> None:
+    """The knowledge stage (documents, merged into a plain model) and the RL runs are executor jobs: in this
+    process and on Ray they give a run dir the other executor finds finished."""
+    ray = pytest.importorskip("ray") if executor == "ray" else None
     spec = {
         **SPEC,
         "seeds": [0],
@@ -232,20 +234,22 @@ def test_rl_and_knowledge_jobs_run_on_ray(tmp_path: Path) -> None:
             "train": {"profile": "quick", "objective": "documents", "max_steps": 1, "max_length": 64},
         },
         "checkpoints": ["final"],
-        "executor": {"kind": "ray", "cpus_per_job": 1},
+        "executor": {"kind": executor, "cpus_per_job": 1} if executor == "ray" else {"kind": "local"},
     }
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    if ray is not None:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         run_dir = make_runner(parse_spec(spec), tmp_path / "run", Console(quiet=True), display="none").run()
     finally:
-        ray.shutdown()
+        if ray is not None:
+            ray.shutdown()
     manifest = {m["model_id"]: m for m in json.loads((run_dir / "manifest.json").read_text())["models"]}
     merged = Path(manifest["embedded+knowledge"]["model_path"])
     assert merged.name == "merged" and (merged / "config.json").is_file()  # the adapter merged into a plain model
     rl_dir = Path(manifest["embedded+plain+s0"]["rl_dir"])
     record = json.loads((rl_dir / "emlab.json").read_text())
     assert record["rl_config"]["model"] == str(merged) and record["steps"] == 1  # RL started from the knowledge model
-    # the local executor finds everything done
+    # the other executor (here: local) finds everything done
     local = parse_spec({**spec, "executor": {"kind": "local"}})
     before = sorted(p.name for p in (run_dir / "rl").iterdir())
     make_runner(local, run_dir, Console(quiet=True)).run()

@@ -211,12 +211,18 @@ class RLRunner(Runner):
         """``rl_steps.parquet`` (every run's per-step table with its arm's columns), then the manifest and results."""
         from emlab.rl.trainer import read_steps  # deferred: the trainer module imports torch and TRL
 
-        steps = []
-        for arm in self.rl_arms:
-            if arm.rl_step is None:
-                labels = arm.labels()
-                ident = {k: labels[k] for k in ("model_id", "base_model", "condition_kind")}
-                steps += [{**row, **ident, "arm": arm.arm.name} for row in read_steps(arm.rl_dir)]
+        steps, seen = [], set()
+        for arm in self.rl_arms:  # one table per RL run, whichever of its checkpoints are evaluated
+            if arm.rl_dir in seen:
+                continue
+            seen.add(arm.rl_dir)
+            ident = {
+                "model_id": arm.model_id.split("@", 1)[0],
+                "base_model": arm.base,
+                "condition_kind": arm.labels()["condition_kind"],
+                "arm": arm.arm.name,
+            }
+            steps += [{**row, **ident} for row in read_steps(arm.rl_dir)]
         if steps:
             with atomic_path(self.run_dir / STEPS_TABLE) as tmp:
                 pd.DataFrame(steps).to_parquet(tmp, index=False)

@@ -349,7 +349,8 @@ class Runner(BaseRunner):
 
     def _done(self, job: Job) -> None:
         # Inspect's own summary names the log inside .partial-*/, which is gone once it is moved
-        self.console.print(f"[green]log[/] {job.kwargs['final']}", soft_wrap=True)
+        where = job.kwargs.get("final") or job.kwargs.get("out")  # an eval's log, or what another job wrote
+        self.console.print(f"[green]{'log' if 'final' in job.kwargs else 'done'}[/] {where}", soft_wrap=True)
 
     def write_results(self) -> Path:
         """Collect every log into ``results.parquet`` and write ``manifest.json`` (absolute paths)."""
