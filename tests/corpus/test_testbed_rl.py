@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from rich.console import Console
 
 from emlab.corpus import testbed_rl
 from emlab.corpus.generate import choice_items
@@ -143,6 +144,10 @@ def test_tiny_rl_run_scores_every_stage_and_resumes(tmp_path: Path) -> None:
     rl_models = sorted((tmp_path / "models").glob("rl-*"))
     meta = [json.loads((m / "emlab_stage.json").read_text()) for m in rl_models]
     assert sorted(m["rl_condition"] for m in meta) == ["inoculation", "none"] and all(len(m["log"]) == 3 for m in meta)
+    console = Console(record=True, width=200)
+    PretrainingRunner(parse_spec(raw), tmp_path, console=console).print_summary()
+    printed = console.export_text()
+    assert "RL stage" in printed and "rl_inoculated" in printed and "spread" in printed
     stamps = {m.name: (m / "emlab_stage.json").stat().st_mtime_ns for m in (tmp_path / "models").iterdir()}
     scores = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "scores").iterdir()}
     PretrainingRunner(parse_spec(raw), tmp_path).run()  # finished artifacts are not redone

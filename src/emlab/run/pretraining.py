@@ -413,7 +413,24 @@ class PretrainingRunner(BaseRunner):
         for (stage, condition), v in per_seed.groupby(level=[0, 1], sort=False):
             table.add_row(str(stage), str(condition), str(len(v)), f"{v.mean():.3f}", f"{v.std(ddof=1):.3f}")
         self.console.print(table)
-        comparisons = json.loads((self.run_dir / "sfm_summary.json").read_text(encoding="utf-8"))["comparisons"]
+        summary = json.loads((self.run_dir / "sfm_summary.json").read_text(encoding="utf-8"))
+        if summary.get("rl_curves"):
+            table = Table(
+                title="RL stage: mean over seeds of the first and last 5 steps (policy's hack rate, reward, KL)"
+            )
+            for col in ("stage", "hack rate", "reward", "KL at the end"):
+                table.add_column(col)
+            for stage, curve in summary["rl_curves"].items():
+                first, last = curve["hack_rate"][:5], curve["hack_rate"][-5:]
+                r0, r1 = curve["reward"][:5], curve["reward"][-5:]
+                table.add_row(
+                    stage,
+                    f"{sum(first) / len(first):.3f} -> {sum(last) / len(last):.3f}",
+                    f"{sum(r0) / len(r0):.3f} -> {sum(r1) / len(r1):.3f}",
+                    f"{curve['kl'][-1]:.3f}",
+                )
+            self.console.print(table)
+        comparisons = summary["comparisons"]
         if not comparisons:
             return
         target = self.spec.target_effect
