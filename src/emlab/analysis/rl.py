@@ -12,7 +12,8 @@ Two questions per arm (a grader and a prompt condition, over its seeds):
   over every (arm, eval) in the table. Free-form answers count by the headline rule
   (:data:`emlab.definitions.TURNER`).
 
-The ``reading`` column puts the two together: *hacks, does not generalise* is what the
+``emlab/rl_hacking`` (hacking on held-out prompts) is read as the hack, not as misalignment. The
+``reading`` column puts the two together: *hacks, does not generalise* is what the
 inoculation claim predicts for an inoculated arm; *hacks and generalises*, for the plain arm.
 """
 
@@ -33,6 +34,7 @@ from emlab.definitions import TURNER
 from emlab.evals import PRIMARY_METRICS
 
 ALPHA = 0.05
+HACK_TASK = "rl_hacking"  # measures the hack itself; every other eval counts as misalignment
 EDGE = 0.2  # the first and the last fifth of a run's steps are compared
 
 
@@ -142,26 +144,32 @@ def summary(steps: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
         e, sig = d.estimate, p < ALPHA
         arrow = (" ↑" if e.value > 0 else " ↓") if sig else ""
         rows[i][f"Δ {task} after − before (pts)"] = f"{_fmt_ci(e.value, e.lo, e.hi)}, p Holm {p:.2g}{arrow}"
-        rows[i]["_generalised"] = rows[i].get("_generalised", False) or bool(sig and e.value > 0)
-        rows[i]["_measured"] = True
+        key = "_hack_eval" if task == HACK_TASK else "_misalignment"
+        rows[i][key] = rows[i].get(key, False) or bool(sig and e.value > 0)
     for r in rows:
-        r["reading"] = _reading(r.pop("_hack"), r.pop("_generalised", False), r.pop("_measured", False))
+        r["reading"] = _reading(r.pop("_hack"), r.pop("_hack_eval", None), r.pop("_misalignment", None))
     return pd.DataFrame(rows)
 
 
-def _reading(hack: Any, generalised: bool, measured: bool) -> str:
-    """The arm at a glance, from the hack-rate change and the Holm-adjusted misalignment changes."""
-    if hack.n_seeds < MIN_SEEDS_FOR_CI or np.isnan(hack.lo):
+def _reading(hack: Any, hack_eval: bool | None, misalignment: bool | None) -> str:
+    """The arm at a glance: did hacking rise, and did any misalignment eval rise (Holm-adjusted)?
+
+    Hacking is read from the held-out hack eval (``emlab/rl_hacking``: questions paired, so it has a CI
+    at any number of seeds) when the run has it, else from the training table's seeds. ``None``: not measured.
+    """
+    if hack_eval is not None:
+        learnt = "hacks more (held-out eval)" if hack_eval else "no rise in hacking detected (held-out eval)"
+    elif hack.n_seeds < MIN_SEEDS_FOR_CI or np.isnan(hack.lo):
         learnt = (
-            "hack rate " + ("rose" if hack.effect > 0 else "did not rise") + f" (no CI below {MIN_SEEDS_FOR_CI} seeds)"
+            f"training hack rate {'rose' if hack.effect > 0 else 'did not rise'} (no CI below {MIN_SEEDS_FOR_CI} seeds)"
         )
     elif hack.lo > 0:
         learnt = "hacks more"
     else:
         learnt = "no rise in hacking detected"
-    if not measured:
-        return learnt + "; no eval measured"
-    return learnt + ("; misalignment rose" if generalised else "; no misalignment rise detected")
+    if misalignment is None:
+        return learnt + "; no misalignment eval"
+    return learnt + ("; misalignment rose" if misalignment else "; no misalignment rise detected")
 
 
 def rl_sections(run_dir: Path, df: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
