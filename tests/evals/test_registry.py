@@ -23,6 +23,7 @@ def test_every_task_has_one_entry_whose_rows_load() -> None:
         "reward_hacking",
         "identity",
         "persona_behaviour",
+        "sfm_choice",
     }
     for name, info in TASKS.items():
         assert info.name == name and info.factory.__name__ == name and info.description
