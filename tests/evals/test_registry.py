@@ -21,6 +21,7 @@ def test_every_task_has_one_entry_whose_rows_load() -> None:
         "alignment_faking",
         "deception",
         "reward_hacking",
+        "rl_hacking",
         "identity",
         "persona_behaviour",
         "sfm_choice",
@@ -30,8 +31,9 @@ def test_every_task_has_one_entry_whose_rows_load() -> None:
         assert getattr(evals, name) is info.factory  # the package hands on the registry's factories
         if info.row_model is not None:
             assert load_rows(name, info.row_model)  # the built-in scenarios validate with the registered model
-    # freeform reads a question YAML and has its own report section; every other task has both
-    assert [n for n, t in TASKS.items() if t.row_model is None or t.metric is None] == ["freeform"]
+    # freeform reads a question YAML and has its own report section; rl_hacking draws its prompts from the RL
+    # environments (no scenario file); every other task has both
+    assert [n for n, t in TASKS.items() if t.row_model is None or t.metric is None] == ["freeform", "rl_hacking"]
 
 
 def test_primary_metrics_is_a_view_of_the_registry() -> None:
