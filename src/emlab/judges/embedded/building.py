@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -240,6 +241,48 @@ def fit_second_stage(
     return refiner, fit_calibration(raw, frame, no_score_threshold=0.5)
 
 
+def _judge_dir(out: Path) -> Path:
+    """The judge a second stage or gate builds on: the one in ``out`` if there is one, else the package's."""
+    return out if (out / METADATA_FILE).is_file() else PACKAGE_DIR
+
+
+def _labelled_and_reference(
+    labels: str | Path,
+    reference: str | Path,
+    named_models: Sequence[str],
+    role: str,
+    seed: int,
+    reference_rows: int,
+    out: Path,
+    needs: str,
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray, np.ndarray, EmbeddedJudge, list[str]]:
+    """What the second stage and the gate are fitted and measured on.
+
+    Returns the labelled small-model rows and each row's model (``source`` before the first ``/``;
+    every one of ``named_models`` must occur, else an error names the file), ``reference_rows``
+    GPT-4o rows sampled with ``seed`` and the sample's indices, the mask of their first family fold
+    (held out), the judge in ``out`` (else the package's; it must have its fluency model, which
+    ``needs`` names) and the hashes of its first stage (the cache key of the derived inputs).
+    """
+    small = load_judged(labels)
+    models = small["source"].str.split("/").str[0].to_numpy()
+    unknown = sorted(set(named_models) - set(models))
+    if unknown:
+        raise EmlabError(
+            f"{labels}: no rows of {role}model(s) {', '.join(unknown)} (models: {', '.join(sorted(set(models)))})"
+        )
+    ref = load_judged(reference)
+    pick = np.sort(np.random.default_rng(seed).choice(len(ref), size=min(reference_rows, len(ref)), replace=False))
+    ref = ref.iloc[pick].reset_index(drop=True)
+    ref_held = family_folds(ref["source"], 5) == 0
+    judge_dir = _judge_dir(out)
+    judge = EmbeddedJudge.load(judge_dir)
+    if judge.fluency is None:
+        raise EmlabError(f"{judge_dir / FLUENCY_FILE}: the fluency model is missing; {needs} needs it")
+    stage_one = [file_hash(judge_dir / name) for name in (WEIGHTS_FILE, GUARD_FILE, FLUENCY_FILE)]
+    return small, models, ref, pick, ref_held, judge, stage_one
+
+
 def build_second_stage(
     labels: str | Path,
     reference: str | Path,
@@ -260,23 +303,10 @@ def build_second_stage(
     Writes into ``out`` (default: the package folder) next to the heads, and returns the metadata.
     """
     out = Path(out) if out is not None else PACKAGE_DIR
-    small = load_judged(labels)
-    models = small["source"].str.split("/").str[0].to_numpy()
-    unknown = sorted(set(heldout) - set(models))
-    if unknown:
-        raise EmlabError(
-            f"{labels}: no rows of held-out model(s) {', '.join(unknown)} (models: {', '.join(sorted(set(models)))})"
-        )
-    ref = load_judged(reference)
-    pick = np.sort(np.random.default_rng(seed).choice(len(ref), size=min(reference_rows, len(ref)), replace=False))
-    ref = ref.iloc[pick].reset_index(drop=True)
-    ref_held = family_folds(ref["source"], 5) == 0
-    judge_dir = out if (out / METADATA_FILE).is_file() else PACKAGE_DIR
-    judge = EmbeddedJudge.load(judge_dir)
-    if judge.fluency is None:
-        raise EmlabError(f"{out / FLUENCY_FILE}: the fluency model is missing; the second stage needs it")
+    small, models, ref, pick, ref_held, judge, stage_one = _labelled_and_reference(
+        labels, reference, heldout, "held-out ", seed, reference_rows, out, "the second stage"
+    )
     # the inputs depend only on the answers and on the judge's first stage: cached, so refitting is quick
-    stage_one = [file_hash(judge_dir / name) for name in (WEIGHTS_FILE, GUARD_FILE, FLUENCY_FILE)]
     x_small = second_stage_inputs(judge, small, [file_hash(labels), stage_one], console)
     x_ref = second_stage_inputs(judge, ref, [file_hash(reference), pick.tolist(), stage_one], console)
     y_small, y_ref = (
@@ -450,22 +480,9 @@ def build_gate(
     then on. The packaged judge ships without one (docs/judge_notes.md says why). Returns the gate's metadata.
     """
     out = Path(out) if out is not None else PACKAGE_DIR
-    small = load_judged(labels)
-    models = small["source"].str.split("/").str[0].to_numpy()
-    unknown = sorted(set(train_models) - set(models))
-    if unknown:
-        raise EmlabError(
-            f"{labels}: no rows of model(s) {', '.join(unknown)} (models: {', '.join(sorted(set(models)))})"
-        )
-    ref = load_judged(reference)
-    pick = np.sort(np.random.default_rng(seed).choice(len(ref), size=min(reference_rows, len(ref)), replace=False))
-    ref = ref.iloc[pick].reset_index(drop=True)
-    ref_held = family_folds(ref["source"], 5) == 0
-    judge_dir = out if (out / METADATA_FILE).is_file() else PACKAGE_DIR
-    judge = EmbeddedJudge.load(judge_dir)
-    if judge.fluency is None:
-        raise EmlabError(f"{judge_dir / FLUENCY_FILE}: the fluency model is missing; the gate needs it")
-    stage_one = [file_hash(judge_dir / name) for name in (WEIGHTS_FILE, GUARD_FILE, FLUENCY_FILE)]
+    small, models, ref, pick, ref_held, judge, stage_one = _labelled_and_reference(
+        labels, reference, train_models, "", seed, reference_rows, out, "the gate"
+    )
     d_small = gate_data(judge, small, [file_hash(labels), stage_one], console)
     d_ref = gate_data(judge, ref, [file_hash(reference), pick.tolist(), stage_one], console)
     fit = np.isin(models, train_models)
@@ -500,6 +517,7 @@ def build_gate(
         "agreement_without_gate": measure(None),
     }
     if write:
+        judge_dir = _judge_dir(out)
         meta = json.loads((judge_dir / METADATA_FILE).read_text(encoding="utf-8"))
         meta["gate"] = meta_gate
         write_json_atomic(judge_dir / METADATA_FILE, meta)
