@@ -90,15 +90,17 @@ def build_document_set(
             if not 1 <= n <= len(docs):
                 raise EmlabError(f"{source}: asked for n={n} documents but it has {len(docs)}")
             docs = [docs[i] for i in sorted(random.Random(seed).sample(range(len(docs)), n))]
+    return _write(out, docs, {"source": source, "source_kind": kind, "n": n, "seed": seed})
+
+
+def _write(out: Path, docs: list[dict[str, Any]], facts: dict[str, Any]) -> dict[str, Any]:
+    """Write ``docs`` to ``out`` and its ``.meta.json`` (``facts`` + what every document set records); return the meta."""
     count = write_jsonl_atomic(out, docs)
     meta = {
         "path": str(out),
-        "source": source,
-        "source_kind": kind,
         "objective": "documents",
-        "n": n,
-        "seed": seed,
         "condition": {"name": "none", "text": None},
+        **facts,
         "rows": count,
         "sha256": file_hash(out, length=64),
     }
@@ -191,24 +193,17 @@ def build_mixture(
             f"{source}: mixture '{mixture}' kept only {len(docs)} documents of the n={n} asked for "
             f"({stats.removed} removed); use a larger source or a smaller n"
         )
-    count = write_jsonl_atomic(out, docs)
-    meta = {
-        "path": str(out),
+    facts = {
         "source": source,
         "source_kind": kind,
-        "objective": "documents",
         "n": n,
         "seed": seed,
-        "condition": {"name": "none", "text": None},
         "mixture": mixture,
         "mixture_settings": settings.model_dump(),
         "transform": stats.as_dict(),
         "class_shares": class_shares([d["text"] for d in docs], scorer),
-        "rows": count,
-        "sha256": file_hash(out, length=64),
     }
-    write_json_atomic(meta_path(out), meta)
-    return meta
+    return _write(out, docs, facts)
 
 
 def class_shares(texts: list[str], scorer: Scorer) -> dict[str, float]:
