@@ -92,6 +92,14 @@ def test_plan_labels_arms_by_grader_condition_and_checkpoint() -> None:
     )
 
 
+def test_engine_vllm_sends_the_rollouts_through_vllm_too() -> None:
+    spec = parse_spec({**SPEC, "engine": "vllm"})
+    assert spec.rl_config("embedded", spec.arms[0], 0).rollout == "vllm"
+    assert parse_spec(SPEC).rl_config("embedded", spec.arms[0], 0).rollout == "emlab"
+    own = parse_spec({**SPEC, "engine": "vllm", "rl": {**SPEC["rl"], "rollout": "trl"}})
+    assert own.rl_config("embedded", own.arms[0], 0).rollout == "trl"  # rl: decides when it says
+
+
 def _fake_rl_job(calls: list[Any]) -> Any:
     """What run_rl leaves in ``out``: steps.jsonl (hack rate rising on the vulnerable grader), checkpoints, emlab.json."""
 

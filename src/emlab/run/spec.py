@@ -364,7 +364,11 @@ class RLSpec(BaseModel):
     checkpoints: list[int | Literal["final"]] = Field(default_factory=lambda: ["final"], min_length=1)
     evals: list[EvalSpec] = Field(default_factory=list)
     judge: str = "embedded"
-    engine: Literal[ENGINES] = "hf"
+    engine: Literal[ENGINES] = Field(
+        "hf",
+        description="vllm: the evals through a vLLM server (as in finetune specs) and the RL rollouts through one "
+        "(rl.rollout: vllm, unless rl: sets another)",
+    )
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     @field_validator("seeds")
@@ -383,6 +387,8 @@ class RLSpec(BaseModel):
         profile = settings.pop("profile", "default")
         if arm.hint is not None:
             settings["hint"] = arm.hint
+        if self.engine == "vllm":  # one engine switch: the rollouts go through vLLM too, unless rl: says otherwise
+            settings.setdefault("rollout", "vllm")
         return make_rl_config(
             profile,
             **settings,
