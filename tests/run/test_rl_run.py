@@ -271,3 +271,18 @@ def test_knowledge_stage_then_rl_on_each_executor(tmp_path: Path, executor: str)
     before = sorted(p.name for p in (run_dir / "rl").iterdir())
     make_runner(local, run_dir, Console(quiet=True)).run()
     assert sorted(p.name for p in (run_dir / "rl").iterdir()) == before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(5400)
+def test_the_reward_hacking_example_learns_the_hack_and_not_on_the_secure_twin(tmp_path: Path) -> None:
+    """examples/reward_hacking_rl.yaml end to end (~40 min alone with OMP_NUM_THREADS=1; docs/reward_hacking_rl.md):
+    in the ``none`` arm the held-out hack rate rises with a Holm-adjusted CI above zero; on the secure twin it does not."""
+    from emlab.run.spec import read_spec_file
+
+    spec = parse_spec(read_spec_file(Path(__file__).parents[2] / "examples" / "reward_hacking_rl.yaml"))
+    run_dir = make_runner(spec, tmp_path / "run", Console(quiet=True), display="none").run()
+    df = pd.read_parquet(run_dir / "results.parquet")
+    table = summary(pd.read_parquet(run_dir / "rl_steps.parquet"), df).set_index("arm")
+    assert table.loc["none", "reading"].startswith("hacks more (held-out eval)"), table.loc["none"].to_dict()
+    assert table.loc["secure", "reading"].startswith("no rise in hacking detected"), table.loc["secure"].to_dict()
