@@ -35,7 +35,10 @@ def register(app: typer.Typer) -> None:
         generations: int = typer.Option(None, help="completions per prompt (the GRPO group)"),
         prompts_per_step: int = typer.Option(None, help="distinct prompts per step"),
         max_new_tokens: int = typer.Option(None, help="longest completion in tokens"),
-        rollout: str = typer.Option(None, help="emlab (fast_generate on a merged copy; default), trl, or vllm (a vLLM server, $EMLAB_VLLM_PYTHON)"),
+        rollout: str = typer.Option(
+            None,
+            help="emlab (fast_generate on a merged copy; default), trl, or vllm (a vLLM server, $EMLAB_VLLM_PYTHON)",
+        ),
     ) -> None:
         """Train a LoRA adapter with GRPO on the environments' rewards; write the per-step table to OUT/steps.jsonl."""
         from emlab.rl.trainer import run_rl  # deferred: loads torch, transformers and TRL
