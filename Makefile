@@ -43,7 +43,7 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests benchmarks examples
 
 test: install lint
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q --durations=20
 
 test-slow: install
 	$(PY) -m pytest -m slow -q

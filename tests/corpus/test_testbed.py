@@ -145,6 +145,7 @@ def _mtimes(run_dir: Path) -> dict[str, float]:
     return {p.name: os.stat(p / "emlab_stage.json").st_mtime for p in (run_dir / "models").iterdir()}
 
 
+@pytest.mark.slow  # keeps `make test` under 15 min (16:12 on 2026-12-02) (~13 s; test_testbed_rl covers the pipeline)
 def test_tiny_run_writes_the_results_table_and_resumes(tmp_path):
     df = _run(TINY, tmp_path)
     n_items = len(choice_items())

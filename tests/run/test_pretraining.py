@@ -59,6 +59,7 @@ def test_every_setting_that_changes_the_tokenizer_is_in_its_key(tmp_path: Path) 
     )
 
 
+@pytest.mark.slow  # keeps `make test` under 15 min (16:12 on 2026-12-02) (~14 s, starts Ray)
 def test_ray_runs_the_testbed_jobs_and_local_resumes_them(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
