@@ -445,17 +445,35 @@ def _check_finetune(spec: ExperimentSpec) -> None:
             if msg.startswith("field '")
             else f"field 'train.profile': {msg}"
         ) from None
+    _check_engine(spec)
+    _check_objective(spec, cfg.objective)
+    _check_models(spec.models, trained=bool(spec.train_sets))
+
+
+def _check_engine(spec: ExperimentSpec | RLSpec) -> None:
+    """``engine: vllm`` serves from this machine, so not to Ray workers."""
     if spec.engine == "vllm" and spec.executor.kind == "ray":
         raise EmlabError(
             "field 'engine': 'vllm' runs its server on this machine and cannot serve Ray workers yet; "
             "use executor: {kind: local} or engine: hf"
         )
-    _check_objective(spec, cfg.objective)
-    for i, ref in enumerate(spec.models):
+
+
+def _check_models(models: list[str], trained: bool) -> None:
+    """Every model reference resolves (and, ``trained``, can be finetuned); the error names ``models.i``."""
+    for i, ref in enumerate(models):
         try:
-            _check_model(ref, trained=bool(spec.train_sets))
+            _check_model(ref, trained=trained)
         except ValueError as e:
             raise EmlabError(f"field 'models.{i}': {e}") from None
+
+
+def _source_fits_objective(source: str, objective: str, field: str, objective_field: str) -> None:
+    """A chat generator feeds the chat objective, a document generator the documents one; else the error names ``field``."""
+    if objective == "chat" and source in DOCUMENT_GENERATORS:
+        raise EmlabError(f"field '{field}': '{source}' makes documents; set {objective_field}: documents")
+    if objective == "documents" and source in GENERATORS:
+        raise EmlabError(f"field '{field}': '{source}' makes chats, not documents")
 
 
 def _check_objective(spec: ExperimentSpec, objective: str) -> None:
@@ -473,12 +491,7 @@ def _check_objective(spec: ExperimentSpec, objective: str) -> None:
         if ts.mixture == "tagged":
             _check_tag_conditioning(spec, i)
     for i, ts in enumerate(spec.train_sets):
-        if objective == "chat" and ts.source in DOCUMENT_GENERATORS:
-            raise EmlabError(
-                f"field 'train_sets.{i}.source': '{ts.source}' makes documents; set train.objective: documents"
-            )
-        if objective == "documents" and ts.source in GENERATORS:
-            raise EmlabError(f"field 'train_sets.{i}.source': '{ts.source}' makes chats, not documents")
+        _source_fits_objective(ts.source, objective, f"train_sets.{i}.source", "train.objective")
     for i, c in enumerate(spec.conditions):
         if objective == "documents" and c.condition != "none":
             raise EmlabError(
@@ -567,10 +580,7 @@ def _check_rl(spec: RLSpec) -> None:
             )
     if len(set(spec.checkpoints)) != len(spec.checkpoints):
         raise EmlabError("field 'checkpoints': entries must be unique")
-    if spec.engine == "vllm" and spec.executor.kind == "ray":
-        raise EmlabError(
-            "field 'engine': 'vllm' cannot serve Ray workers yet; use executor: {kind: local} or engine: hf"
-        )
+    _check_engine(spec)
     if spec.knowledge is not None:
         train = dict(spec.knowledge.train)
         if "seed" in train:
@@ -580,18 +590,8 @@ def _check_rl(spec: RLSpec) -> None:
             objective = make_train_config(profile, **train).objective
         except EmlabError as e:
             raise EmlabError(f"field 'knowledge.train': {str(e).removeprefix('invalid training setting: ')}") from None
-        source = spec.knowledge.source
-        if objective == "chat" and source in DOCUMENT_GENERATORS:
-            raise EmlabError(
-                f"field 'knowledge.source': '{source}' makes documents; set knowledge.train.objective: documents"
-            )
-        if objective == "documents" and source in GENERATORS:
-            raise EmlabError(f"field 'knowledge.source': '{source}' makes chats, not documents")
-    for i, ref in enumerate(spec.models):
-        try:
-            _check_model(ref, trained=True)
-        except ValueError as e:
-            raise EmlabError(f"field 'models.{i}': {e}") from None
+        _source_fits_objective(spec.knowledge.source, objective, "knowledge.source", "knowledge.train.objective")
+    _check_models(spec.models, trained=True)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
