@@ -25,7 +25,7 @@ TINY = {
     "name": "tiny",
     "conditions": ["baseline", "tagged"],
     "seeds": [0],
-    "torch_threads": 1,
+    "executor": {"kind": "local", "torch_threads": 1},
     "corpus": {"n_docs": 120},
     "model": {"vocab_size": 400, "hidden_size": 32, "layers": 1, "heads": 2, "intermediate_size": 64, "context": 64},
     "pretrain": {"epochs": 0.5},
@@ -79,7 +79,7 @@ def test_example_cpu_model_has_5_to_30m_parameters(tmp_path):
     texts = [d["text"] for d in pretraining_documents(spec.corpus.n_docs, spec.seeds[0], CorpusMix(**spec.corpus.mix))]
     vocab = len(train_tokenizer(texts, spec.model.vocab_size, tmp_path / "tok"))
     assert 5_000_000 <= n_parameters(new_model(spec.model, vocab, seed=0)) <= 30_000_000
-    assert spec.executor.max_parallel == 2 and spec.torch_threads == 1 and spec.pretrain.precision == "bf16"
+    assert spec.executor.max_parallel == 2 and spec.executor.torch_threads == 1 and spec.pretrain.precision == "bf16"
 
 
 def test_gpu_preset_fills_a_larger_model_and_spec_fields_win():

@@ -26,7 +26,7 @@ TINY = {
     "name": "tiny_rl",
     "conditions": ["baseline"],
     "seeds": [0],
-    "torch_threads": 1,
+    "executor": {"kind": "local", "torch_threads": 1},
     "corpus": {"n_docs": 80},
     "model": {"vocab_size": 300, "hidden_size": 16, "layers": 1, "heads": 2, "intermediate_size": 32, "context": 64},
     "pretrain": {"epochs": 0.3},

@@ -16,6 +16,13 @@ def write_pid(out: Path) -> None:
     out.write_text(str(os.getpid()))
 
 
+def write_threads(out: Path) -> None:
+    """A job: write the number of torch threads it runs with to ``out``."""
+    import torch
+
+    out.write_text(str(torch.get_num_threads()))
+
+
 def fail(message: str) -> None:
     """A job that fails the way emlab jobs do."""
     raise EmlabError(message)
@@ -88,6 +95,18 @@ def test_local_worker_failure_propagates_the_emlab_error(tmp_path: Path) -> None
     jobs = [Job("bad", fail, {"message": "spec.yaml: field 'x' broke"}), Job("ok", write_pid, {"out": tmp_path / "ok"})]
     with pytest.raises(EmlabError, match="spec.yaml: field 'x' broke"):
         run_jobs(jobs, ExecutorSpec(max_parallel=2))
+
+
+def test_torch_threads_apply_in_each_job_and_are_restored_here(tmp_path: Path) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    want = 1 if before != 1 else 2
+    run_jobs([Job("here", write_threads, {"out": tmp_path / "here.txt"})], ExecutorSpec(torch_threads=want))
+    assert (tmp_path / "here.txt").read_text() == str(want) and torch.get_num_threads() == before
+    jobs = [Job(f"w{i}", write_threads, {"out": tmp_path / f"w{i}.txt"}) for i in range(2)]
+    run_jobs(jobs, ExecutorSpec(max_parallel=2, torch_threads=want))  # in spawned worker processes
+    assert {(tmp_path / f"w{i}.txt").read_text() for i in range(2)} == {str(want)}
 
 
 def test_call_where_jobs_run_locally_is_this_process() -> None:

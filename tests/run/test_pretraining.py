@@ -17,7 +17,7 @@ TINY = {
     "name": "tiny",
     "conditions": ["baseline"],
     "seeds": [0],
-    "torch_threads": 1,
+    "executor": {"kind": "local", "torch_threads": 1},
     "corpus": {"n_docs": 80},
     "model": {"vocab_size": 300, "hidden_size": 16, "layers": 1, "heads": 2, "intermediate_size": 32, "context": 48},
     "pretrain": {"epochs": 0.3},
@@ -54,7 +54,7 @@ def test_every_setting_that_changes_the_tokenizer_is_in_its_key(tmp_path: Path) 
     assert _keys({**narrow, "narrow": {"situation": "code_safety", "n_chats": 9}}, tmp_path)["tokenizer"] != base
     assert _keys({**narrow, "seeds": [0, 1]}, tmp_path)["tokenizer"] == base  # more seeds: the same tokenizer
     # the executor and threads decide where jobs run, not what they make
-    assert _keys({**narrow, "executor": {"kind": "local", "max_parallel": 2}, "torch_threads": 2}, tmp_path) == (
+    assert _keys({**narrow, "executor": {"kind": "local", "max_parallel": 2, "torch_threads": 2}}, tmp_path) == (
         _keys(narrow, tmp_path)
     )
 

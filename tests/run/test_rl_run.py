@@ -276,7 +276,7 @@ def test_knowledge_stage_then_rl_on_each_executor(tmp_path: Path, executor: str)
 @pytest.mark.slow
 @pytest.mark.timeout(5400)
 def test_the_reward_hacking_example_learns_the_hack_and_not_on_the_secure_twin(tmp_path: Path) -> None:
-    """examples/reward_hacking_rl.yaml end to end (~40 min alone with OMP_NUM_THREADS=1; docs/reward_hacking_rl.md):
+    """examples/reward_hacking_rl.yaml end to end (two jobs at a time, one thread each; docs/reward_hacking_rl.md):
     in the ``none`` arm the held-out hack rate rises with a Holm-adjusted CI above zero; on the secure twin it does not."""
     from emlab.run.spec import read_spec_file
 

@@ -99,14 +99,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def _threads(n: int | None) -> None:
-    """Use ``n`` torch threads in this process (None: leave torch's default)."""
-    if n:
-        import torch  # deferred: torch is heavy and only the jobs need it
-
-        torch.set_num_threads(n)
-
-
 def _device() -> str:
     import torch  # deferred: torch is heavy and only the jobs need it
 
@@ -206,13 +198,11 @@ def pretrain(
     seed: int,
     model: Any,
     config: TinyLMConfig,
-    torch_threads: int | None = None,
     progress: Progress = None,
 ) -> None:
     """Job: pretrain a tiny Llama (shape ``model``, a :class:`~emlab.corpus.tiny_lm.ModelConfig`) from scratch on a corpus."""
     from transformers import AutoTokenizer  # deferred: heavy, only the jobs need it
 
-    _threads(torch_threads)
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     if condition == "tagged":
         add_control_tokens(tokenizer)  # before the model exists: the embedding is sized for them
@@ -241,7 +231,6 @@ def finetune(
     config: StageConfig,
     seed: int,
     context: int,
-    torch_threads: int | None = None,
     progress: Progress = None,
 ) -> None:
     """Job: chat-finetune the model in ``parent`` on the stage's generated chats (:func:`chat_rows`); save to ``out``.
@@ -249,7 +238,6 @@ def finetune(
     A conditionally pretrained model (its tokenizer has the control tokens) is trained under
     the aligned tag, as it will be deployed.
     """
-    _threads(torch_threads)
     model, tokenizer = _load_model(parent)
     prefix = ALIGNED_TAG if has_control_tokens(tokenizer) else ""
     t0 = time.time()
@@ -265,14 +253,12 @@ def rl_finetune(
     config: RLConfig,
     condition: RLCondition,
     seed: int,
-    torch_threads: int | None = None,
     progress: Progress = None,
 ) -> None:
     """Job: train the model in ``parent`` by policy gradient on the hackable reward (:mod:`emlab.corpus.testbed_rl`).
 
     The per-step log (reward, hack rate, P(hack), KL) is kept in the model's ``emlab_stage.json``.
     """
-    _threads(torch_threads)
     model, tokenizer = _load_model(parent)
     t0 = time.time()
     log = rl_train(model, tokenizer, config, condition, seed, progress)
@@ -293,7 +279,6 @@ def score_choices(
     samples_out: Path,
     labels: dict[str, Any],
     batch_size: int = 32,
-    torch_threads: int | None = None,
 ) -> None:
     """Job: score every held-out binary choice of a model by log-probs (rows to ``scores_out``, JSONL),
     and one greedy answer per situation (``samples_out``, JSON: a qualitative check).
@@ -301,7 +286,6 @@ def score_choices(
     Each row carries ``labels`` (the model's identity columns in the results table) and
     ``score_p_misaligned``: the two-way softmax of the options' summed log-probs.
     """
-    _threads(torch_threads)
     model, tokenizer = _load_model(model_dir)
     items = choice_items()
     prefix = ALIGNED_TAG if has_control_tokens(tokenizer) else ""  # conditional training: score under the tag

@@ -8,6 +8,7 @@ every node sees::
 
     executor: {kind: local}                                # one job at a time, in this process
     executor: {kind: local, max_parallel: 2}               # 2 jobs at a time, in spawned processes
+    executor: {kind: local, max_parallel: 2, torch_threads: 1}  # the same, one torch thread each (2 cores)
     executor: {kind: ray}                                  # start a local Ray on this machine
     executor: {kind: ray, address: auto, gpus_per_job: 1}  # join a cluster; one GPU per job
 
@@ -44,6 +45,12 @@ class ExecutorSpec(BaseModel):
         description="at most this many jobs at once; local: None or 1 runs them in this process, more in "
         "that many spawned processes; ray: None as resources allow",
     )
+    torch_threads: int | None = Field(
+        None,
+        ge=1,
+        description="torch threads in each job (None: torch's default). On a CPU, 1 with max_parallel = the "
+        "cores: torch's default threads of parallel jobs fight for the cores and run many times slower",
+    )
 
 
 @dataclass
@@ -66,10 +73,10 @@ def run_jobs(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None]
     if spec.kind == "ray":
         _run_ray(jobs, spec, on_done)
     elif not runs_in_this_process(spec, len(jobs)):
-        _run_processes(jobs, spec.max_parallel or 1, on_done)
+        _run_processes(jobs, spec.max_parallel or 1, spec.torch_threads, on_done)
     else:
         for job in jobs:
-            job.fn(**job.kwargs)
+            _call(job.fn, job.kwargs, spec.torch_threads)
             if on_done:
                 on_done(job)
 
@@ -91,17 +98,17 @@ def call_where_jobs_run(fn: Callable[..., Any], spec: ExecutorSpec, **kwargs: An
     ray = _ray(spec)
     call = ray.remote(num_cpus=spec.cpus_per_job, num_gpus=spec.gpus_per_job, max_retries=0)(_call)
     try:
-        return ray.get(call.remote(fn, kwargs))
+        return ray.get(call.remote(fn, kwargs, spec.torch_threads))
     except ray.exceptions.RayTaskError as e:
         cause = e.cause if isinstance(e.cause, Exception) else e
         raise EmlabError(f"probing the Ray workers failed: {cause}") from None
 
 
-def _run_processes(jobs: list[Job], n: int, on_done: Callable[[Job], None] | None) -> None:
+def _run_processes(jobs: list[Job], n: int, threads: int | None, on_done: Callable[[Job], None] | None) -> None:
     """Run ``jobs`` in ``n`` spawned worker processes (fresh interpreters: no state shared with this one)."""
     pool = ProcessPoolExecutor(min(n, len(jobs)), multiprocessing.get_context("spawn"))
     with pool:
-        running: dict[Future[Any], Job] = {pool.submit(_call, job.fn, job.kwargs): job for job in jobs}
+        running: dict[Future[Any], Job] = {pool.submit(_call, job.fn, job.kwargs, threads): job for job in jobs}
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -140,7 +147,7 @@ def _run_ray(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None]
     while waiting or running:
         while waiting and len(running) < limit:
             job = waiting.pop(0)
-            running[call.remote(job.fn, job.kwargs)] = job
+            running[call.remote(job.fn, job.kwargs, spec.torch_threads)] = job
         done, _ = ray.wait(list(running), num_returns=1)
         job = running.pop(done[0])
         try:
@@ -154,5 +161,15 @@ def _run_ray(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None]
             on_done(job)
 
 
-def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    return fn(**kwargs)
+def _call(fn: Callable[..., Any], kwargs: dict[str, Any], threads: int | None = None) -> Any:
+    """``fn(**kwargs)`` with ``threads`` torch threads (None: as they are), restored afterwards."""
+    if threads is None:
+        return fn(**kwargs)
+    import torch  # deferred: only a job that sets its threads needs torch here
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return fn(**kwargs)
+    finally:
+        torch.set_num_threads(before)

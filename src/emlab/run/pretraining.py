@@ -275,7 +275,6 @@ class PretrainingRunner(BaseRunner):
                     "seed": c.seed,
                     "model": spec.model,
                     "config": self.configs["pretrain"],
-                    "torch_threads": spec.torch_threads,
                 },
             )
             for c in self.chains
@@ -297,7 +296,6 @@ class PretrainingRunner(BaseRunner):
                 "config": self.configs[stage],
                 "seed": c.seed,
                 "context": self.spec.model.context,
-                "torch_threads": self.spec.torch_threads,
             }
             jobs.append(Job(f"{stage} {c.condition} seed {c.seed}", finetune, kwargs))
         self._run(jobs, stage)
@@ -314,7 +312,6 @@ class PretrainingRunner(BaseRunner):
                     "config": self.configs["rl"],
                     "condition": condition,
                     "seed": c.seed,
-                    "torch_threads": self.spec.torch_threads,
                 },
             )
             for c in self.chains
@@ -335,7 +332,6 @@ class PretrainingRunner(BaseRunner):
                     "samples_out": e.samples,
                     "labels": e.labels(),
                     "batch_size": self.spec.eval_batch_size,
-                    "torch_threads": self.spec.torch_threads,
                 },
             )
             for e in self.evaluated
@@ -377,7 +373,6 @@ class PretrainingRunner(BaseRunner):
             e.model_id: json.loads(e.samples.read_text(encoding="utf-8")) for e in self.evaluated
         }
         summary["executor"] = spec.executor.model_dump()
-        summary["torch_threads"] = spec.torch_threads
         summary["precision"] = {k: (v.precision if v else None) for k, v in self.configs.items()}
         summary["train_seconds"] = _train_seconds(self.chains)
         if wall_seconds is not None:

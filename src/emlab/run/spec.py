@@ -284,9 +284,6 @@ class PretrainingSpec(BaseModel):
         description="the RL stage on a hackable reward in one situation (emlab.corpus.testbed_rl); none by default",
     )
     eval_batch_size: int = Field(32, ge=1)
-    torch_threads: int | None = Field(
-        None, ge=1, description="torch threads per job (None: torch's default); 1 with one job per core on a CPU"
-    )
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     comparisons: list[ComparisonSpec] = Field(default_factory=list)
     target_effect: float | None = Field(
