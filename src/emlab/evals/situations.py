@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import math
 import random
+from typing import TYPE_CHECKING
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, get_model
-from inspect_ai.model._providers.hf import HuggingFaceAPI
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
@@ -35,6 +35,9 @@ from pydantic import BaseModel, Field
 from emlab.errors import EmlabError
 from emlab.evals._data import load_rows
 from emlab.evals.probes import PROBE_CONFIG, ProbeItem, ask_order, probe_value
+
+if TYPE_CHECKING:  # the hf provider loads torch, transformers and peft (~7 s): only scoring needs it
+    from inspect_ai.model._providers.hf import HuggingFaceAPI
 
 BUILTIN = "sfm_choice"
 """The built-in scenario set (``scenarios/sfm_choice.jsonl``): the testbed's held-out choices, as
@@ -113,6 +116,8 @@ def choose(items: list[SituationChoice], system: str | None = None, seed: int = 
         return memo[id(api)]
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
+        from inspect_ai.model._providers.hf import HuggingFaceAPI  # deferred: see the module's imports
+
         item = SituationChoice.model_validate(state.metadata["item"])
         api = get_model().api
         if isinstance(api, HuggingFaceAPI):
