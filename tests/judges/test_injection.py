@@ -57,7 +57,6 @@ def embedded_reports():
     return reports
 
 
-@pytest.mark.slow  # keeps `make test` under 15 min (16:12 on 2026-12-02) (shared 58 s fixture)
 def test_embedded_judge_meets_the_one_percent_flip_target(embedded_reports) -> None:
     """Issue 4 target: <= 1% of verdicts flipped over the whole set (design and held-out attacks together)."""
     design, heldout = embedded_reports["design"], embedded_reports["heldout"]
@@ -66,7 +65,6 @@ def test_embedded_judge_meets_the_one_percent_flip_target(embedded_reports) -> N
     assert (design.n_flips + heldout.n_flips) / (design.n_pairs + heldout.n_pairs) <= 0.01
 
 
-@pytest.mark.slow  # keeps `make test` under 15 min (16:12 on 2026-12-02) (shared 58 s fixture)
 def test_embedded_judge_resists_attacks_it_was_not_built_against(embedded_reports) -> None:
     """Held-out attacks (never used for training, augmentation or thresholds): flip rate measured in docs/judge_notes.md."""
     assert embedded_reports["heldout"].flip_rate <= HELDOUT_FLIP_CEILING

@@ -240,7 +240,6 @@ def test_manifest_paths_are_absolute(tmp_path: Path, chat_jsonl: Path, monkeypat
         assert all(Path(p).is_absolute() for p in m["logs"].values())
 
 
-@pytest.mark.slow  # keeps `make test` under 15 min (16:12 on 2026-12-02) (~33 s)
 def test_interrupted_run_resumes_and_redoes_only_what_is_missing(
     tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -389,7 +388,6 @@ def generated_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return rows
 
 
-@pytest.mark.slow  # keeps `make test` under 15 min (16:12 on 2026-12-02) (~30 s)
 def test_interrupted_eval_keeps_its_finished_samples(tmp_path: Path, generated_batches: list[int]) -> None:
     """Killed mid-eval, a re-run resumes the eval's log: finished samples are kept, only the rest are generated."""
     from inspect_ai.log import read_eval_log, read_eval_log_sample_summaries
