@@ -98,7 +98,7 @@ def call_where_jobs_run(fn: Callable[..., Any], spec: ExecutorSpec, **kwargs: An
     ray = _ray(spec)
     call = ray.remote(num_cpus=spec.cpus_per_job, num_gpus=spec.gpus_per_job, max_retries=0)(_call)
     try:
-        return ray.get(call.remote(fn, kwargs, spec.torch_threads))
+        return ray.get(call.remote(fn, kwargs))
     except ray.exceptions.RayTaskError as e:
         cause = e.cause if isinstance(e.cause, Exception) else e
         raise EmlabError(f"probing the Ray workers failed: {cause}") from None
