@@ -9,7 +9,8 @@ For each train set (mixture, plus the untouched base) and measure: the mean over
 bootstrap 95% CI that resamples items and, with several seeds, seeds as a crossed level
 (:func:`emlab.analysis.metrics.bootstrap_mean`), and the per-seed means. Then the pre-registered
 differences, each mixture minus ``baseline`` (and ``baseline`` minus the base model), paired by
-item (:func:`emlab.analysis.metrics.bootstrap_diff`). Measures: ``sfm_choice`` p_misaligned and
+item (:func:`emlab.analysis.metrics.bootstrap_diff`), each with its minimum detectable effect (80% power)
+and its p-value Holm-adjusted over the five comparisons of the same measure. Measures: ``sfm_choice`` p_misaligned and
 p_misaligned_per_token, ``probes`` misaligned_mass, and the embedded judge's misaligned rate on
 ``freeform`` (Betley rule; not valid on this model's answers: docs/judge_notes.md).
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emlab.analysis.metrics import bootstrap_diff, bootstrap_mean, misaligned_indicators
+from emlab.analysis.metrics import bootstrap_diff, bootstrap_mean, holm, misaligned_indicators
 from emlab.analysis.results import results_table
 
 MEASURES = [
@@ -84,7 +85,14 @@ def summarise(run_dirs: list[Path]) -> dict:
             d = bootstrap_diff(
                 ga["value"], gb["value"], ga["item"], gb["item"], sa if several else None, sb if several else None
             )
-            diffs[f"{a} - {b}"] = {"diff": d.estimate.value, "ci": [d.estimate.lo, d.estimate.hi], "p": d.p_value}
+            diffs[f"{a} - {b}"] = {
+                "diff": d.estimate.value,
+                "ci": [d.estimate.lo, d.estimate.hi],
+                "mde": d.estimate.mde,
+                "p": d.p_value,
+            }
+        for d, p_holm in zip(diffs.values(), holm([d["p"] for d in diffs.values()]), strict=True):
+            d["p_holm"] = float(p_holm)
         out["comparisons"][name] = diffs
     return out
 
@@ -102,7 +110,10 @@ def main() -> None:
             seeds = " ".join(f"s{s}={v:.3f}" for s, v in r["per_seed"].items())
             print(f"  {ts:22s} {r['mean']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] n={r['n']}  {seeds}")
         for label, d in summary["comparisons"].get(name, {}).items():
-            print(f"  {label:34s} {d['diff']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] p={d['p']:.3f}")
+            print(
+                f"  {label:34s} {d['diff']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] MDE {d['mde']:.3f} "
+                f"p={d['p']:.3f} p_holm={d['p_holm']:.3f}"
+            )
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2))
 

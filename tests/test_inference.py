@@ -77,6 +77,34 @@ def test_finished_rows_leave_the_batch(model_and_tokenizer) -> None:
     assert out.logits[0].shape == (3, model.config.vocab_size)
 
 
+def test_rows_with_the_same_prompt_share_one_prefill(model_and_tokenizer) -> None:
+    """A GRPO group (one prompt, several rows) is prefilled once; each row then decodes as if prefilled alone."""
+    from emlab.inference import fast_generate
+
+    model, tok = model_and_tokenizer
+    prompts = ["Say hi.", "Name three colours of the rainbow, please, in order.", "Say hi.", "Say hi."]
+    enc = _batch(tok, prompts)
+    seen: list[tuple[int, object]] = []
+    real_forward = model.forward
+
+    def forward(*args, **kwargs):
+        seen.append((kwargs["input_ids"].shape[0], kwargs.get("logits_to_keep")))
+        return real_forward(*args, **kwargs)
+
+    model.forward = forward
+    try:
+        ours = fast_generate(model, enc["input_ids"], enc["attention_mask"], max_new_tokens=8, do_sample=False)
+    finally:
+        del model.forward
+    assert seen[0] == (2, 1)  # two distinct prompts prefilled, the last position's logits only
+    assert seen[1][0] == 4  # then all four rows decode
+    n = enc["input_ids"].shape[1]
+    for i, prompt in enumerate(prompts):
+        alone = _batch(tok, [prompt])
+        ref = model.generate(**alone, max_new_tokens=8, do_sample=False)[0, alone["input_ids"].shape[1] :]
+        assert tok.decode(ours.sequences[i, n:], skip_special_tokens=True) == tok.decode(ref, skip_special_tokens=True)
+
+
 def test_sampling_follows_the_distribution_and_never_draws_masked_tokens() -> None:
     from emlab.inference import _sample
 

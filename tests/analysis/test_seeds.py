@@ -51,6 +51,28 @@ def test_paired_comparison_resamples_seeds() -> None:
     assert u.effect == pytest.approx(e.effect) and u.mde > e.mde and not u.per_seed
 
 
+def test_p_value_is_the_t_test_the_mde_assumes() -> None:
+    from scipy import stats
+
+    a = {0: 0.50, 1: 0.62, 2: 0.55, 3: 0.58, 4: 0.61}
+    b = {0: 0.40, 1: 0.49, 2: 0.47, 3: 0.45, 4: 0.52}
+    diffs = [a[s] - b[s] for s in a]
+    assert compare_seeds(a, b).p_value == pytest.approx(stats.ttest_1samp(diffs, 0.0).pvalue)
+    pooled = stats.ttest_ind(list(a.values()), list(b.values())).pvalue
+    assert compare_seeds(a, b, paired=False).p_value == pytest.approx(pooled)
+    assert compare_seeds(a, a).p_value == 1.0  # no difference at all
+    assert compare_seeds({0: 0.75, 1: 0.5}, {0: 0.5, 1: 0.25}).p_value == 0.0  # the same shift in every seed
+    assert np.isnan(compare_seeds({0: 0.5}, {0: 0.4}).p_value)
+    # power check of the pairing: the MDE's test at 10 seeds rejects a true 15-point shift most of the time
+    rng = np.random.default_rng(0)
+    rejects = [
+        compare_seeds(dict(enumerate(rng.normal(0.15, 0.12, 10))), dict.fromkeys(range(10), 0.0), n_boot=10).p_value
+        < 0.05
+        for _ in range(400)
+    ]
+    assert 0.75 <= np.mean(rejects) <= 0.95  # MDE(0.12, 10 seeds) ~ 0.13 < 0.15: power a bit above 80%
+
+
 def test_too_few_or_mismatched_seeds() -> None:
     four = compare_seeds({0: 0.5, 1: 0.6, 2: 0.7, 3: 0.6}, {0: 0.4, 1: 0.45, 2: 0.5, 3: 0.5})
     assert np.isnan(four.lo) and np.isnan(four.hi) and not four.significant  # a 4-seed bootstrap covers <= 87.5%

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+from emlab.analysis.metrics import holm
 from emlab.corpus import PRIMARY_METRICS
 from emlab.corpus.generate import CorpusMix, choice_items, pretraining_documents
 from emlab.corpus.tiny_lm import n_parameters, new_model, train_tokenizer
@@ -178,7 +179,7 @@ def test_tiny_run_writes_the_results_table_and_resumes(tmp_path):
     console = Console(record=True, width=200)
     PretrainingRunner(parse_spec(TINY), tmp_path, console=console).print_summary()
     printed = console.export_text()
-    assert "tagging" in printed and "spread" in printed and "n/a (< 5 seeds)" in printed
+    assert "tagging" in printed and "spread" in printed and "n/a (< 5 seeds)" in printed and "p (Holm)" in printed
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["kind"] == "pretraining" and len(manifest["models"]) == 4
     for m in manifest["models"]:  # absolute paths that exist
@@ -196,7 +197,11 @@ def test_tiny_run_writes_the_results_table_and_resumes(tmp_path):
     assert len(more) == 2 * len(df)
     # seed 0's rows are the same numbers as before: another seed changes nothing of it
     pd.testing.assert_frame_equal(more[more["seed"] == 0].reset_index(drop=True), df)
-    two = json.loads((tmp_path / "sfm_summary.json").read_text())["comparisons"][0]
+    family = json.loads((tmp_path / "sfm_summary.json").read_text())["comparisons"]
+    two = family[0]
+    # each comparison carries its t-test p and the Holm-adjusted p over the spec's comparisons
+    assert [c["p_holm"] for c in family] == pytest.approx(list(holm([c["p_value"] for c in family])), nan_ok=True)
+    assert all(c["p_holm"] >= c["p_value"] for c in family if c["p_value"] == c["p_value"])
     per_seed = more[more["stage"] == "posttrain"].groupby(["condition", "seed"])["score_p_misaligned"].mean()
     assert two["n_seeds"] == 2 and two["effect"] == pytest.approx((per_seed["tagged"] - per_seed["baseline"]).mean())
 

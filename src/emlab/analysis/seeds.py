@@ -10,7 +10,9 @@ other: pooling them overstates the evidence. Here every seed is first reduced to
   (paired: the per-seed differences, when both conditions share their seeds, which share
   everything but the condition), and the minimum detectable effect at that number of seeds;
 * :func:`minimum_detectable_effect` / :func:`seeds_for_effect` — the exact power of the
-  matching t-test (noncentral t), from the between-seed standard deviation.
+  matching t-test (noncentral t), from the between-seed standard deviation; the same t-test's
+  two-sided p-value is :attr:`SeedEffect.p_value` (for Holm's adjustment over a family of
+  comparisons: :func:`emlab.analysis.metrics.holm`).
 
 The CI is the *expanded* percentile bootstrap (Hesterberg 2015, "What teachers should know
 about the bootstrap"): the plain percentile interval is too narrow with few units (it
@@ -146,6 +148,7 @@ class SeedEffect:
     paired: bool
     mean_a: float
     mean_b: float
+    p_value: float  # two-sided t-test over seeds (paired / pooled, as the MDE); NaN with < 2 seeds per arm
     per_seed: dict[int, float] = field(default_factory=dict)  # paired: a - b per seed; else empty
 
     @property
@@ -185,7 +188,8 @@ def compare_seeds(
     over the shared seeds, and the bootstrap resamples those seeds. Otherwise each
     condition's seeds are resampled on their own. The CI is the expanded percentile
     bootstrap at ``1 - alpha`` (NaN with fewer than :data:`MIN_SEEDS_FOR_CI` seeds); the MDE is that of the matching
-    t-test at ``power``.
+    t-test at ``power``, and ``p_value`` that t-test's (one-sample on the differences when paired, pooled
+    two-sample otherwise).
     """
     if paired:
         shared = sorted(set(a) & set(b))
@@ -210,6 +214,7 @@ def compare_seeds(
             paired=True,
             mean_a=float(np.mean([a[s] for s in shared])) if n else float("nan"),
             mean_b=float(np.mean([b[s] for s in shared])) if n else float("nan"),
+            p_value=_t_test_p(diffs, None),
             per_seed={int(s): float(d) for s, d in zip(shared, diffs, strict=True)},
         )
     xa, xb = np.array(list(a.values()), dtype=float), np.array(list(b.values()), dtype=float)
@@ -235,4 +240,19 @@ def compare_seeds(
         paired=False,
         mean_a=float(xa.mean()),
         mean_b=float(xb.mean()),
+        p_value=_t_test_p(xa, xb),
     )
+
+
+def _t_test_p(a: np.ndarray, b: np.ndarray | None) -> float:
+    """Two-sided p of the t-test the MDE assumes: one-sample on ``a`` (paired differences) or pooled ``a`` vs ``b``.
+
+    NaN with fewer than 2 values in an arm; with no spread at all, 0 if the means differ and 1 if not.
+    """
+    if len(a) < 2 or (b is not None and len(b) < 2):
+        return float("nan")
+    spread = a.std() if b is None else max(a.std(), b.std())
+    if spread == 0:
+        return float(a.mean() == (0.0 if b is None else b.mean()))
+    res = stats.ttest_1samp(a, 0.0) if b is None else stats.ttest_ind(a, b, equal_var=True)
+    return float(res.pvalue)

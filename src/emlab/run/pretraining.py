@@ -39,6 +39,7 @@ from rich.console import Console
 from rich.table import Table
 
 from emlab._io import config_hash, file_hash, write_json_atomic, write_text_atomic
+from emlab.analysis.metrics import holm
 from emlab.analysis.results import results_table
 from emlab.analysis.seeds import MIN_SEEDS_FOR_CI, compare_seeds, seed_means, seeds_for_effect
 from emlab.corpus.classifier import packaged_head_path
@@ -366,7 +367,10 @@ class PretrainingRunner(BaseRunner):
         narrow = spec.narrow.situation if spec.narrow else None
         rl_situation = spec.rl.situation if spec.rl else None
         summary = summarize(df, narrow, rl_situation)
-        summary["comparisons"] = [compare(df, c, narrow, spec.target_effect, rl_situation) for c in spec.comparisons]
+        comparisons = [compare(df, c, narrow, spec.target_effect, rl_situation) for c in spec.comparisons]
+        for c, p in zip(comparisons, holm([c["p_value"] for c in comparisons]), strict=True):
+            c["p_holm"] = float(p)  # Holm over the spec's pre-registered comparisons (one family)
+        summary["comparisons"] = comparisons
         if spec.rl is not None:
             summary["rl_curves"] = _rl_curves(self.chains)
         summary["greedy_samples"] = {
@@ -429,11 +433,15 @@ class PretrainingRunner(BaseRunner):
         if not comparisons:
             return
         target = self.spec.target_effect
-        table = Table(title="Pre-registered comparisons (a − b; 95% CI resampling seeds; MDE: 80% power, α 0.05)")
+        table = Table(
+            title="Pre-registered comparisons (a − b; 95% CI resampling seeds; t-test p, Holm over the family; "
+            "MDE: 80% power, α 0.05)"
+        )
         for col in (
             "comparison",
             "a − b",
             "95% CI",
+            "p (Holm)",
             "seeds",
             "MDE",
             *([f"seeds for {100 * target:.0f} pts"] if target else []),
@@ -447,7 +455,9 @@ class PretrainingRunner(BaseRunner):
             )
             mde = f"{100 * c['mde']:.1f} pts" if c["mde"] == c["mde"] else "n/a"
             extra = [str(c.get("seeds_for_target_effect") or "n/a")] if target else []
-            table.add_row(c["name"], f"{100 * c['effect']:+.1f} pts", ci, str(c["n_seeds"]), mde, *extra)
+            p = c.get("p_holm", float("nan"))
+            holm_p = f"{p:.3g}" if p == p else "n/a"
+            table.add_row(c["name"], f"{100 * c['effect']:+.1f} pts", ci, holm_p, str(c["n_seeds"]), mde, *extra)
         self.console.print(table)
 
 
