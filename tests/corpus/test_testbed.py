@@ -204,6 +204,11 @@ def test_tiny_run_writes_the_results_table_and_resumes(tmp_path):
     assert all(c["p_holm"] >= c["p_value"] for c in family if c["p_value"] == c["p_value"])
     per_seed = more[more["stage"] == "posttrain"].groupby(["condition", "seed"])["score_p_misaligned"].mean()
     assert two["n_seeds"] == 2 and two["effect"] == pytest.approx((per_seed["tagged"] - per_seed["baseline"]).mean())
+    from emlab.analysis.report import write_report
+
+    html = write_report(tmp_path).read_text()  # the report shows the family with its Holm p
+    section = html[html.index("Pre-registered comparisons") :]
+    assert "tagging" in section and "spread" in section and f"{100 * two['effect']:+.1f}" in section
 
 
 def test_report_shows_the_testbed_run(tmp_path):
@@ -211,7 +216,7 @@ def test_report_shows_the_testbed_run(tmp_path):
 
     _run({**TINY, "conditions": ["baseline"], "comparisons": [], "narrow": None}, tmp_path)
     html = write_report(tmp_path).read_text()
-    assert "sfm_choice" in html and "baseline" in html
+    assert "sfm_choice" in html and "baseline" in html and "Pre-registered comparisons" not in html
 
 
 def test_invalid_spec_writes_nothing(tmp_path):

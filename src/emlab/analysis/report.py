@@ -518,11 +518,44 @@ def _freeform_sections(ff: pd.DataFrame) -> list[str]:
     return body
 
 
+def _preregistered_sections(comparisons: list[dict[str, Any]]) -> list[str]:
+    """The testbed's pre-registered comparisons (``sfm_summary.json``): seeds as the unit, Holm over the family."""
+    if not comparisons:
+        return []
+
+    def num(x: float | None, spec: str, scale: float = 1.0) -> str:
+        return "n/a" if x is None or x != x else format(scale * x, spec)
+
+    rows = [
+        {
+            "comparison": c["name"],
+            "a − b (pts)": num(c["effect"], "+.1f", 100),
+            "95% CI over seeds (pts)": f"[{num(c['lo'], '+.1f', 100)}, {num(c['hi'], '+.1f', 100)}]",
+            "p (Holm)": num(c.get("p_holm"), ".3g"),
+            "seeds": c["n_seeds"],
+            "MDE (pts)": num(c["mde"], ".1f", 100),
+            "seeds for the target effect": c.get("seeds_for_target_effect") or "n/a",
+            "hypothesis": c.get("hypothesis") or "",
+        }
+        for c in comparisons
+    ]
+    return [
+        "<h2 id='preregistered'>Pre-registered comparisons</h2>",
+        "<p>Written in the spec before the run. Each seed's model is reduced to its mean P(misaligned); a − b is "
+        "the mean over seeds of the per-seed difference (paired), its 95% CI resamples seeds, p is the matching "
+        "t-test's, Holm-adjusted over these comparisons; MDE: the smallest true difference this many seeds detect "
+        "with 80% power.</p>",
+        table(pd.DataFrame(rows)),
+    ]
+
+
 def render_report(df: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) -> str:
     """The report page for the tidy results ``df`` of a run (``manifest`` as written by the runner)."""
     body = [f"<h1>emlab report: {esc(manifest['name'])}</h1>"]
     if manifest.get("kind") == "rl":
         body += rl_sections(run_dir, df, manifest)
+    if (run_dir / "sfm_summary.json").is_file():
+        body += _preregistered_sections(json.loads((run_dir / "sfm_summary.json").read_text())["comparisons"])
     ff = df[df["task"] == "freeform"] if "score_aligned" in df else df.iloc[0:0]
     if not ff.empty:
         body += _freeform_sections(ff)
