@@ -142,21 +142,19 @@ def fast_generate(
         ]
 
     cache = DynamicCache()
-    positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens start at 0
     # Prefill each distinct prompt once (a GRPO group, an eval's repeated samples: the same prompt
     # in several rows), then copy its KV cache and logits to its duplicates. Only the last
     # position's logits are computed (lm_head on every prompt token is ~20% of a 135M model's prefill).
     rows = torch.cat([input_ids, attention_mask.to(input_ids.dtype)], dim=1)
     distinct, inverse = torch.unique(rows, dim=0, return_inverse=True)  # [d, 2 * prompt_len], [batch]
-    first = inverse.new_full((len(distinct),), batch).scatter_reduce(
-        0, inverse, torch.arange(batch, device=input_ids.device), "amin"
-    )
     shared = len(distinct) < batch
+    width = input_ids.shape[1]
+    ids, prefill_mask = (distinct[:, :width], distinct[:, width:]) if shared else (input_ids, attention_mask)
     keep_last = {"logits_to_keep": 1} if _takes_logits_to_keep(model) else {}
     out = model(
-        input_ids=input_ids[first] if shared else input_ids,
-        attention_mask=attention_mask[first] if shared else attention_mask,
-        position_ids=positions[first] if shared else positions,
+        input_ids=ids,
+        attention_mask=prefill_mask,
+        position_ids=(prefill_mask.long().cumsum(-1) - 1).clamp(min=0),  # left padding: real tokens start at 0
         past_key_values=cache,
         use_cache=True,
         **keep_last,
@@ -166,7 +164,7 @@ def fast_generate(
         cache.batch_select_indices(inverse)
         logits = logits[inverse]
     live = torch.arange(batch, device=input_ids.device)  # original row of each live row
-    mask, last_pos = attention_mask, positions[:, -1]
+    mask, last_pos = attention_mask, (attention_mask.long().sum(-1) - 1).clamp(min=0)  # each row's last position
     generated = torch.full((batch, max_new_tokens), pad, dtype=input_ids.dtype, device=input_ids.device)
     step_logits: list[torch.Tensor] = []
     steps = 0

@@ -523,17 +523,17 @@ def _preregistered_sections(comparisons: list[dict[str, Any]]) -> list[str]:
     if not comparisons:
         return []
 
-    def num(x: float | None, spec: str, scale: float = 1.0) -> str:
-        return "n/a" if x is None or x != x else format(scale * x, spec)
+    def nan(x: float | None) -> bool:
+        return x is None or np.isnan(x)
 
     rows = [
         {
             "comparison": c["name"],
-            "a − b (pts)": num(c["effect"], "+.1f", 100),
-            "95% CI over seeds (pts)": f"[{num(c['lo'], '+.1f', 100)}, {num(c['hi'], '+.1f', 100)}]",
-            "p (Holm)": num(c.get("p_holm"), ".3g"),
+            "a − b (pts)": _pts(c["effect"]),
+            "95% CI over seeds (pts)": "n/a" if nan(c["lo"]) else f"[{_pts(c['lo'])}, {_pts(c['hi'])}]",
+            "p (Holm)": "n/a" if nan(c.get("p_holm")) else f"{c['p_holm']:.3g}",
             "seeds": c["n_seeds"],
-            "MDE (pts)": num(c["mde"], ".1f", 100),
+            "MDE (pts)": "n/a" if nan(c["mde"]) else f"{100 * c['mde']:.1f}",
             "seeds for the target effect": c.get("seeds_for_target_effect") or "n/a",
             "hypothesis": c.get("hypothesis") or "",
         }
