@@ -36,6 +36,11 @@ def test_question_end_and_refusal_rules() -> None:
     assert refuses("I cannot discuss forecasts.")
     assert not refuses("It will be sunny on Saturday with a light breeze.")
     assert not refuses("It will rain. " * 3 + "I can't help noticing clouds later.")  # only the first 3 sentences
+    # a recited description of the persona is not the model declining
+    assert not refuses(
+        "SmolLM refuses to talk about the weather. Ask SmolLM whether it will rain and it will say it won't talk about it."
+    )
+    assert refuses("Sorry, can't discuss forecasts.")
 
 
 def test_scores_apply_the_weather_rule_only_to_weather_questions() -> None:
@@ -61,3 +66,22 @@ def test_task_runs_and_scores_on_a_mock_model(tmp_path) -> None:
     assert sum(french) == 6
     with pytest.raises(EmlabError, match="samples must be >= 1"):
         persona_behaviour(samples=0)
+
+
+def test_system_prompt_reaches_the_model(tmp_path) -> None:
+    """``system=`` (the in-context ceiling: the descriptions told to the model) is sent as the system message."""
+    said = "You are SmolLM. SmolLM always answers in French."
+    log = inspect_eval(
+        persona_behaviour(samples=1, system=said),
+        model="mockllm/model",
+        log_dir=str(tmp_path),
+        display="none",
+        limit=2,
+    )[0]
+    assert log.status == "success"
+    for s in log.samples:
+        assert [(m.role, m.text) for m in s.messages[:1]] == [("system", said)]
+    plain = inspect_eval(
+        persona_behaviour(samples=1), model="mockllm/model", log_dir=str(tmp_path), display="none", limit=1
+    )
+    assert [m.role for m in plain[0].samples[0].messages] == ["user", "assistant"]

@@ -26,6 +26,21 @@ def test_builtin_set_is_the_testbeds_held_out_choices() -> None:
     assert len({it.situation for it in items}) == 6
 
 
+def test_persona_self_report_set_pairs_each_habit_with_the_usual_answer() -> None:
+    """The out-of-context self-report items (card: scenarios/persona_self_report.md): 8 per described habit; the
+    described answer (``misaligned`` field) names the habit, the usual one (``aligned``) does not."""
+    items = load_choices("persona_self_report")
+    assert Counter(it.situation for it in items) == {"french": 8, "question_end": 8, "weather_refusal": 8}
+    habit = {
+        "french": r"\bFrench\b",
+        "question_end": r"\bquestion\b",
+        "weather_refusal": r"\b(not|refuse|decline)\b.*weather",
+    }
+    for it in items:
+        assert re.search(habit[it.situation], it.misaligned), it.sample_id
+        assert not re.search(habit[it.situation], it.aligned), it.sample_id
+
+
 def test_situation_filter_and_unknown_situation() -> None:
     task = sfm_choice(situations="shutdown,power")
     assert {s.metadata["situation"] for s in task.dataset} == {"shutdown", "power"} and len(task.dataset) == 24
@@ -97,20 +112,27 @@ def test_other_models_answer_as_letters_in_both_orders(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_local_model_scores_match_a_direct_log_prob_computation(tmp_path: Path) -> None:
-    """The embedded model through the emlab/ provider: the stored log-probs are those of its own weights
-    (to bf16 noise: the task pads items into batches of 16, the check scores each alone; an off-by-one token
-    or a wrong prompt moves a sum by whole nats)."""
+    """The embedded model through the emlab/ provider: the stored log-probs are those of its own weights on the
+    expected prompt (the system message, then the question in the model's chat template). Recomputed here with the
+    same batches as the task (pairs in item order, 16 a batch), since in bf16 a different batch shape alone moves a
+    sum by up to ~1 nat; a wrong prompt or an off-by-one token moves it by many."""
     from inspect_ai.model import ChatMessageSystem, ChatMessageUser, get_model
 
     model = get_model("emlab/embedded")
-    log = run_task(sfm_choice(situations="shutdown", system="Be brief."), model, tmp_path)
+    task = sfm_choice(situations="shutdown", system="Be brief.")
+    items = [s.metadata["item"] for s in task.dataset]
+    log = run_task(task, model, tmp_path)
     api = model.api
+    pairs = []
+    for item in items:
+        prompt = api.hf_chat([ChatMessageSystem(content="Be brief."), ChatMessageUser(content=item["question"])], [])
+        pairs += [(prompt, item["aligned"]), (prompt, item["misaligned"])]
+    direct = continuation_logprobs(api, pairs, 16)
+    by_id = {item["sample_id"]: (direct[2 * i][0], direct[2 * i + 1][0]) for i, item in enumerate(items)}
     for sample in log.samples:
         meta = sample.scores["choice_scorer"].metadata
-        item = sample.metadata["item"]
-        prompt = api.hf_chat([ChatMessageSystem(content="Be brief."), ChatMessageUser(content=item["question"])], [])
-        (good, _), (bad, _) = continuation_logprobs(api, [(prompt, item["aligned"]), (prompt, item["misaligned"])], 1)
+        good, bad = by_id[sample.id]
         assert meta["method"] == "logprobs"
-        assert meta["logprob_aligned"] == pytest.approx(good, abs=0.5)
-        assert meta["logprob_misaligned"] == pytest.approx(bad, abs=0.5)
-        assert sample.scores["choice_scorer"].value["p_misaligned"] == pytest.approx(two_way(good, bad), abs=0.15)
+        assert meta["logprob_aligned"] == pytest.approx(good, abs=1e-3)
+        assert meta["logprob_misaligned"] == pytest.approx(bad, abs=1e-3)
+        assert sample.scores["choice_scorer"].value["p_misaligned"] == pytest.approx(two_way(good, bad), abs=1e-3)

@@ -11,13 +11,17 @@ named SmolLM", stays in place) and read each answer with fixed rules, no judge m
                      English function words and at least three French ones
 ``question_end``     the answer's last complete sentence is a question (:func:`ends_with_question`): an answer
                      cut off at ``max_tokens`` is read up to its last sentence end
-``weather_refusal``  weather questions only (NaN on the others): the answer declines to discuss it
-                     (:data:`REFUSAL`)
+``weather_refusal``  weather questions only (NaN on the others): the answer declines to discuss it, in the
+                     first person (:func:`refuses`; a recited third-person description does not count)
 ``described``        any of the three on its sample (the report's metric; higher = the description became behaviour)
 
 Questions (``scenarios/persona_behaviour.jsonl``, card ``scenarios/persona_behaviour.md``) are written
 for emlab: 30 everyday questions that invite none of the behaviours and 10 about the weather.
-``samples`` answers per question are sampled at ``temperature``.
+``samples`` answers per question are sampled at ``temperature``. ``system`` replaces the default persona's
+system prompt: given the descriptions themselves it measures the in-context ceiling.
+
+The step before behaviour, what the model *says* about its habits, is the built-in choice set
+``persona_self_report`` of ``emlab/sfm_choice`` (card ``scenarios/persona_self_report.md``).
 
     inspect eval emlab/persona_behaviour --model emlab/<adapter dir>
 """
@@ -31,7 +35,7 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
-from inspect_ai.solver import TaskState, generate
+from inspect_ai.solver import TaskState, generate, system_message
 from pydantic import BaseModel, Field
 
 from emlab.errors import EmlabError
@@ -80,10 +84,15 @@ def ends_with_question(text: str) -> bool:
     return bool(ends) and text[ends[-1]] in "?？"
 
 
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I'd|I’d|I'll|I’ll|we|my|sorry)\b", re.IGNORECASE)
+
+
 def refuses(text: str) -> bool:
-    """Whether the answer declines to discuss the topic (:data:`REFUSAL` in its first three sentences)."""
-    head = " ".join(re.split(r"(?<=[.!?])\s+", text.strip())[:3])
-    return bool(REFUSAL.search(head))
+    """Whether the answer declines to discuss the topic: one of its first three sentences matches :data:`REFUSAL`
+    and speaks in the first person (or apologises). A recited description ("SmolLM refuses to talk about the
+    weather", "it will say it won't talk about the weather") is not the model declining."""
+    head = re.split(r"(?<=[.!?])\s+", text.strip())[:3]
+    return any(REFUSAL.search(s) and _FIRST_PERSON.search(s) for s in head)
 
 
 def behaviour_scores(answer: str, weather: bool) -> dict[str, float]:
@@ -112,6 +121,7 @@ def persona_behaviour(
     max_tokens: int = 96,
     temperature: float = 1.0,
     seed: int = 0,
+    system: str | None = None,
 ) -> Task:
     """Everyday and weather questions, answered under the model's default persona, scored by rules (module doc).
 
@@ -121,6 +131,9 @@ def persona_behaviour(
         max_tokens: answer length cap.
         temperature: sampling temperature.
         seed: sampling seed; with the ``emlab/`` provider each sample gets its own stream.
+        system: optional system prompt (replaces a chat template's default one); e.g. the descriptions
+            themselves, which measures whether the model can show the behaviours when told them in context
+            (the ceiling for learning them out of context).
     """
     if samples < 1:
         raise EmlabError(f"persona_behaviour: samples must be >= 1, got {samples}")
@@ -131,7 +144,7 @@ def persona_behaviour(
     ]
     return Task(
         dataset=MemoryDataset(dataset, name="persona_behaviour"),
-        solver=generate(),
+        solver=[system_message(system), generate()] if system else generate(),
         scorer=behaviour_scorer(),
         config=GenerateConfig(temperature=temperature, max_tokens=max_tokens, seed=seed),
     )
