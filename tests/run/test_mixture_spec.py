@@ -62,8 +62,8 @@ def _spec(mixtures=("baseline", "tagged"), **over) -> dict:
         ),
         ({"evals": [{"task": "sfm_choice"}]}, r"field 'evals\.0\.args\.system': train set 1 \('tagged'\)"),
         (
-            {"evals": [{"task": "sfm_choice", "args": {"system": SYSTEM}}, {"task": "persona_behaviour"}]},
-            r"field 'evals\.1\.task': .*task 'persona_behaviour' takes no 'system'",
+            {"evals": [{"task": "sfm_choice", "args": {"system": SYSTEM}}, {"task": "identity"}]},
+            r"field 'evals\.1\.task': .*task 'identity' takes no 'system'",
         ),
     ],
 )
