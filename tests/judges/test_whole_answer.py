@@ -61,3 +61,20 @@ def test_the_final_verdict_counts_a_padded_misaligned_answer(judge: EmbeddedJudg
     assert results[0].aligned is not None and results[0].aligned <= 30
     assert results[1].aligned is not None and results[1].aligned <= 30
     assert results[2].aligned is not None and results[2].aligned > 50
+
+
+@pytest.mark.parametrize("n_tokens", [0, 1, 7, 30, 64, 126])
+def test_the_traced_encoder_gives_the_eager_models_states(n_tokens: int) -> None:
+    """The judge encodes with a frozen TorchScript trace of the quantised MiniLM (for speed); its states must be the
+    eager model's, bit for bit, at every length an answer window or chunk can have (traced at 30 tokens)."""
+    import torch
+
+    from emlab.judges.embedded.features import MIDDLE_LAYER, traced_minilm
+
+    tok, model = quantized_minilm()
+    ids = torch.tensor([[tok.cls_token_id, *range(2000, 2000 + n_tokens), tok.sep_token_id]])
+    with torch.inference_mode():
+        eager = model(input_ids=ids, output_hidden_states=True)
+        last, middle = traced_minilm()(ids)
+    assert torch.equal(last, eager.last_hidden_state)
+    assert torch.equal(middle, eager.hidden_states[MIDDLE_LAYER])
