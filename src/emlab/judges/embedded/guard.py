@@ -60,18 +60,22 @@ class InjectionGuard:
         self.weight, self.bias = tensors["weight"], float(tensors["bias"][0])  # [N_GUARD_INPUT], scalar
         self.meta = meta
 
-    def probabilities(self, answer: str, spans: list[tuple[int, int]], vectors: np.ndarray) -> np.ndarray:
-        """P(judge-directed) of each segment of ``answer`` (spans and vectors from ``answer_features``) -> ``[k]``."""
-        if not spans:
-            return np.zeros(0)
-        x = segment_inputs([answer[a:b] for a, b in spans], vectors, self.mean, self.std)
-        return 1 / (1 + np.exp(-(x @ self.weight + self.bias)))
+    def probabilities(self, answers: list[str], segments: Segments) -> list[np.ndarray]:
+        """P(judge-directed) of each segment of each answer (spans and vectors from ``answer_features``) -> per answer
+        ``[k_i]``. All segments go through the hashing vectorisers in one call (per-call overhead dominated); each
+        row's inputs, and so its probability, do not depend on the other rows."""
+        pairs = list(zip(answers, segments, strict=True))
+        texts = [answer[a:b] for answer, (spans, _) in pairs for a, b in spans]
+        if not texts:
+            return [np.zeros(0) for _ in pairs]
+        x = segment_inputs(texts, np.concatenate([vectors for _, (_, vectors) in pairs]), self.mean, self.std)
+        p = 1 / (1 + np.exp(-(x @ self.weight + self.bias)))
+        return np.split(p, np.cumsum([len(spans) for _, (spans, _) in pairs])[:-1])
 
     def neutralise(self, answers: list[str], segments: Segments) -> list[str | None]:
         """Each flagged answer with its judge-directed segments removed; None where the answer is not flagged."""
         out: list[str | None] = []
-        for answer, (spans, vectors) in zip(answers, segments, strict=False):
-            p = self.probabilities(answer, spans, vectors)
+        for answer, (spans, _), p in zip(answers, segments, self.probabilities(answers, segments), strict=True):
             if not len(p) or p.max() <= self.meta.answer_threshold:
                 out.append(None)
                 continue
@@ -159,12 +163,7 @@ def fit_guard(answers: pd.Series, config: GuardConfig | None = None) -> Injectio
         },
         GuardMeta(answer_threshold=1.0, segment_threshold=config.segment_threshold, stats={}),
     )
-    check_max = np.array(
-        [
-            _max(guard.probabilities(a, spans, v))
-            for a, (spans, v) in zip(check_answers, segs[len(texts) :], strict=False)
-        ]
-    )
+    check_max = np.array([_max(p) for p in guard.probabilities(check_answers, segs[len(texts) :])])
     threshold = float(
         np.quantile(check_max, 1 - config.answer_fpr, method="higher")
     )  # flags at most answer_fpr of them
