@@ -163,7 +163,7 @@ def answer_features(
     answer. Returns ``features``, then ``segments`` and/or ``chunks`` when asked, in that order.
     """
     tok, _ = quantized_minilm()
-    model = traced_minilm()
+    encoder = traced_minilm()
     out = np.zeros((len(answers), N_ANSWER), dtype=np.float32)
     pieces: list[np.ndarray] = [np.zeros((0, N_ANSWER), dtype=np.float32) for _ in answers]
     segs: Segments = [([], np.zeros((0, SEGMENT_DIM), dtype=np.float32)) for _ in answers]
@@ -172,7 +172,7 @@ def answer_features(
         text = answer if answer.strip() else "(empty)"
         enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
         ids, offsets = enc["input_ids"], np.array(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
-        views, spans, vecs = _encode(tok, model, text, ids, offsets, (0, min(len(ids), body)), segments)
+        views, spans, vecs = _encode(tok, encoder, text, ids, offsets, (0, min(len(ids), body)), segments)
         out[i] = np.concatenate([views, text_stats(answer, min(len(ids) + 2, MAX_LENGTH))])
         long = len(ids) > body  # the first window does not hold the whole answer
         bounds = _chunk_bounds(text, offsets) if chunks or (segments and long) else []
@@ -180,7 +180,7 @@ def answer_features(
         if len(bounds) > 1:
             spans, vecs = ([], []) if long else (spans, vecs)
             for start, end in bounds:
-                v, sp, vec = _encode(tok, model, text, ids, offsets, (start, end), segments and long)
+                v, sp, vec = _encode(tok, encoder, text, ids, offsets, (start, end), segments and long)
                 rows.append(
                     np.concatenate([v, text_stats(text[offsets[start, 0] : offsets[end - 1, 1]], end - start + 2)])
                 )
@@ -222,8 +222,9 @@ def _chunk_bounds(text: str, offsets: np.ndarray) -> list[tuple[int, int]]:
     return bounds
 
 
-def _encode(tok, model, text: str, ids: list[int], offsets: np.ndarray, window: tuple[int, int], segments: bool):
-    """MiniLM on ``[CLS] ids[start:end] [SEP]`` -> (four pooled views ``[N_POOLED*DIM]``, segment spans, segment vectors).
+def _encode(tok, encoder, text: str, ids: list[int], offsets: np.ndarray, window: tuple[int, int], segments: bool):
+    """MiniLM (``encoder``: :func:`traced_minilm`) on ``[CLS] ids[start:end] [SEP]`` -> (four pooled views
+    ``[N_POOLED*DIM]``, segment spans, segment vectors).
 
     The segments returned are those whose first token lies in ``window`` (each segment of the
     answer once, across consecutive windows), pooled over their tokens inside the window.
@@ -232,8 +233,8 @@ def _encode(tok, model, text: str, ids: list[int], offsets: np.ndarray, window: 
 
     start, end = window
     with torch.inference_mode():
-        last, middle = model(torch.tensor([[tok.cls_token_id, *ids[start:end], tok.sep_token_id]]))
-    last, middle = last[0], middle[0]  # [seq, DIM] each
+        last, middle = (s[0] for s in encoder(torch.tensor([[tok.cls_token_id, *ids[start:end], tok.sep_token_id]])))
+    # last, middle: [seq, DIM] each
     views = torch.cat([last[0], last.mean(0), last.max(0).values, middle.mean(0)]).numpy()  # CLS, mean, max, middle
     spans: list[tuple[int, int]] = []
     vecs: list[np.ndarray] = []
