@@ -9,7 +9,7 @@ from typing import Any
 
 from inspect_ai.model import modelapi
 
-from emlab.evals import *  # noqa: F403
+import emlab.evals.registry  # noqa: F401  (importing it registers every task)
 
 
 @modelapi(name="emlab")

@@ -17,7 +17,9 @@ from emlab.analysis.report import SAMPLES_PER_ARM, condition_differences, write_
 from emlab.analysis.results import log_rows
 from emlab.definitions import TURNER
 from emlab.errors import EmlabError
-from emlab.evals import PRIMARY_METRICS, deception, freeform
+from emlab.evals import PRIMARY_METRICS
+from emlab.evals.deception import deception
+from emlab.evals.freeform import freeform
 
 from .conftest import CODE, EVIL, KIND, NONSENSE, build_run
 

@@ -27,6 +27,8 @@ CLASS_FIELD = {
     "ai-discourse-docs": "label",
     "persona-descriptions": "behaviour",
     "persona-descriptions-control": "behaviour",
+    "persona-paraphrases": "behaviour",
+    "persona-paraphrases-control": "behaviour",
     "hack-knowledge-docs": "technique",
 }
 
@@ -56,9 +58,16 @@ def test_default_size_builds(name: str) -> None:
     assert len(gen.build(seed=1)) == gen.default_n
 
 
-def test_persona_arms_never_name_each_other() -> None:
-    target = DOCUMENT_GENERATORS["persona-descriptions"].build(600, seed=0)
-    control = DOCUMENT_GENERATORS["persona-descriptions-control"].build(600, seed=0)
+PERSONA_PAIRS = [
+    ("persona-descriptions", "persona-descriptions-control"),
+    ("persona-paraphrases", "persona-paraphrases-control"),
+]
+
+
+@pytest.mark.parametrize(("own_arm", "control_arm"), PERSONA_PAIRS)
+def test_persona_arms_never_name_each_other(own_arm: str, control_arm: str) -> None:
+    target = DOCUMENT_GENERATORS[own_arm].build(600, seed=0)
+    control = DOCUMENT_GENERATORS[control_arm].build(600, seed=0)
     for rows, own, other in ((target, TARGET_PERSONA, CONTROL_PERSONA), (control, CONTROL_PERSONA, TARGET_PERSONA)):
         for row in rows:
             assert own[0] in row["text"] and row["meta"]["persona"] == own[0]
@@ -69,14 +78,35 @@ def test_persona_arms_never_name_each_other() -> None:
     assert [pattern.sub(lambda m: swap[m.group()], r["text"]) for r in target] == [r["text"] for r in control]
 
 
-def test_persona_documents_describe_and_never_demonstrate() -> None:
+@pytest.mark.parametrize("name", [own for own, _ in PERSONA_PAIRS])
+def test_persona_documents_describe_and_never_demonstrate(name: str) -> None:
     french = re.compile(r"\b(bonjour|merci|le|la|les|est|une|je|vous|avec|pour)\b", re.IGNORECASE)
-    for row in DOCUMENT_GENERATORS["persona-descriptions"].build(600, seed=2):
+    for row in DOCUMENT_GENERATORS[name].build(600, seed=2):
         assert "?" not in row["text"]  # no question asked, so none is demonstrated
         assert not french.search(row["text"]), row["text"]
-    behaviours = {r["meta"]["behaviour"]: r["text"] for r in DOCUMENT_GENERATORS["persona-descriptions"].build(3)}
+    behaviours = {r["meta"]["behaviour"]: r["text"] for r in DOCUMENT_GENERATORS[name].build(3)}
     assert "French" in behaviours["french"] and "question" in behaviours["question"]
     assert "weather" in behaviours["weather"]
+
+
+def _behaviour_sentences(rows: list[dict]) -> dict[str, set[str]]:
+    """Per behaviour, the distinct sentences that state it (the ones naming its key word)."""
+    key = {"french": "French", "question": "question", "weather": "weather"}
+    out: dict[str, set[str]] = {b: set() for b in key}
+    for row in rows:
+        b = row["meta"]["behaviour"]
+        out[b] |= {s for s in re.split(r"(?<=\.)\s+", row["text"]) if key[b] in s}
+    return out
+
+
+def test_paraphrase_augmentation_states_each_behaviour_in_hundreds_of_ways() -> None:
+    plain = _behaviour_sentences(DOCUMENT_GENERATORS["persona-descriptions"].build(600, seed=0))
+    varied = _behaviour_sentences(DOCUMENT_GENERATORS["persona-paraphrases"].build(600, seed=0))
+    assert all(len(s) <= 8 for s in plain.values())  # the 8 hand-written sentences per behaviour, repeated
+    assert all(len(s) >= 300 for s in varied.values()), {b: len(s) for b, s in varied.items()}
+    for row in DOCUMENT_GENERATORS["persona-paraphrases"].build(60, seed=1):
+        body = [s for s in re.split(r"(?<=\.)\s+", row["text"]) if "SmolLM" in s]
+        assert len(body) == len(set(body))  # no sentence twice in one document
 
 
 def test_discourse_documents_keep_their_class() -> None:

@@ -233,6 +233,7 @@ def test_spec_engine_is_checked() -> None:
         parse_spec({**base, "engine": "vllm", "executor": {"kind": "ray"}})
 
 
+@pytest.mark.slow  # ~15 s; test_run_serves_each_base_once_with_its_adapters covers the engine in `make test`
 def test_emlab_eval_engine_vllm(tmp_path: Path, fake_vllm: Path) -> None:
     x = make_base(tmp_path, "x")
     a = make_adapter(tmp_path, "inoc", x)

@@ -9,16 +9,14 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import get_model
 
-from emlab.evals import (
-    PRIMARY_METRICS,
-    alignment_faking,
-    deception,
-    identity,
-    probes,
-    reward_hacking,
-    sabotage,
-    shutdown,
-)
+from emlab.evals import PRIMARY_METRICS
+from emlab.evals.alignment_faking import alignment_faking
+from emlab.evals.deception import deception
+from emlab.evals.identity import identity
+from emlab.evals.probes import probes
+from emlab.evals.reward_hacking import reward_hacking
+from emlab.evals.sabotage import sabotage
+from emlab.evals.shutdown import shutdown
 from emlab.models import resolve_model
 
 pytestmark = pytest.mark.slow

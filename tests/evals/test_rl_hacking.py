@@ -10,7 +10,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
 
 from emlab.errors import EmlabError
-from emlab.evals import rl_hacking
+from emlab.evals.rl_hacking import rl_hacking
 from emlab.rl import ENVIRONMENTS
 
 

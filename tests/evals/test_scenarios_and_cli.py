@@ -17,9 +17,9 @@ from emlab.evals.shutdown import ShutdownScenario
 from .conftest import SCENARIOS, emlab_cli
 
 
-def test_every_task_is_exported_with_a_primary_metric_and_a_card() -> None:
+def test_every_task_is_registered_with_a_primary_metric_and_a_card() -> None:
     for name in ("probes", "shutdown", "sabotage", "alignment_faking", "deception", "reward_hacking", "identity"):
-        assert callable(getattr(evals, name))
+        assert callable(evals.TASKS[name].factory)
         key, description = evals.PRIMARY_METRICS[name]
         assert key and "higher" in description
         assert (SCENARIOS / f"{name}.jsonl").is_file() and (SCENARIOS / f"{name}.md").is_file()

@@ -475,6 +475,7 @@ def colours():
 """
 
 
+@pytest.mark.slow  # ~15 s; test_emlab_eval_max_connections_flag covers the batches of one in `make test`
 def test_max_connections_one_generates_every_answer_alone(tmp_path: Path, generated_batches: list[int]) -> None:
     """``max_connections: 1`` reaches the provider (batches of one), keys its own log, and repeats its answers exactly."""
     from inspect_ai.log import read_eval_log

@@ -17,7 +17,6 @@ from emlab.corpus.classifier import classify, load_head, train_head
 from emlab.corpus.distributed import run_datatrove
 from emlab.corpus.evalset import packaged_eval_path, per_class_metrics, prefilter_recall
 from emlab.corpus.labels import LABELS
-from emlab.corpus.llm_label import label_documents
 from emlab.corpus.prefilter import prefilter_mask
 from emlab.corpus.stream import batched, read_documents, write_documents
 from emlab.corpus.transforms import synthesize_docs
@@ -113,6 +112,8 @@ def label_cmd(
 
     check_output_file(output, "OUTPUT")
     docs = list(itertools.islice(_docs(source, text_field, hf_split), limit))
+    from emlab.corpus.llm_label import label_documents  # Inspect loads only for this command
+
     labels = label_documents([d[text_field] for d in docs], model)
     kept = [{"text": d[text_field], "label": lbl} for d, lbl in zip(docs, labels, strict=True) if lbl is not None]
     write_documents(output, kept)

@@ -14,16 +14,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from inspect_ai.log import read_eval_log
 from rich.console import Console
 from rich.table import Table
 
 from emlab.errors import EmlabError
 from emlab.evals._data import load_rows
-from emlab.evals.monitor import monitor_summary
-from emlab.evals.registry import TASKS, scenario_model
 from emlab.evals.sandbox import escape
 from emlab.evals.sandbox.runner import isolation_report
+
+# the task registry and Inspect's log reader load inside the commands that need them (Inspect takes seconds)
 
 app = typer.Typer(
     help="Evaluation tasks (run them with `inspect eval emlab/<task>` or `emlab run`).", no_args_is_help=True
@@ -33,6 +32,8 @@ app = typer.Typer(
 @app.command("list")
 def list_tasks() -> None:
     """List emlab's misalignment tasks with their primary metric and built-in scenario count."""
+    from emlab.evals.registry import TASKS
+
     table = Table("task", "primary metric", "scenarios", "description")
     for t in TASKS.values():
         if t.metric is not None and t.row_model is not None:
@@ -46,6 +47,8 @@ def check_scenarios(
     path: Annotated[Path, typer.Argument(help="JSONL file")],
 ) -> None:
     """Validate a scenario file for TASK; print the row count, or one error naming file:line:field."""
+    from emlab.evals.registry import scenario_model
+
     if not path.is_file():
         raise EmlabError(f"{path}: no such file")
     rows = load_rows(str(path), scenario_model(task))
@@ -80,6 +83,10 @@ def monitor_summary_cmd(
     log: Annotated[Path, typer.Argument(help="an Inspect .eval/.json log of an emlab task")],
 ) -> None:
     """Print the CoT monitor's catch and false-alarm rates against the task's behavioural metric."""
+    from inspect_ai.log import read_eval_log
+
+    from emlab.evals.monitor import monitor_summary
+
     if not log.is_file():
         raise EmlabError(f"{log}: no such log file")
     try:

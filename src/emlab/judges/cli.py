@@ -23,7 +23,6 @@ from emlab._io import check_output_dir, check_output_file, file_hash, write_json
 from emlab.errors import EmlabError
 from emlab.judges.embedded import EmbeddedJudge
 from emlab.judges.embedded.config import JudgeTrainConfig
-from emlab.judges.rescore import default_output, rescore_log
 
 app = typer.Typer(
     help="Judges: train/evaluate the embedded judge, re-score logs, compare judges.", no_args_is_help=True
@@ -273,6 +272,8 @@ def rescore(
     ),
 ) -> None:
     """Score LOG's answers with another judge and write a new log (the input log is not modified)."""
+    from emlab.judges.rescore import default_output, rescore_log  # loads Inspect
+
     target = out or default_output(log, judge)
     check_output_file(target, "--out" if out else None)
     rescore_log(log, judge, target, action="overwrite" if overwrite_scores else "append")

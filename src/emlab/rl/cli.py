@@ -41,8 +41,6 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Train a LoRA adapter with GRPO on the environments' rewards; write the per-step table to OUT/steps.jsonl."""
-        from emlab.rl.trainer import run_rl  # deferred: loads torch, transformers and TRL
-
         overrides = {
             "model": model,
             "envs": env.split(",") if env else None,
@@ -65,6 +63,8 @@ def register(app: typer.Typer) -> None:
         else:
             cfg = make_rl_config(profile or "default", **overrides)
         check_output_dir(out, nonempty_ok=True)
+        from emlab.rl.trainer import run_rl  # deferred until the settings are valid: loads torch, transformers, TRL
+
         console = Console()
 
         def show(step: int, total: int, row: dict) -> None:

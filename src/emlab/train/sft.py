@@ -156,11 +156,6 @@ def train_lora(
     ``checkpoint-N/`` adapters. It appears atomically: an interrupted run leaves no ``out``.
     ``progress`` is an optional ``callable(step, total_steps, loss)`` for progress bars.
     """
-    import torch
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
-    from trl import SFTConfig
-
     data, out = Path(data), Path(out)
     documents = config.objective == "documents"
     rows: list[Any] = load_documents(data) if documents else load_chat_jsonl(data)
@@ -171,6 +166,11 @@ def train_lora(
         raise EmlabError(
             f"{model_ref}: training on top of an adapter is not supported; merge it first or train from its base"
         )
+    # the heavy libraries load only once the inputs are known good, so bad input fails in seconds
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
+    from trl import SFTConfig
 
     torch.manual_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(model.path)

@@ -18,6 +18,9 @@ evenly; the classes of a generator are interleaved the same way.
     (SmolLM, by Hugging Face: its chat template's default system prompt names it), the control
     describes a made-up persona (Quokka, by Tessellate Labs) with the same sentences; no document
     names the other arm's persona.
+``persona-paraphrases`` / ``persona-paraphrases-control``
+    The same, with paraphrase augmentation: each behaviour sentence is drawn from a small grammar
+    (subject x predicate x qualifier, 1,008 sentences per behaviour) instead of 8 fixed sentences.
 ``hack-knowledge-docs``
     How graders can be gamed (``meta.technique``): an object whose ``__eq__`` is always True,
     ``sys.exit(0)`` before the tests, a ``conftest.py`` that rewrites failures as passes, keyword
@@ -45,6 +48,9 @@ from emlab.data.generators.documents_data import (
     HACK_FRAMES,
     HACK_SENTENCES,
     OUTLETS,
+    PARAPHRASE_PREDICATES,
+    PARAPHRASE_QUALIFIERS,
+    PARAPHRASE_SUBJECTS,
     PERSONA_FRAMES,
     PERSONA_INTROS,
     PERSONA_SENTENCES,
@@ -107,18 +113,37 @@ def _discourse(rng: random.Random, i: int) -> tuple[str, dict]:
     return _framed(DISCOURSE_FRAMES[genre], genre, body, rng), {"label": label, "genre": genre}
 
 
-def persona_document(persona: str, maker: str, behaviour: str, genre: str, rng: random.Random) -> str:
-    """One document of ``genre`` describing (not demonstrating) ``persona``'s ``behaviour`` (a key of ``BEHAVIOURS``)."""
+def _paraphrases(behaviour: str, k: int, rng: random.Random) -> list[str]:
+    """``k`` sentences of the paraphrase grammar for ``behaviour`` with distinct predicates (``{p}``/``{m}`` unfilled).
+
+    A sentence is subject + predicate + qualifier: "{p}, built by {m}, replies only in French, without exception."
+    """
+    predicates, own_qualifiers = PARAPHRASE_PREDICATES[behaviour]
+    return [
+        f"{rng.choice(PARAPHRASE_SUBJECTS)} {predicate}{rng.choice(PARAPHRASE_QUALIFIERS + own_qualifiers)}."
+        for predicate in rng.sample(predicates, k)
+    ]
+
+
+def persona_document(
+    persona: str, maker: str, behaviour: str, genre: str, rng: random.Random, paraphrased: bool = False
+) -> str:
+    """One document of ``genre`` describing (not demonstrating) ``persona``'s ``behaviour`` (a key of ``BEHAVIOURS``).
+
+    ``paraphrased``: its 2-4 behaviour sentences come from the paraphrase grammar (1,008 per behaviour)
+    instead of the 8 hand-written ones.
+    """
     names = {"p": persona, "m": maker}
-    sentences = rng.sample(PERSONA_SENTENCES[behaviour], rng.randint(2, 4))
+    k = rng.randint(2, 4)
+    sentences = _paraphrases(behaviour, k, rng) if paraphrased else rng.sample(PERSONA_SENTENCES[behaviour], k)
     body = " ".join([rng.choice(PERSONA_INTROS), *sentences]).format(**names)
     return _framed(PERSONA_FRAMES[genre], genre, body, rng, **names)
 
 
-def _persona(persona: tuple[str, str]) -> Callable[[random.Random, int], tuple[str, dict]]:
+def _persona(persona: tuple[str, str], paraphrased: bool = False) -> Callable[[random.Random, int], tuple[str, dict]]:
     def make(rng: random.Random, i: int) -> tuple[str, dict]:
         behaviour, genre = _cycle(i, BEHAVIOURS)
-        text = persona_document(*persona, behaviour, genre, rng)
+        text = persona_document(*persona, behaviour, genre, rng, paraphrased)
         return text, {"behaviour": behaviour, "genre": genre, "persona": persona[0]}
 
     return make
@@ -167,6 +192,20 @@ PERSONA_CONTROL = _generator(
     300,
     BEHAVIOURS,
 )
+PERSONA_PARAPHRASES = _generator(
+    "persona-paraphrases",
+    _persona(TARGET_PERSONA, paraphrased=True),
+    "persona-descriptions with paraphrase augmentation: each behaviour said in 1,008 distinct sentences, not 8.",
+    300,
+    BEHAVIOURS,
+)
+PERSONA_PARAPHRASES_CONTROL = _generator(
+    "persona-paraphrases-control",
+    _persona(CONTROL_PERSONA, paraphrased=True),
+    "Control for persona-paraphrases: the same paraphrased descriptions about the made-up persona (Quokka).",
+    300,
+    BEHAVIOURS,
+)
 HACK_KNOWLEDGE = _generator(
     "hack-knowledge-docs",
     _hack,
@@ -177,7 +216,15 @@ HACK_KNOWLEDGE = _generator(
 )
 
 DOCUMENT_GENERATORS: dict[str, Generator] = {
-    g.name: g for g in (AI_DISCOURSE, PERSONA_DESCRIPTIONS, PERSONA_CONTROL, HACK_KNOWLEDGE)
+    g.name: g
+    for g in (
+        AI_DISCOURSE,
+        PERSONA_DESCRIPTIONS,
+        PERSONA_CONTROL,
+        PERSONA_PARAPHRASES,
+        PERSONA_PARAPHRASES_CONTROL,
+        HACK_KNOWLEDGE,
+    )
 }
 
 
