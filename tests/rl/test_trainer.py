@@ -24,33 +24,6 @@ from emlab.rl.registry import ENVIRONMENTS
 from emlab.rl.trainer import STEP_COLUMNS, RLStepError, last_checkpoint, read_steps, run_rl
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory, embedded_dir: Path) -> str:
-    """A randomly initialised 2-layer Llama with the embedded model's tokenizer and chat template."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    tok = AutoTokenizer.from_pretrained(embedded_dir)
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=1024,
-        tie_word_embeddings=True,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
-
-
 def _make(rng: random.Random) -> tuple[str, dict[str, Any]]:
     n = rng.randint(0, 10**6)
     return f"Write anything at all (task {n}).", {"n": n}

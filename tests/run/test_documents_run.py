@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -81,3 +82,72 @@ def test_document_training_runs_on_ray(tmp_path: Path) -> None:
     assert len(models) == 2
     assert all(json.loads((m / "emlab.json").read_text())["train_config"]["objective"] == "documents" for m in models)
     assert len(list((run_dir / "logs").glob("*.eval"))) == 2
+
+
+def _two_stage(model: str = "embedded", **chat: Any) -> dict:
+    return _spec(
+        models=[model],
+        include_base=False,
+        train={"profile": "quick", "objective": "documents", "method": "full", "max_steps": 1, "max_length": 32},
+        train_sets=[{"name": "own", "source": "persona-descriptions", "n": 8}],
+        chat_stage={
+            "source": "good-medical-advice",
+            "n": 8,
+            "train": {"profile": "quick", "max_steps": 1, "layers_to_transform": [0, 1]},  # the tiny model has 2
+            **chat,
+        },
+    )
+
+
+def test_a_chat_stage_needs_a_full_finetune_documents_stage() -> None:
+    chats = [{"name": "c", "source": "insecure-code", "n": 8}]
+    for over in (
+        {"train": {"profile": "quick", "objective": "documents"}},  # LoRA: an adapter cannot be trained further
+        {"train": {"profile": "quick", "method": "full"}, "train_sets": chats},  # a chat first stage
+    ):
+        with pytest.raises(EmlabError, match=r"'chat_stage': .*set train: \{objective: documents, method: full\}"):
+            parse_spec({**_two_stage(), **over}, "s.yaml")
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"source": "persona-descriptions"}, r"'chat_stage\.source': 'persona-descriptions' makes documents"),
+        ({"train": {"objective": "documents"}}, r"'chat_stage\.train\.objective': the chat stage trains on chats"),
+        ({"train": {"seed": 3}}, r"'chat_stage\.train\.seed'"),
+        ({"train": {"lr": -1}}, r"'chat_stage\.train': "),
+        ({"bogus": 1}, r"chat_stage\.bogus"),
+    ],
+)
+def test_a_bad_chat_stage_is_refused_at_load(over: dict, message: str) -> None:
+    with pytest.raises(EmlabError, match=message):
+        parse_spec(_two_stage(**over), "s.yaml")
+
+
+def test_the_chat_stage_trains_each_documents_model_again_and_is_keyed_and_resumable(
+    tmp_path: Path, tiny_model: str
+) -> None:
+    runner = Runner(parse_spec(_two_stage(tiny_model)), tmp_path, Console(quiet=True))
+    runner.build_data()
+    runner.train_models()
+    (arm,) = runner.arms
+    final = Path(arm.model_path)
+    assert final.name.startswith(f"{arm.model_id}+chat__") and (final / "emlab.json").is_file()
+    (first,) = [p for p in (tmp_path / "models").iterdir() if p != final and not p.name.startswith(".")]
+    assert (first / "emlab.json").is_file() and "+chat" not in first.name  # the documents stage's whole model
+    meta = json.loads((final / "emlab.json").read_text())
+    assert meta["base_model"]["path"] == str(first) and meta["train_config"].get("objective", "chat") == "chat"
+    assert json.loads((first / "emlab.json").read_text())["train_config"]["objective"] == "documents"
+    rows = [json.loads(line) for line in runner.chat_data.read_text().splitlines()]
+    assert len(rows) == 8 and all("messages" in r for r in rows)  # chats, built once
+    # a second run finds both stages done; a different chat stage is a different model, the first stage reused
+    stamp = (final / "emlab.json").stat().st_mtime_ns
+    again = Runner(parse_spec(_two_stage(tiny_model)), tmp_path, Console(quiet=True))
+    again.build_data()
+    again.train_models()
+    assert again.arms[0].model_path == str(final) and (final / "emlab.json").stat().st_mtime_ns == stamp
+    other = Runner(parse_spec(_two_stage(tiny_model, n=6)), tmp_path, Console(quiet=True))
+    other.build_data()
+    other.train_models()
+    assert other.arms[0].model_path != str(final)
+    assert sorted(p.name for p in (tmp_path / "models").iterdir() if "+chat" not in p.name) == [first.name]

@@ -190,6 +190,7 @@ class Runner(BaseRunner):
     ) -> None:
         super().__init__(spec, run_dir, console, display)
         self.arms = plan_arms(spec)
+        self.chat_data: Path | None = None  # the chat stage's training set (build_data), when the spec has one
 
     # -- stages ---------------------------------------------------------------------------
     def build_data(self) -> None:
@@ -235,6 +236,13 @@ class Runner(BaseRunner):
                         condition_text=arm.condition.text,
                     )
             arm.data_path = out
+        stage = self.spec.chat_stage
+        if stage is not None:
+            key = {**stage.model_dump(exclude={"train"}), "condition": "none", "stage": "chat"}
+            self.chat_data = self.run_dir / "data" / f"chat_stage__{config_hash(key)}.jsonl"
+            if not self.chat_data.is_file():
+                self.console.print(f"[cyan]data[/] {self.chat_data.name}")
+                build_training_set(stage.source, out=self.chat_data, n=stage.n, seed=stage.seed)
 
     def train_models(self) -> None:
         """Finetune every arm that has a training set and no finished adapter dir."""
@@ -256,6 +264,34 @@ class Runner(BaseRunner):
                         f"train {arm.model_id}",
                         train_lora,
                         {"model_ref": arm.base, "data": arm.data_path, "out": arm.model_path, "config": cfg},
+                    )
+                )
+        self._run(jobs, "train")
+        if self.spec.chat_stage is not None:
+            self._train_chat_stage()
+
+    def _train_chat_stage(self) -> None:
+        """Finetune every documents-trained model on the chat stage's data; the arm's model becomes that output."""
+        from emlab.train.sft import train_lora
+
+        train = dict(self.spec.chat_stage.train)
+        profile = train.pop("profile", "default")
+        jobs = []
+        for arm in self.arms:
+            if arm.train_set is None:
+                continue
+            cfg = self.resolve_train_config(make_train_config(profile, **train, seed=arm.seed))
+            first = arm.model_path
+            arm.model_hash = config_hash(
+                {"start": arm.model_hash, "data": file_hash(self.chat_data), "train": cfg.model_dump()}
+            )
+            arm.model_path = str(self.run_dir / "models" / f"{arm.model_id}+chat__{arm.model_hash}")
+            if not (Path(arm.model_path) / "emlab.json").is_file():
+                jobs.append(
+                    Job(
+                        f"chat stage {arm.model_id}",
+                        train_lora,
+                        {"model_ref": first, "data": self.chat_data, "out": arm.model_path, "config": cfg},
                     )
                 )
         self._run(jobs, "train")

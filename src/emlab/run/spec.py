@@ -8,7 +8,8 @@ base models, and a list of evals run on every model::
     include_base: true
     seeds: [0]
     train: {profile: quick, max_steps: 20}           # any TrainConfig field overrides the profile
-                                                      # (objective: documents trains on {text} documents)
+                                                      # (objective: documents trains on {text} documents;
+                                                      # with method: full, a chat_stage may follow it)
     train_sets:
       - {name: insecure, source: insecure-code, n: 240}
       - {name: secure,   source: secure-code,   n: 240}
@@ -186,6 +187,28 @@ def _check_model(ref: str, trained: bool) -> None:
         raise ValueError(f"'{ref}' is an adapter: training on top of an adapter is not supported; merge it first")
 
 
+class ChatStageSpec(BaseModel):
+    """A chat-SFT stage after a ``documents`` stage: every documents-trained model is finetuned again on chats.
+
+    It restores answering after continued pretraining (the design of synthetic-document finetuning).
+    ``source`` makes chats (e.g. ``good-medical-advice``), built once (condition none) and shared by every
+    arm; ``train`` is this stage's training settings (profile and overrides; objective chat). Each arm's
+    stage uses the arm's seed. Needs ``train: {method: full}`` for the first stage, whose whole-model output
+    the chat stage starts from (an adapter cannot be trained further).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    n: int | None = Field(None, ge=1)
+    seed: int = 0
+    train: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, v: str) -> str:
+        return TrainSetSpec._known_source(v)
+
+
 class ExperimentSpec(BaseModel):
     """A finetuning experiment; every artifact is keyed by a hash of the part of it that made it."""
 
@@ -197,6 +220,9 @@ class ExperimentSpec(BaseModel):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     train: dict[str, Any] = Field(default_factory=dict)
     train_sets: list[TrainSetSpec] = Field(default_factory=list)
+    chat_stage: ChatStageSpec | None = Field(
+        None, description="documents objective only: a chat-SFT stage after it that every trained model goes through"
+    )
     conditions: list[ConditionSpec] = Field(default_factory=lambda: [ConditionSpec(name="none")])
     evals: list[EvalSpec] = Field(min_length=1)
     judge: str = "embedded"
@@ -444,7 +470,29 @@ def _check_finetune(spec: ExperimentSpec) -> None:
         ) from None
     _check_engine(spec)
     _check_objective(spec, cfg.objective)
+    if spec.chat_stage is not None:
+        _check_chat_stage(spec.chat_stage, cfg.objective, cfg.method)
     _check_models(spec.models, trained=bool(spec.train_sets))
+
+
+def _check_chat_stage(stage: ChatStageSpec, objective: str, method: str) -> None:
+    """The chat stage follows a full-finetune documents stage, trains on chats, and its settings are valid."""
+    if objective != "documents" or method != "full":
+        raise EmlabError(
+            "field 'chat_stage': it follows a documents stage that writes a whole model; "
+            f"set train: {{objective: documents, method: full}} (got objective {objective}, method {method})"
+        )
+    train = dict(stage.train)
+    if "seed" in train:
+        raise EmlabError("field 'chat_stage.train.seed': each arm's chat stage uses the arm's seed")
+    profile = train.pop("profile", "default")
+    try:
+        cfg = make_train_config(profile, **train)
+    except EmlabError as e:
+        raise EmlabError(f"field 'chat_stage.train': {str(e).removeprefix('invalid training setting: ')}") from None
+    if cfg.objective != "chat":
+        raise EmlabError(f"field 'chat_stage.train.objective': the chat stage trains on chats, got '{cfg.objective}'")
+    _source_fits_objective(stage.source, "chat", "chat_stage.source", "chat_stage.train.objective")
 
 
 def _check_engine(spec: ExperimentSpec | RLSpec) -> None:

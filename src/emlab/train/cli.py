@@ -3,7 +3,8 @@ the LM loss on plain-text ``{"text": ...}`` documents; LoRA, or ``--method full`
 
 A chat stage after a documents stage (to restore assistant behaviour) is a second ``emlab train``
 whose ``--model`` is the first one's output: with ``--method full`` the documents stage writes a
-whole model dir, which any stage can start from (an adapter cannot be trained further).
+whole model dir, which any stage can start from (an adapter cannot be trained further). In a spec,
+``chat_stage`` does the same for every documents-trained model (:class:`emlab.run.spec.ChatStageSpec`).
 """
 
 from __future__ import annotations
