@@ -75,4 +75,3 @@ def test_import_linter_contracts_hold(capsys: pytest.CaptureFixture[str]) -> Non
     configuration.configure()  # what the lint-imports command does first
     kept = lint_imports(config_filename=str(ROOT / "pyproject.toml"), cache_dir=None, no_logo=True)
     assert kept, capsys.readouterr().out
-
