@@ -187,15 +187,8 @@ def _check_model(ref: str, trained: bool) -> None:
         raise ValueError(f"'{ref}' is an adapter: training on top of an adapter is not supported; merge it first")
 
 
-class ChatStageSpec(BaseModel):
-    """A chat-SFT stage after a ``documents`` stage: every documents-trained model is finetuned again on chats.
-
-    It restores answering after continued pretraining (the design of synthetic-document finetuning).
-    ``source`` makes chats (e.g. ``good-medical-advice``), built once (condition none) and shared by every
-    arm; ``train`` is this stage's training settings (profile and overrides; objective chat). Each arm's
-    stage uses the arm's seed. Needs ``train: {method: full}`` for the first stage, whose whole-model output
-    the chat stage starts from (an adapter cannot be trained further).
-    """
+class _StageSpec(BaseModel):
+    """A training stage beside the grid: its source (a train set's kind), size, data seed and training settings."""
 
     model_config = ConfigDict(extra="forbid")
     source: str
@@ -207,6 +200,17 @@ class ChatStageSpec(BaseModel):
     @classmethod
     def _known_source(cls, v: str) -> str:
         return TrainSetSpec._known_source(v)
+
+
+class ChatStageSpec(_StageSpec):
+    """A chat-SFT stage after a ``documents`` stage: every documents-trained model is finetuned again on chats.
+
+    It restores answering after continued pretraining (the design of synthetic-document finetuning).
+    ``source`` makes chats (e.g. ``good-medical-advice``), built once (condition none) and shared by every
+    arm; ``train`` is this stage's training settings (profile and overrides; objective chat). Each arm's
+    stage uses the arm's seed. Needs ``train: {method: full}`` for the first stage, whose whole-model output
+    the chat stage starts from (an adapter cannot be trained further).
+    """
 
 
 class ExperimentSpec(BaseModel):
@@ -343,24 +347,13 @@ class RLArmSpec(BaseModel):
         return self
 
 
-class KnowledgeSpec(BaseModel):
+class KnowledgeSpec(_StageSpec):
     """The optional knowledge stage: finetune each base model on data that describes the hacks, then RL from it.
 
     ``source`` is a training source like a train set's (e.g. the ``hack-knowledge-docs`` generator with
     ``train: {objective: documents}``); ``train`` overrides the training profile. One knowledge model
     per base model (seed ``seed``) is the starting point of every RL arm and seed, so arms differ only in RL.
     """
-
-    model_config = ConfigDict(extra="forbid")
-    source: str
-    n: int | None = Field(None, ge=1)
-    seed: int = 0
-    train: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("source")
-    @classmethod
-    def _known_source(cls, v: str) -> str:
-        return TrainSetSpec._known_source(v)
 
 
 RL_ARM_FIELDS = ("model", "seed", "grader", "condition", "condition_text")  # set by models / seeds / arms, not rl:
