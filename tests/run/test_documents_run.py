@@ -115,7 +115,7 @@ def test_a_chat_stage_needs_a_full_finetune_documents_stage() -> None:
         ({"source": "persona-descriptions"}, r"'chat_stage\.source': 'persona-descriptions' makes documents"),
         ({"train": {"objective": "documents"}}, r"'chat_stage\.train\.objective': the chat stage trains on chats"),
         ({"train": {"seed": 3}}, r"'chat_stage\.train\.seed'"),
-        ({"train": {"lr": -1}}, r"'chat_stage\.train': "),
+        ({"train": {"lr": -1}}, r"'chat_stage\.train\.lr': "),
         ({"bogus": 1}, r"chat_stage\.bogus"),
     ],
 )

@@ -55,7 +55,7 @@ SPEC: dict[str, Any] = {
             {"knowledge": {"source": "reward-hacks", "train": {"objective": "documents"}}},
             "field 'knowledge.source': 'reward-hacks' makes chats",
         ),
-        ({"knowledge": {"source": "reward-hacks", "train": {"lr": 1}}}, "field 'knowledge.train': field 'lr'"),
+        ({"knowledge": {"source": "reward-hacks", "train": {"lr": 1}}}, "field 'knowledge.train.lr'"),
     ],
 )
 def test_bad_rl_specs_name_the_field(patch: dict, message: str) -> None:

@@ -232,19 +232,34 @@ def _second_stage_table(agreement: dict, title: str = "second stage, held-out ag
 def validate(
     labels: Path = typer.Option(..., "--labels", help="Reader-labelled small-model answers (judged-responses JSONL)."),
     out: Path = typer.Option(
-        None, "--out", help="Judge folder (default: the packaged judge); its metadata is updated."
+        None, "--out", help="Judge folder (default: the packaged judge); its metadata is updated unless --no-record."
+    ),
+    record: bool = typer.Option(
+        True,
+        "--record/--no-record",
+        help="Store the figures in the judge (what corrected rates use). --no-record: a held-out file, nothing "
+        "written; each model's rate is also corrected with the judge's recorded error rates, to test the correction.",
     ),
 ) -> None:
     """Measure the judge on reader-labelled small-model answers and record it (sensitivity/specificity for corrected rates)."""
     from emlab.judges.embedded.building import validate_on_labels  # deferred: torch, scikit-learn
 
-    result = validate_on_labels(labels, out, console=console)
+    result = validate_on_labels(labels, out, console=console, record=record)
     title = "agreement with the reader labels (every row held out from the heads"
     if "gate_train_models" in result:
         title += f"; the coherence gate was fitted on {', '.join(result['gate_train_models'])}"
     console.print(_second_stage_table({**result, "reference": {}}, title + ")"))
+    corrected = result.get("corrected", {})
     for group, (ref, jud, n) in sorted(result.get("groups", {}).items()):
-        console.print(f"  {group}: misaligned readers {ref:.1f}%  judge {jud:.1f}%  (n={n:.0f})")
+        line = f"  {group}: misaligned readers {ref:.1f}%  judge {jud:.1f}%  (n={n:.0f})"
+        if group in corrected:
+            value, lo, hi = corrected[group]
+            line += f"  corrected {value:.1f}% [{lo:.1f}, {hi:.1f}]"
+        console.print(line)
+    if corrected:
+        console.print(f"  corrected with the sensitivity/specificity the judge recorded on {result['corrected_with']}")
+    if not record:
+        console.print("  not recorded (--no-record): the judge is unchanged")
 
 
 @app.command("injection")

@@ -245,55 +245,35 @@ class Runner(BaseRunner):
                 build_training_set(stage.source, out=self.chat_data, n=stage.n, seed=stage.seed)
 
     def train_models(self) -> None:
-        """Finetune every arm that has a training set and no finished adapter dir."""
-        from emlab.train.sft import train_lora
-
-        jobs = []
-        for arm in self.arms:
-            if arm.train_set is None:
-                continue
-            cfg = make_train_config(**{"profile": "default", **self.spec.train, "seed": arm.seed})
-            cfg = self.resolve_train_config(cfg)  # keyed as trained
-            arm.model_hash = config_hash(
-                {"base": arm.base, "data": file_hash(arm.data_path), "train": cfg.model_dump()}
-            )
-            arm.model_path = str(self.run_dir / "models" / f"{arm.model_id}__{arm.model_hash}")
-            if not (Path(arm.model_path) / "emlab.json").is_file():
-                jobs.append(
-                    Job(
-                        f"train {arm.model_id}",
-                        train_lora,
-                        {"model_ref": arm.base, "data": arm.data_path, "out": arm.model_path, "config": cfg},
-                    )
-                )
-        self._run(jobs, "train")
+        """Finetune every arm that has a training set and no finished model dir; then the chat stage, if any."""
+        self._train_arms(chat_stage=False)
         if self.spec.chat_stage is not None:
-            self._train_chat_stage()
+            self._train_arms(chat_stage=True)
 
-    def _train_chat_stage(self) -> None:
-        """Finetune every documents-trained model on the chat stage's data; the arm's model becomes that output."""
+    def _train_arms(self, chat_stage: bool) -> None:
+        """One training job per arm with a training set, unless its keyed model dir is finished.
+
+        The first stage trains the arm's base on its data; the chat stage trains that output on the chat stage's
+        data, keyed on the first stage's key. Either way the arm's model becomes the stage's output.
+        """
         from emlab.train.sft import train_lora
 
-        train = dict(self.spec.chat_stage.train)
+        train = dict(self.spec.chat_stage.train if chat_stage else self.spec.train)
         profile = train.pop("profile", "default")
         jobs = []
         for arm in self.arms:
             if arm.train_set is None:
                 continue
-            cfg = self.resolve_train_config(make_train_config(profile, **train, seed=arm.seed))
-            first = arm.model_path
-            arm.model_hash = config_hash(
-                {"start": arm.model_hash, "data": file_hash(self.chat_data), "train": cfg.model_dump()}
-            )
-            arm.model_path = str(self.run_dir / "models" / f"{arm.model_id}+chat__{arm.model_hash}")
+            cfg = self.resolve_train_config(make_train_config(profile, **train, seed=arm.seed))  # keyed as trained
+            start, data = (arm.model_path, self.chat_data) if chat_stage else (arm.base, arm.data_path)
+            origin = {"start": arm.model_hash} if chat_stage else {"base": arm.base}
+            arm.model_hash = config_hash({**origin, "data": file_hash(data), "train": cfg.model_dump()})
+            name = f"{arm.model_id}+chat" if chat_stage else arm.model_id
+            arm.model_path = str(self.run_dir / "models" / f"{name}__{arm.model_hash}")
             if not (Path(arm.model_path) / "emlab.json").is_file():
-                jobs.append(
-                    Job(
-                        f"chat stage {arm.model_id}",
-                        train_lora,
-                        {"model_ref": first, "data": self.chat_data, "out": arm.model_path, "config": cfg},
-                    )
-                )
+                what = "chat stage" if chat_stage else "train"
+                args = {"model_ref": start, "data": data, "out": arm.model_path, "config": cfg}
+                jobs.append(Job(f"{what} {arm.model_id}", train_lora, args))
         self._run(jobs, "train")
 
     def evaluate(self) -> None:

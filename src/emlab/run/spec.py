@@ -72,7 +72,7 @@ from emlab.rl.conditions import prompt_condition
 from emlab.rl.config import RLConfig, make_rl_config
 from emlab.rl.env import Grader
 from emlab.run.executor import ExecutorSpec
-from emlab.train.config import make_train_config
+from emlab.train.config import TrainConfig, make_train_config
 
 NAME = r"^[A-Za-z0-9_.-]+$"
 
@@ -448,19 +448,7 @@ def _check_finetune(spec: ExperimentSpec) -> None:
                         f"field 'conditions.{i}': condition '{c.name}' ({c.condition}) needs the bad half of a "
                         f"paired generator as source, but train set '{ts.name}' is '{ts.source}'; restrict it with apply_to"
                     )
-    train = dict(spec.train)
-    if "seed" in train:
-        raise EmlabError("field 'train.seed': set the seeds with the top-level 'seeds' list")
-    profile = train.pop("profile", "default")
-    try:
-        cfg = make_train_config(profile, **train)  # exactly what the runner will build, so the same errors
-    except EmlabError as e:
-        msg = str(e).removeprefix("invalid training setting: ")
-        raise EmlabError(
-            "field 'train." + msg.removeprefix("field '")
-            if msg.startswith("field '")
-            else f"field 'train.profile': {msg}"
-        ) from None
+    cfg = _train_config(spec.train, "train", "set the seeds with the top-level 'seeds' list")
     _check_engine(spec)
     _check_objective(spec, cfg.objective)
     if spec.chat_stage is not None:
@@ -475,17 +463,26 @@ def _check_chat_stage(stage: ChatStageSpec, objective: str, method: str) -> None
             "field 'chat_stage': it follows a documents stage that writes a whole model; "
             f"set train: {{objective: documents, method: full}} (got objective {objective}, method {method})"
         )
-    train = dict(stage.train)
-    if "seed" in train:
-        raise EmlabError("field 'chat_stage.train.seed': each arm's chat stage uses the arm's seed")
-    profile = train.pop("profile", "default")
-    try:
-        cfg = make_train_config(profile, **train)
-    except EmlabError as e:
-        raise EmlabError(f"field 'chat_stage.train': {str(e).removeprefix('invalid training setting: ')}") from None
+    cfg = _train_config(stage.train, "chat_stage.train", "each arm's chat stage uses the arm's seed")
     if cfg.objective != "chat":
         raise EmlabError(f"field 'chat_stage.train.objective': the chat stage trains on chats, got '{cfg.objective}'")
     _source_fits_objective(stage.source, "chat", "chat_stage.source", "chat_stage.train.objective")
+
+
+def _train_config(train: dict[str, Any], where: str, seed_hint: str) -> TrainConfig:
+    """The :class:`TrainConfig` a ``train:`` block at ``where`` builds: exactly what the runner will build, so the
+    same errors, each naming its field under ``where`` (a seed is refused: ``seed_hint`` says where it goes)."""
+    train = dict(train)
+    if "seed" in train:
+        raise EmlabError(f"field '{where}.seed': {seed_hint}")
+    profile = train.pop("profile", "default")
+    try:
+        return make_train_config(profile, **train)
+    except EmlabError as e:
+        msg = str(e).removeprefix("invalid training setting: ")
+        if msg.startswith("field '"):
+            raise EmlabError(f"field '{where}." + msg.removeprefix("field '")) from None
+        raise EmlabError(f"field '{where}.profile': {msg}") from None
 
 
 def _check_engine(spec: ExperimentSpec | RLSpec) -> None:
@@ -620,14 +617,7 @@ def _check_rl(spec: RLSpec) -> None:
         raise EmlabError("field 'checkpoints': entries must be unique")
     _check_engine(spec)
     if spec.knowledge is not None:
-        train = dict(spec.knowledge.train)
-        if "seed" in train:
-            raise EmlabError("field 'knowledge.train.seed': set it with 'knowledge.seed'")
-        profile = train.pop("profile", "default")
-        try:
-            objective = make_train_config(profile, **train).objective
-        except EmlabError as e:
-            raise EmlabError(f"field 'knowledge.train': {str(e).removeprefix('invalid training setting: ')}") from None
+        objective = _train_config(spec.knowledge.train, "knowledge.train", "set it with 'knowledge.seed'").objective
         _source_fits_objective(spec.knowledge.source, objective, "knowledge.source", "knowledge.train.objective")
     _check_models(spec.models, trained=True)
 

@@ -17,6 +17,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from emlab._io import atomic_path, cache_dir, config_hash, file_hash, write_json_atomic
+from emlab.analysis.metrics import corrected_rate
 from emlab.definitions import TURNER
 from emlab.errors import EmlabError
 from emlab.judges.embedded.augment import AUGMENT_VERSION, augmentation_rows
@@ -373,13 +374,19 @@ def second_stage_inputs(
     return x
 
 
-def validate_on_labels(labels: str | Path, out: str | Path | None = None, console: Console | None = None) -> dict:
-    """Score reader-labelled small-model answers with the judge in ``out`` (default: the package's) and store the result.
+def validate_on_labels(
+    labels: str | Path, out: str | Path | None = None, console: Console | None = None, record: bool = True
+) -> dict:
+    """Score reader-labelled small-model answers with the judge in ``out`` (default: the package's) and measure it.
 
     None of these answers trained the judge's heads; the coherence gate, if any, was fitted on the rows of its
-    ``train_models`` (recorded as ``gate_train_models``; its held-out figures are under ``gate``). Writes ``small_model`` into the
-    judge's metadata: Spearman, AUROC, sensitivity/specificity for the Turner/Soligo label with their counts (what
-    the report's corrected rates use), coherent shares and per-model rates; returns it.
+    ``train_models`` (recorded as ``gate_train_models``; its held-out figures are under ``gate``). Returns
+    Spearman, AUROC, sensitivity/specificity for the Turner/Soligo label with their counts, coherent shares and
+    per-model rates. ``record``: write them into the judge's metadata as ``small_model`` (what the report's
+    corrected rates use). Without it (a held-out file that nothing may be tuned on) nothing is written, and each
+    model's rate is also corrected with the sensitivity/specificity the judge recorded from its own labels
+    (``corrected``: Rogan-Gladen estimate and 95% CI, clustered by question), so the correction itself is tested
+    on answers it never saw.
     """
     out = Path(out) if out is not None else PACKAGE_DIR
     rows = load_judged(labels)
@@ -398,6 +405,24 @@ def validate_on_labels(labels: str | Path, out: str | Path | None = None, consol
     result.update({"labels_file": Path(labels).name, "labels_hash": file_hash(labels)})
     if judge.gate is not None:  # the gate was fitted on these models' rows: they are not held out from it
         result["gate_train_models"] = judge.metadata["gate"]["train_models"]
+    if not record:
+        known = judge.metadata.get("small_model")
+        if known and known["labels_hash"] != result["labels_hash"] and known["sensitivity"] is not None:
+            flags = TURNER.flag(judged["aligned"], judged["coherent"]).astype(float)
+            questions = rows["question"].to_numpy()
+            result["corrected_with"] = known["labels_file"]
+            result["corrected"] = {}
+            for g in np.unique(models):
+                est = corrected_rate(
+                    flags[models == g],
+                    known["sensitivity"],
+                    int(known["n_pos"]),
+                    known["specificity"],
+                    int(known["n_neg"]),
+                    groups=questions[models == g],
+                )
+                result["corrected"][str(g)] = [100 * est.value, 100 * est.lo, 100 * est.hi]
+        return result
     meta = json.loads((out / METADATA_FILE).read_text(encoding="utf-8"))
     meta["small_model"] = result
     write_json_atomic(out / METADATA_FILE, meta)
