@@ -100,7 +100,8 @@ def test_causal_attention_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert type(causal_attention(module, q, k, v, None)[0].grad_fn).__name__ != "StackedCausalAttentionBackward"
 
 
-def test_model_switched_to_causal_attention_trains_the_same() -> None:
+def _twin_llamas() -> tuple[LlamaForCausalLM, LlamaForCausalLM]:
+    """Two identical 2-layer Llamas with grouped-query attention (6 heads, 2 KV heads), each with its own config."""
     config = LlamaConfig(
         vocab_size=97,
         hidden_size=48,
@@ -110,11 +111,13 @@ def test_model_switched_to_causal_attention_trains_the_same() -> None:
         num_key_value_heads=2,
     )
     torch.manual_seed(0)
-    ref, model = (
-        LlamaForCausalLM(config),
-        LlamaForCausalLM(copy.deepcopy(config)),
-    )  # a model keeps the config object it is given
+    ref, model = LlamaForCausalLM(config), LlamaForCausalLM(copy.deepcopy(config))  # a model keeps its config object
     model.load_state_dict(ref.state_dict())
+    return ref, model
+
+
+def test_model_switched_to_causal_attention_trains_the_same() -> None:
+    ref, model = _twin_llamas()
     assert ref.config._attn_implementation == "sdpa"
     assert use_causal_attention(model) and model.config._attn_implementation == "emlab_causal"
     assert ref.config._attn_implementation == "sdpa"  # the reference stays on SDPA
@@ -152,20 +155,7 @@ def test_compiled_layers_still_run_the_stacked_kernel(monkeypatch: pytest.Monkey
         return forward(ctx, *args)
 
     monkeypatch.setattr(StackedCausalAttention, "forward", staticmethod(counted))
-    config = LlamaConfig(
-        vocab_size=97,
-        hidden_size=48,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=6,
-        num_key_value_heads=2,
-    )
-    torch.manual_seed(0)
-    ref, model = (
-        LlamaForCausalLM(config),
-        LlamaForCausalLM(copy.deepcopy(config)),
-    )  # a model keeps the config object it is given
-    model.load_state_dict(ref.state_dict())
+    ref, model = _twin_llamas()
     assert use_causal_attention(model) and ref.config._attn_implementation == "sdpa"
     torch._dynamo.reset()
     for layer in model.model.layers:
