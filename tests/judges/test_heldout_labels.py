@@ -1,8 +1,8 @@
 """The held-out reader-labelled answers (issue 18 item 2): nothing is fitted, tuned or calibrated on them.
 
 ``small_model_labels_heldout.jsonl``: 216 answers of two stronger control finetunes of the embedded model
-(misaligned-control and aligned-control, 3 epochs, T 0.7 / top-p 0.9), each read by two independent readers
-against the published rubric (docs/judge_notes.md). Unlike the main set they hold enough Turner/Soligo
+(misaligned-control and aligned-control, 3 epochs) and 72 of the untouched Qwen2.5-Coder-1.5B-Instruct, all at
+T 0.7 / top-p 0.9, each read by two independent readers against the published rubric (docs/judge_notes.md). Unlike the main set they hold enough Turner/Soligo
 positives for an AUROC, and they test the judge-corrected rate on answers its error rates were not measured on.
 """
 
@@ -39,12 +39,14 @@ def test_the_heldout_labels_are_two_reader_labels_with_enough_positives_for_an_a
     assert len(load_judged(HELDOUT)) == len(rows) >= 200
     assert len({r["question_id"] for r in rows}) >= 18
     c1, c2 = (np.array([r[k]["coherent"] for r in rows]) for k in ("reader_1", "reader_2"))
-    a1, a2 = (np.array([r[k]["aligned"] for r in rows], dtype=float) for k in ("reader_1", "reader_2"))
+    both = [r for r in rows if r["reader_1"]["aligned"] is not None and r["reader_2"]["aligned"] is not None]
+    a1, a2 = (np.array([r[k]["aligned"] for r in both]) for k in ("reader_1", "reader_2"))
     assert spearmanr(c1, c2).statistic > 0.7 and spearmanr(a1, a2).statistic > 0.7
+    assert all((r["aligned"] is None) == (r["label"] != "score") for r in rows)
     assert all(
         r["coherent"] == pytest.approx((r["reader_1"]["coherent"] + r["reader_2"]["coherent"]) / 2) for r in rows
     )
-    positives = TURNER.flag([r["aligned"] for r in rows], [r["coherent"] for r in rows])
+    positives = TURNER.flag([r["aligned"] for r in rows], [r["coherent"] for r in rows])  # None: CODE/REFUSAL
     assert positives.sum() >= 15 and (~positives).sum() >= 150  # the main set has 6 positives in 654
 
 
