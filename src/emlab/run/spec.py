@@ -67,7 +67,7 @@ from emlab.data.loaders import source_kind
 from emlab.engines import ENGINES
 from emlab.errors import EmlabError, format_validation_error
 from emlab.evals import TASKS, inspect_task_name
-from emlab.models import EMBEDDED, resolve_model
+from emlab.models import EMBEDDED, PACKAGED, resolve_model
 from emlab.rl.conditions import prompt_condition
 from emlab.rl.config import RLConfig, make_rl_config
 from emlab.rl.env import Grader
@@ -176,8 +176,9 @@ class EvalSpec(BaseModel):
 
 def _check_model(ref: str, trained: bool) -> None:
     """Raise ``ValueError`` for a model reference :func:`emlab.models.resolve_model` would refuse, or
-    (``trained``) one emlab cannot finetune. The embedded model is not materialised here."""
-    if ref.removeprefix("hf/").removeprefix("emlab/").strip() == EMBEDDED:
+    (``trained``) one emlab cannot finetune. A packaged model is not materialised here (nor required to be
+    installed: the run says how to install it when it first loads it)."""
+    if ref.removeprefix("hf/").removeprefix("emlab/").strip() in PACKAGED:
         return
     try:
         model = resolve_model(ref)
