@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,51 @@ def test_provider_answers_are_per_sample_reproducible(tmp_path: Path) -> None:
     assert answers(prompts) == full
     assert answers([prompts[2]]) == {"c": full["c"]}  # alone, as a resumed run would generate it
     assert full["a"] != full["b"]  # same prompt, different samples: different draws
+
+
+def test_an_eval_loads_the_weights_once_and_eval_to_log_keeps_no_model_alive(
+    tmp_path: Path, tiny_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inspect builds a second provider instance to look up a model's name, and memoises the one it evaluates
+    with: for a local model that was a second copy of the weights, and one copy per model for a whole run."""
+    import gc
+
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model._providers.hf import HuggingFaceAPI
+
+    from emlab.inference import EmlabLocalModel
+    from emlab.run.runner import eval_to_log
+
+    loads: list[str] = []
+    load = HuggingFaceAPI.__init__
+
+    def counted(self, model_name: str, *args, **kwargs) -> None:
+        loads.append(model_name)
+        load(self, model_name, *args, **kwargs)
+
+    monkeypatch.setattr(HuggingFaceAPI, "__init__", counted)
+    (log,) = inspect_eval(
+        _seeded_task([("a", "Hi.")]), model=f"emlab/{tiny_model}", log_dir=str(tmp_path / "a"), display="none"
+    )
+    assert log.status == "success" and len(loads) == 1  # the model-info lookup loaded nothing
+
+    def heavy() -> int:  # provider instances holding weights
+        gc.collect()
+        return sum(isinstance(o, EmlabLocalModel) and hasattr(o, "model") for o in gc.get_objects())
+
+    before = heavy()  # the memoised instance of the plain inspect_eval above stays, as Inspect decides
+    copies = [tmp_path / "m0", tmp_path / "m1"]  # other model dirs: a run evaluates several models one after another
+    for copy in copies:
+        shutil.copytree(tiny_model, copy)
+    for i, path in enumerate(copies):
+        eval_to_log(
+            _seeded_task([("a", "Hi.")]),
+            f"emlab/{path}",
+            {},
+            {},
+            tmp_path / f"log{i}.eval",
+            {"emlab": {"model_id": f"m{i}"}},
+            display="none",
+        )
+        assert (tmp_path / f"log{i}.eval").is_file()
+    assert heavy() - before <= 1  # at most the last one, not one per model evaluated

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 from inspect_ai.log._samples import sample_active
-from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
 from inspect_ai.model._providers.hf import HuggingFaceAPI
 from inspect_ai.tool import ToolChoice, ToolInfo
 from transformers import DynamicCache
@@ -219,6 +219,9 @@ def _takes_logits_to_keep(model: Any) -> bool:
 # rest of a sampled answer (two demo runs hours apart agreed on 44 of 72 base-model answers).
 # With max_connections=1 (the provider's batch size) every request is generated alone and the
 # answers are the same in every run (72 of 72 in two runs; see README), ~7x slower.
+# The api_key Inspect passes when it builds a second instance of a provider only to look up the model's name
+# (inspect_ai.model._model_info); for a local provider that would load the weights a second time.
+_MODEL_INFO_LOOKUP = "__model_info_lookup__"
 _SEED_TAG_FORMAT = "\ue000emlab-seed:{}\ue001"  # private-use characters: never in real prompt text
 _SEED_TAG = re.compile(re.escape(_SEED_TAG_FORMAT).replace(r"\{\}", r"(\d+)") + "$")
 _request_seed: ContextVar[int | None] = ContextVar("emlab_request_seed", default=None)
@@ -258,6 +261,9 @@ class EmlabLocalModel(HuggingFaceAPI):
         config: GenerateConfig = GenerateConfig(),
         **model_args: Any,
     ) -> None:
+        if api_key == _MODEL_INFO_LOOKUP:  # Inspect's model-info lookup needs the name only: load no weights
+            ModelAPI.__init__(self, model_name, base_url, api_key, [], config)
+            return
         resolved = resolve_model(model_name)
         model_args.setdefault("dtype", inference_dtype())
         super().__init__(model_name, base_url, api_key, config, model_path=resolved.base_path, **model_args)

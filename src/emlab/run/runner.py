@@ -97,6 +97,7 @@ def eval_to_log(
     the server of its time).
     """
     from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import get_model
 
     partial = final.parent / f".partial-{final.stem}"
     partial.mkdir(parents=True, exist_ok=True)
@@ -105,7 +106,9 @@ def eval_to_log(
         if log is None:
             log = inspect_eval(
                 task,
-                model=model,
+                # not memoised: Inspect keeps a memoised model alive for the process, so evals of several local
+                # models one after another in this process would each keep their weights in memory
+                model=get_model(model, memoize=False),
                 task_args=task_args,
                 model_roles=model_roles or None,
                 log_dir=str(partial),
