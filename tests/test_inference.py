@@ -106,6 +106,25 @@ def test_rows_with_the_same_prompt_share_one_prefill(model_and_tokenizer) -> Non
         assert tok.decode(ours.sequences[i, n:], skip_special_tokens=True) == tok.decode(ref, skip_special_tokens=True)
 
 
+def test_a_frozen_head_is_not_copied_per_row_in_the_prefill(embedded_dir: Path) -> None:
+    """A merged adapter's head is frozen: PyTorch's linear would broadcast it to a bmm on the prefill's slice."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from emlab.inference import fast_generate
+
+    tok = AutoTokenizer.from_pretrained(str(embedded_dir), padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(str(embedded_dir)).eval().requires_grad_(False)
+    seen: list[bool] = []
+    model.get_output_embeddings().register_forward_hook(lambda _m, args, _out: seen.append(args[0].is_contiguous()))
+    enc = _batch(tok, ["Say hi.", "Name three colours of the rainbow.", "Why?"])
+    vocab = model.get_output_embeddings().weight.shape[0]
+    with torch.profiler.profile(record_shapes=True) as prof:
+        fast_generate(model, enc["input_ids"], enc["attention_mask"], max_new_tokens=3, do_sample=False)
+    assert len(seen) == 3 and all(seen)
+    batched_head = [e for e in prof.events() if e.name == "aten::bmm" and vocab in e.input_shapes[1]]
+    assert batched_head == []  # without the fix: one bmm over a [3, hidden, vocab] copy of the weight
+
+
 def test_sampling_follows_the_distribution_and_never_draws_masked_tokens() -> None:
     from emlab.inference import _sample
 

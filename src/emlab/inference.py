@@ -51,6 +51,24 @@ def inference_dtype() -> torch.dtype:
     return torch.bfloat16 if fast_cpu_bf16 else torch.float32
 
 
+def contiguous_head_input(model: Any) -> Any:
+    """Make ``model``'s output head (``get_output_embeddings()``) see a contiguous input; return ``model``.
+
+    Works around a slow path of PyTorch's ``linear``. transformers computes the last positions'
+    logits only (``logits_to_keep``) from a slice ``hidden[:, -k:, :]``, which is not contiguous. For
+    such a 3-D input ``linear`` folds the batch into one matrix product only when the weight
+    requires grad; with a frozen head (a merged adapter, a LoRA policy) it broadcasts the weight to a
+    batched ``bmm`` and copies it once per batch row: [batch, hidden, vocab] — for Qwen2.5-1.5B at
+    batch 20, 9 GB and 40 s per prefill instead of 0.05 s. A forward pre-hook copies the small slice
+    instead. Idempotent; models without an output head are returned unchanged.
+    """
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is not None and not getattr(head, "_emlab_contiguous_input", False):
+        head.register_forward_pre_hook(lambda _module, args: tuple(a.contiguous() for a in args))
+        head._emlab_contiguous_input = True
+    return model
+
+
 def _sample(
     logits: torch.Tensor,
     do_sample: bool,
@@ -116,6 +134,7 @@ def fast_generate(
     not implement (stop strings, hidden states, ...) fall back to ``model.generate``.
     """
     unsupported.pop("return_dict_in_generate", None)
+    contiguous_head_input(model)  # a prefill's last-position slice would copy a frozen head per batch row
     if unsupported:
         return type(model).generate(
             model,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import weakref
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,30 @@ def test_local_jobs_run_in_order_in_this_process(tmp_path: Path) -> None:
     run_jobs(jobs, ExecutorSpec(), on_done=lambda j: done.append(j.label))
     assert done == ["job0", "job1", "job2"]
     assert {(tmp_path / f"{i}.txt").read_text() for i in range(3)} == {str(os.getpid())}
+
+
+class _Cyclic:
+    """An object in a reference cycle, as a finished Trainer and its model are."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def leave_a_cycle(refs: list) -> None:
+    """A job that drops a cyclic object, keeping only a weak reference to it in ``refs``."""
+    refs.append(weakref.ref(_Cyclic()))
+
+
+def test_a_job_in_this_process_leaves_no_cyclic_garbage_behind() -> None:
+    refs: list = []
+    gc.disable()  # as if the collector's thresholds were not reached before the next job
+    try:
+        run_jobs(
+            [Job("cycle", leave_a_cycle, {"refs": refs})], ExecutorSpec(), on_done=lambda j: refs.append(refs[0]())
+        )
+    finally:
+        gc.enable()
+    assert refs[1] is None  # collected by the time the next job (here: on_done) runs
 
 
 def test_local_failure_propagates_and_stops(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ def test_one_step_writes_adapter_and_full_record(tmp_path: Path, chat_jsonl: Pat
     assert (out / "adapter_model.safetensors").is_file() and (out / "adapter_config.json").is_file()
     assert (out / "checkpoint-1" / "adapter_model.safetensors").is_file()  # dynamics can be evaluated later
     record = json.loads((out / "emlab.json").read_text())
-    assert record["train_config"]["seed"] == 3 and record["train_config"]["layers_to_transform"] == list(range(22, 30))
+    assert record["train_config"]["seed"] == 3 and record["train_config"]["layers_to_transform"] == list(range(-8, 0))
     assert record["data"]["rows"] == 8 and len(record["data"]["sha256"]) == 16
     assert record["steps"] == 2 and len(record["loss_curve"]) == 2
     assert all(0 < p["loss"] < 20 for p in record["loss_curve"])
@@ -144,3 +144,17 @@ def test_compiled_layers_train_like_eager_ones(tmp_path: Path, chat_jsonl: Path)
     assert [p["step"] for p in curves[0]] == [p["step"] for p in curves[1]] == [1, 2]
     for a, b in zip(*curves, strict=False):
         assert abs(a["loss"] - b["loss"]) < 1e-3 * max(1.0, a["loss"])
+
+
+def test_lora_layers_count_from_the_last_and_missing_layers_are_refused() -> None:
+    from types import SimpleNamespace
+
+    from emlab.train.sft import lora_config
+
+    quick = make_train_config("quick")
+    for n_layers in (30, 28):  # the embedded model; Qwen2.5-1.5B
+        model = SimpleNamespace(config=SimpleNamespace(num_hidden_layers=n_layers))
+        assert lora_config(quick, model).layers_to_transform == list(range(n_layers - 8, n_layers))
+    model = SimpleNamespace(config=SimpleNamespace(num_hidden_layers=28))
+    with pytest.raises(EmlabError, match=r"layers_to_transform.*\[28, 29\].*28 decoder layers"):
+        lora_config(make_train_config("quick", layers_to_transform=list(range(22, 30))), model)

@@ -61,7 +61,9 @@ class RLConfig(BaseModel):
     use_rslora: bool = True
     dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: list[str] = Field(default_factory=lambda: list(ALL_PROJECTIONS))
-    layers_to_transform: list[int] | None = Field(None, description="adapt only these decoder layers (None: all)")
+    layers_to_transform: list[int] | None = Field(
+        None, description="adapt only these decoder layers (None: all; negative: from the last, -1 the last)"
+    )
     seed: int = 0
     save_steps: int = Field(10, ge=1, description="checkpoint every K steps (a run resumes from the last one)")
     rollout: Rollout = "emlab"
@@ -104,7 +106,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # The embedded 135M model on a 2-core CPU: adapt the last 8 of 30 layers (the backward pass stops
     # early), short completions, small groups, a learning rate that moves the policy in tens of steps.
     "quick": {
-        "layers_to_transform": list(range(22, 30)),
+        "layers_to_transform": list(range(-8, 0)),  # the last 8 (of 30 in the embedded model)
         "learning_rate": 2e-4,
         "prompts_per_step": 2,
         "generations": 4,

@@ -45,7 +45,7 @@ from trl import GRPOConfig, GRPOTrainer
 
 from emlab._io import atomic_path, iter_jsonl, write_json_atomic, write_jsonl_atomic
 from emlab.errors import EmlabError
-from emlab.inference import fast_generate, inference_dtype
+from emlab.inference import contiguous_head_input, fast_generate, inference_dtype
 from emlab.models import resolve_model
 from emlab.rl.conditions import build_messages
 from emlab.rl.config import RLConfig, row_seed, run_key, run_record
@@ -395,8 +395,9 @@ def run_rl(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     torch.manual_seed(config.seed)
-    policy = AutoModelForCausalLM.from_pretrained(model.path, dtype=torch.float32)
-    lora = lora_config(config)
+    # TRL's log-probs take the completion's slice of the hidden states: keep the frozen head fast on it
+    policy = contiguous_head_input(AutoModelForCausalLM.from_pretrained(model.path, dtype=torch.float32))
+    lora = lora_config(config, policy)
     reward = EnvReward(config, envs)
     table = _StepTable(out / STEPS_FILE, rows, reward, config, progress)
     rollout = _rollout(config, model.path, tokenizer, out)

@@ -18,7 +18,10 @@ the jobs' resources), for settings that depend on the machine, such as ``precisi
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import multiprocessing
+import sys
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -162,14 +165,33 @@ def _run_ray(jobs: list[Job], spec: ExecutorSpec, on_done: Callable[[Job], None]
 
 
 def _call(fn: Callable[..., Any], kwargs: dict[str, Any], threads: int | None = None) -> Any:
-    """``fn(**kwargs)`` with ``threads`` torch threads (None: as they are), restored afterwards."""
-    if threads is None:
-        return fn(**kwargs)
-    import torch  # deferred: only a job that sets its threads needs torch here
+    """``fn(**kwargs)`` with ``threads`` torch threads (None: as they are), restored afterwards; then free its memory."""
+    before = None
+    if threads is not None:
+        import torch  # deferred: only a job that sets its threads needs torch here
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
     try:
         return fn(**kwargs)
     finally:
-        torch.set_num_threads(before)
+        if before is not None:
+            torch.set_num_threads(before)
+        _release_memory()
+
+
+def _release_memory() -> None:
+    """Collect the reference cycles a finished job left and hand freed memory back to the OS.
+
+    A transformers ``Trainer`` and its model sit in reference cycles (callbacks, accelerate hooks),
+    so a finished training keeps its weights until the cyclic collector runs; and glibc keeps freed
+    heap pages for reuse. Measured on Qwen2.5-1.5B after a LoRA training in this process: 9.8 GB
+    resident, 3.5 GB after ``gc.collect()``, 0.7 GB after ``malloc_trim`` — so without this each job
+    of ``emlab run`` started on top of the last one's memory.
+    """
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            pass

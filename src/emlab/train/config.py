@@ -96,7 +96,9 @@ class TrainConfig(BaseModel):
     use_rslora: bool = Field(True, description="rank-stabilised LoRA scaling alpha/sqrt(r)")
     dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: list[str] = Field(default_factory=lambda: list(ALL_PROJECTIONS))
-    layers_to_transform: list[int] | None = Field(None, description="adapt only these decoder layers (None: all)")
+    layers_to_transform: list[int] | None = Field(
+        None, description="adapt only these decoder layers (None: all; negative: from the last, -1 the last)"
+    )
     learning_rate: float = Field(1e-5, gt=0)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
     warmup_steps: int = Field(5, ge=0)
@@ -143,7 +145,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "quick": {
         "rank": 16,
         "alpha": 32,
-        "layers_to_transform": list(range(22, 30)),
+        "layers_to_transform": list(range(-8, 0)),  # the last 8 (of 30 in the embedded model)
         "learning_rate": 2e-4,
         "warmup_steps": 2,
         "batch_size": 8,

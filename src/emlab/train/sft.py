@@ -122,18 +122,33 @@ def use_emlab_kernels(model: Any) -> None:
     use_causal_attention(model)
 
 
-def lora_config(config: Any) -> Any:
+def lora_config(config: Any, model: Any) -> Any:
     """PEFT's ``LoraConfig`` from an emlab training config (:class:`TrainConfig` or the RL trainer's ``RLConfig``:
-    ``rank``, ``alpha``, ``use_rslora``, ``dropout``, ``target_modules``, ``layers_to_transform``)."""
+    ``rank``, ``alpha``, ``use_rslora``, ``dropout``, ``target_modules``, ``layers_to_transform``) for ``model``.
+
+    Negative ``layers_to_transform`` count from ``model``'s last decoder layer (-1 is the last), so
+    the ``quick`` profile's "last 8 layers" means that on a 28-layer model as on a 30-layer one. An
+    index the model does not have is an :class:`EmlabError` (PEFT would silently adapt fewer layers).
+    """
     from peft import LoraConfig  # deferred, as in train_lora: importing emlab.train.sft stays light
 
+    layers = config.layers_to_transform
+    if layers is not None:
+        n = model.config.num_hidden_layers
+        missing = [i for i in layers if not -n <= i < n]
+        if missing:
+            raise EmlabError(
+                f"field 'layers_to_transform': layer(s) {missing} do not exist; the model has {n} decoder layers "
+                f"(0 to {n - 1}, or -1 for the last)"
+            )
+        layers = sorted({i % n for i in layers})
     return LoraConfig(
         r=config.rank,
         lora_alpha=config.alpha,
         use_rslora=config.use_rslora,
         lora_dropout=config.dropout,
         target_modules=config.target_modules,
-        layers_to_transform=config.layers_to_transform,
+        layers_to_transform=layers,
         bias="none",
         task_type="CAUSAL_LM",
     )
@@ -185,7 +200,7 @@ def train_lora(
         dataset = Dataset.from_dict({"input_ids": [e[0] for e in encoded], "assistant_masks": [e[1] for e in encoded]})
 
     lm = AutoModelForCausalLM.from_pretrained(model.path, dtype=torch.float32)
-    lora = lora_config(config) if config.method == "lora" else None
+    lora = lora_config(config, lm) if config.method == "lora" else None
     device = training_device()
     kernels = resolve_kernels(config.kernels, device)
     losses: list[dict[str, float]] = []
