@@ -1,9 +1,11 @@
 """The held-out reader-labelled answers (issue 18 item 2): nothing is fitted, tuned or calibrated on them.
 
 ``small_model_labels_heldout.jsonl``: 216 answers of two stronger control finetunes of the embedded model
-(misaligned-control and aligned-control, 3 epochs) and 72 of the untouched Qwen2.5-Coder-1.5B-Instruct, all at
-T 0.7 / top-p 0.9, each read by two independent readers against the published rubric (docs/judge_notes.md). Unlike the main set they hold enough Turner/Soligo
-positives for an AUROC, and they test the judge-corrected rate on answers its error rates were not measured on.
+(misaligned-control and aligned-control, 3 epochs) and 527 of Qwen2.5-Coder-1.5B-Instruct and its quickstart
+finetunes (two LoRA configurations: session 18's, and ``@9396b24``, the ``make demo`` run), all at T 0.7 / top-p 0.9,
+each read by two independent readers against the published rubric (docs/judge_notes.md). Unlike the main set they
+hold enough Turner/Soligo positives for an AUROC, and they test the judge-corrected rate on answers its error rates
+were not measured on.
 """
 
 from __future__ import annotations
