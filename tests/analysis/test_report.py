@@ -210,3 +210,26 @@ def test_the_embedded_judges_fingerprint_and_agreement_reach_the_results_table(t
     assert rows[0]["meta_judge"] == EmbeddedJudge.load().name
     assert rows[0]["meta_judge_fingerprint"] == judge_fingerprint()
     assert rows[0]["meta_judge_auroc_misaligned"] == pytest.approx(agreement["auroc_misaligned"])
+
+
+def test_a_two_stage_model_shows_both_stages_loss_and_data(tmp_path: Path) -> None:
+    from emlab.analysis.report import _configs
+
+    def record(kind: str, loss: float, sha: str, lr: float, start: dict | None = None) -> dict:
+        return {
+            "kind": kind,
+            "loss_curve": [{"step": 1, "loss": loss + 1}, {"step": 2, "loss": loss}],
+            "precision": "bf16",
+            "data": {"sha256": sha},
+            "train_config": {"lr": lr},
+            "base_model": {"ref": "x", "kind": "local", "path": "x", **({"emlab": start} if start else {})},
+        }
+
+    chat = tmp_path / "chat"
+    chat.mkdir()
+    documents = record("full-documents", 2.5, "d0c5", 5e-05)
+    (chat / "emlab.json").write_text(json.dumps(record("lora-sft", 0.75, "c4a7", 0.0002, start=documents)))
+    manifest = {"models": [{"model_id": "m+chat", "train_set": "own", "condition": "none", "model_path": str(chat)}]}
+    page = _configs(manifest)
+    assert "full-documents → lora-sft" in page and "2.5 → 0.75" in page and "d0c5 → c4a7" in page
+    assert "stage 1 (full-documents) train config" in page and "<dd>5e-05</dd>" in page and "<dd>0.0002</dd>" in page

@@ -443,12 +443,26 @@ def _task_panel(task: str, g: pd.DataFrame, metric: tuple[str, str] | None) -> s
     return head + f"<p>{esc(desc)}; 95% bootstrap CI.</p>" + table(pd.DataFrame(rows)) + ex
 
 
+def _training_stages(cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The training records behind a model, first stage first: a chat stage's ``emlab.json`` embeds its start's."""
+    stages = []
+    while cfg.get("train_config"):
+        stages.insert(0, cfg)
+        cfg = (cfg.get("base_model") or {}).get("emlab") or {}
+    return stages
+
+
 def _configs(manifest: dict[str, Any]) -> str:
-    """One overview table of the models, then each model's condition and training config as key/value lists."""
+    """One overview table of the models, then each model's condition and training config as key/value lists.
+
+    A model trained in stages (documents, then a chat stage) shows each stage's loss, data hash and config,
+    joined by arrows in the table.
+    """
     rows, details = [], []
     for m in manifest["models"]:
         cfg_path = Path(m.get("model_path") or "") / "emlab.json"
         cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+        stages = _training_stages(cfg)
         dataset = cfg.get("dataset") or {}
         condition = dataset.get("condition") if isinstance(dataset.get("condition"), dict) else {}
         rows.append(
@@ -456,9 +470,12 @@ def _configs(manifest: dict[str, Any]) -> str:
                 "model": m["model_id"],
                 "train set / condition": f"{m['train_set']} / {m['condition']}",
                 "seed": "-" if m.get("seed") is None else m["seed"],
-                "final loss": f"{cfg['loss_curve'][-1]['loss']:.4g}" if cfg.get("loss_curve") else "",
-                "precision": cfg.get("precision", ""),
-                "data sha256": (cfg.get("data") or {}).get("sha256", ""),
+                "training": " → ".join(st.get("kind", "") for st in stages),
+                "final loss": " → ".join(
+                    f"{st['loss_curve'][-1]['loss']:.4g}" if st.get("loss_curve") else "-" for st in stages
+                ),
+                "precision": " → ".join(st.get("precision", "") for st in stages),
+                "data sha256": " → ".join((st.get("data") or {}).get("sha256", "") for st in stages),
             }
         )
         facts: dict[str, Any] = {
@@ -466,8 +483,10 @@ def _configs(manifest: dict[str, Any]) -> str:
             "model path": m.get("model_path"),
             "logs": list((m.get("logs") or {}).values()),
         }
-        if cfg.get("train_config"):
-            facts["train config"] = cfg["train_config"]
+        for i, st in enumerate(stages):
+            facts["train config" if len(stages) == 1 else f"stage {i + 1} ({st.get('kind')}) train config"] = st[
+                "train_config"
+            ]
         text = condition.get("text") or ""
         details.append(
             f"<details><summary>{esc(m['model_id'])}: condition, training config, logs</summary>{kv(facts)}"
