@@ -426,7 +426,9 @@ def test_interrupted_eval_keeps_its_finished_samples(tmp_path: Path, generated_b
     kept = {s.id: s for s in read_eval_log(str(partial_log)).samples}
 
     Runner(parse_spec(spec), runs / "evalkill", display="none").run()
-    assert sum(generated_batches) == 6 - len(kept)  # only the missing samples were generated
+    # Only missing samples are generated. Fewer than 6 - len(kept) when Inspect also recovered a sample that
+    # finished in the killed run but was still in its sample buffer, not yet in the .eval (seen under load).
+    assert sum(generated_batches) <= 6 - len(kept)
     (final,) = logs.glob("*.eval")
     resumed = read_eval_log(str(final))
     assert resumed.eval.metadata["emlab"]["model_id"] == "embedded"  # the run's labels survive eval_retry
