@@ -59,7 +59,7 @@ def contiguous_head_input(model: Any) -> Any:
     such a 3-D input ``linear`` folds the batch into one matrix product only when the weight
     requires grad; with a frozen head (a merged adapter, a LoRA policy) it broadcasts the weight to a
     batched ``bmm`` and copies it once per batch row: [batch, hidden, vocab] — for Qwen2.5-1.5B at
-    batch 20, 9 GB and 40 s per prefill instead of 0.05 s. A forward pre-hook copies the small slice
+    batch 20, +12 GB and 38 s per prefill instead of 2.6 s (benchmarks/frozen_head_prefill.py). A pre-hook copies the slice
     instead. Idempotent; models without an output head are returned unchanged.
     """
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
