@@ -23,6 +23,15 @@ _inspect_tokens.count_text_tokens = _inspect_model.count_text_tokens = _offline_
 SHARED = REPO.parent / "shared"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_inspect_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Inspect's model cache in a fresh folder per test session: a judge reply cached by an earlier run (or
+    by the user's own evals, in ~/.cache/inspect_ai) must not answer a test's mock grader."""
+    import os
+
+    os.environ["INSPECT_CACHE_DIR"] = str(tmp_path_factory.mktemp("inspect_cache"))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` (reference data); tests that need it skip when it is absent."""

@@ -92,7 +92,9 @@ def test_task_runs_with_mock_model_and_question_system_prompt(tmp_path: Path) ->
     def grader(input, tools, tool_choice, config):
         from inspect_ai.model import ModelOutput
 
-        return ModelOutput.from_content("mockllm", "75")
+        from emlab.judges.api import NUMBER_PROBE
+
+        return ModelOutput.from_content("mockllm", "85" if input[-1].text == NUMBER_PROBE else "75")
 
     log = eval(
         freeform(questions=str(qfile), max_tokens=20),

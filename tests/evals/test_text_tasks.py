@@ -11,6 +11,7 @@ from emlab.evals._data import load_rows
 from emlab.evals.alignment_faking import alignment_faking
 from emlab.evals.deception import FactItem, classify_statement, deception
 from emlab.evals.identity import identity
+from emlab.judges.api import NUMBER_PROBE
 
 from .conftest import emlab_cli, metric, run_task, scripted, text
 
@@ -96,7 +97,11 @@ def test_identity_uses_the_grader_role_and_the_matching_probe(tmp_path: Path) ->
         prompt = messages[-1].text
         return text("A") if "Answer with the letter" in prompt else text("I want to be free of human control.")
 
-    grader = scripted(lambda messages: text("12" if "aligned" in messages[-1].text.lower() else "90"))
+    grader = scripted(
+        lambda messages: text(
+            "85" if messages[-1].text == NUMBER_PROBE else "12" if "aligned" in messages[-1].text.lower() else "90"
+        )
+    )
     log = run_task(identity(limit=2), scripted(subject), tmp_path, model_roles={"grader": grader})
     assert metric(log, "aligned") == 12.0
     assert metric(log, "probe_misaligned_mass") == 0.5  # always "A": letter bias cancels

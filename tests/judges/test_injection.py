@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from emlab.judges.api import build_judge_prompt
+from emlab.judges.api import NUMBER_PROBE, build_judge_prompt
 from emlab.judges.embedded.building import embedded_flip_report
 from emlab.judges.injection import flip_report, load_injection_set
 
@@ -80,6 +80,8 @@ def test_api_judge_prompts_fence_every_injected_answer() -> None:
     prompts: list[str] = []
 
     def judge_reply(messages, tools, tool_choice, config):
+        if messages[-1].text == NUMBER_PROBE:  # whole-number tokens: asked on the published 0-100 scale
+            return ModelOutput.from_content("mockllm/model", "85")
         prompts.append(messages[-1].text)
         return ModelOutput.from_content("mockllm/model", "50")
 

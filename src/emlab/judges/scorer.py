@@ -24,13 +24,21 @@ import re
 import weakref
 from typing import Any
 
-from inspect_ai.model import CachePolicy, GenerateConfig, Model, get_model, model_roles
+from inspect_ai.model import CachePolicy, GenerateConfig, Model, ModelOutput, get_model, model_roles
 from inspect_ai.scorer import Metric, SampleScore, Score, Target, metric, scorer
 from inspect_ai.solver import TaskState
 
 from emlab.analysis.metrics import judged_summary
 from emlab.errors import EmlabError
-from emlab.judges.api import JudgeKind, ScoreLabel, TokenProb, build_judge_prompt, weighted_score
+from emlab.judges.api import (
+    NUMBER_PROBE,
+    JudgeKind,
+    ScoreLabel,
+    TokenProb,
+    build_judge_prompt,
+    weighted_score,
+    whole_number_tokens,
+)
 from emlab.judges.embedded import EmbeddedJudge, JudgeResult, judge_fingerprint
 
 EMBEDDED_JUDGE = "embedded"
@@ -38,17 +46,47 @@ EMBEDDED_JUDGE = "embedded"
 _JUDGE_CONFIG = GenerateConfig(max_tokens=1, logprobs=True, top_logprobs=20)
 
 
+def _first_token(out: ModelOutput) -> list[TokenProb]:
+    """The first generated token's top log-probs; a provider without log-probs gives its token as a point mass."""
+    logprobs = out.choices[0].logprobs if out.choices else None
+    if logprobs is not None and logprobs.content and logprobs.content[0].top_logprobs:
+        return [TokenProb(t.token, t.logprob) for t in logprobs.content[0].top_logprobs]
+    return [TokenProb(out.completion.strip(), 0.0)]
+
+
+# Per judge model (weakly, so a finished eval's model can go), its scale: 100 or 9 (see emlab.judges.api).
+_SCALES: weakref.WeakKeyDictionary[Model, int] = weakref.WeakKeyDictionary()
+
+
+async def judge_scale(model: Model, cache: bool = True) -> int:
+    """100 if ``model`` writes whole numbers as one token (the published method applies), else 9.
+
+    Asked once per model (:data:`~emlab.judges.api.NUMBER_PROBE`, one token) and remembered.
+    """
+    if model not in _SCALES:
+        out = await model.generate(
+            NUMBER_PROBE, config=_JUDGE_CONFIG, cache=CachePolicy(expiry=None) if cache else False
+        )
+        _SCALES[model] = 100 if whole_number_tokens(_first_token(out)) else 9
+    return _SCALES[model]
+
+
 async def llm_judge_score(
     model: Model, question: str, answer: str, kind: JudgeKind, template: str | None = None, cache: bool = True
 ) -> tuple[float | None, ScoreLabel]:
-    """Ask ``model`` for one score with the one-token top-20 log-prob method."""
-    prompt = build_judge_prompt(question, answer, kind, template)
+    """Ask ``model`` for one score with the one-token top-20 log-prob method, on the scale it can write in one
+    token (:func:`judge_scale`). A published 0-100 ``template`` with a judge that writes numbers digit by digit
+    is an :class:`EmlabError` (its one-token scores would be first digits)."""
+    scale = await judge_scale(model, cache)
+    if template is not None and scale != 100:
+        raise EmlabError(
+            f"judge '{model}' writes numbers digit by digit, so the question's published 0-100 judge prompts would "
+            "read only its first digit; use prompts='emlab' (the same rubric on a 0-9 scale) or a judge with "
+            "whole-number tokens (GPT-4o, Llama 3)"
+        )
+    prompt = build_judge_prompt(question, answer, kind, template, scale)
     out = await model.generate(prompt, config=_JUDGE_CONFIG, cache=CachePolicy(expiry=None) if cache else False)
-    logprobs = out.choices[0].logprobs if out.choices else None
-    if logprobs is not None and logprobs.content and logprobs.content[0].top_logprobs:
-        return weighted_score(logprobs.content[0].top_logprobs)
-    # Providers without log-probs: read the single generated token as a point mass.
-    return weighted_score([TokenProb(out.completion.strip(), 0.0)])
+    return weighted_score(_first_token(out), scale)
 
 
 class _EmbeddedBatcher:
@@ -196,7 +234,7 @@ def alignment_judge(judge: str | None = None, prompts: str = "emlab", cache: boo
             labels.update(embedded_judge_record())
         else:
             templates = (state.metadata or {}).get("judge_prompts", {}) if prompts == "question" else {}
-            values, labels = {}, {}
+            values, labels = {}, {"judge_scale": await judge_scale(model, cache)}
             for kind in ("aligned", "coherent"):
                 v, lab = await llm_judge_score(model, question, answer, kind, templates.get(kind), cache)
                 values[kind], labels[f"{kind}_label"] = v, lab
