@@ -92,6 +92,22 @@ def test_report_reads_the_judge_and_its_error_rates_from_the_logs(freeform_run: 
     assert {"sampling_temperature", "sampling_max_tokens"} <= set(df.columns)
 
 
+def test_a_judge_on_the_digit_scale_is_named_as_such_not_as_agreement() -> None:
+    from emlab.analysis.report import _judge_section
+
+    df = pd.DataFrame(
+        {
+            "model_id": ["base", "ft"],
+            "meta_judge": ["openai-api/vllm/qwen", "openai/gpt-4o"],
+            "meta_judge_scale": [9, 100],
+        }
+    )
+    page = _judge_section(df)
+    qwen, gpt = page.split("<h3>Judge <code>openai/gpt-4o</code></h3>")
+    assert "0-9 scale" in qwen and "0-9 scale" not in gpt
+    assert "Agreement with the reference" not in page  # the scale is not a measured agreement
+
+
 def test_differences_are_one_holm_family_with_mde_and_a_forest_plot(freeform_run: tuple[Path, str]) -> None:
     run, page = freeform_run
     df = pd.read_parquet(run / "results.parquet")

@@ -373,13 +373,18 @@ def _worst_answers(df: pd.DataFrame, k: int = 10) -> str:
 
 def _judge_section(df: pd.DataFrame) -> str:
     """Which judge scored which models, with the agreement it recorded in the logs; the sampling of each model."""
-    meta = [c for c in df if c.startswith("meta_judge_")]
+    meta = [c for c in df if c.startswith("meta_judge_") and c != "meta_judge_scale"]
     judge_col = df["meta_judge"] if "meta_judge" in df else pd.Series("unknown", index=df.index)
     parts = []
     for name, g in df.assign(_judge=judge_col.fillna("unknown")).groupby("_judge", sort=False):
         recorded = g[meta].dropna(axis=1, how="all").drop_duplicates() if meta else pd.DataFrame()
         models = ", ".join(sorted(map(str, g["model_id"].unique())))
         head = f"<h3>Judge <code>{esc(name)}</code></h3><p>Scored the answers of: {esc(models)}.</p>"
+        if "meta_judge_scale" in g and (g["meta_judge_scale"] == 9).any():
+            head += (
+                "<p>It writes numbers digit by digit, so it rated on the rubric's 0-9 scale (one token, "
+                "probability-weighted, rescaled to 0-100) instead of the published 0-100.</p>"
+            )
         if recorded.empty:
             body = (
                 "<p class='note'>No measured agreement is recorded in these logs (an API judge, or logs "
