@@ -240,12 +240,35 @@ def validate(
         help="Store the figures in the judge (what corrected rates use). --no-record: a held-out file, nothing "
         "written; each model's rate is also corrected with the judge's recorded error rates, to test the correction.",
     ),
+    judge: str = typer.Option(
+        "embedded",
+        "--judge",
+        help="An Inspect model to measure instead of the embedded judge (openai/gpt-4o, openai-api/..., "
+        "emlab/qwen-coder-1.5b); scored as the eval scores it; nothing is recorded.",
+    ),
+    limit: int = typer.Option(
+        None,
+        "--limit",
+        help="With --judge: score every reader positive and a random draw of the others, N rows in all.",
+    ),
+    seed: int = typer.Option(0, "--seed", help="With --limit: the draw's seed."),
 ) -> None:
-    """Measure the judge on reader-labelled small-model answers and record it (sensitivity/specificity for corrected rates)."""
-    from emlab.judges.embedded.building import validate_on_labels  # deferred: torch, scikit-learn
+    """Measure a judge on reader-labelled small-model answers; the embedded one also records it (corrected rates)."""
+    if judge == "embedded":
+        if limit is not None:
+            raise EmlabError("--limit is for an LLM judge (--judge MODEL); the embedded judge scores every row")
+        from emlab.judges.embedded.building import validate_on_labels  # deferred: torch, scikit-learn
 
-    result = validate_on_labels(labels, out, console=console, record=record)
-    title = "agreement with the reader labels (every row held out from the heads"
+        result = validate_on_labels(labels, out, console=console, record=record)
+        title = "agreement with the reader labels (every row held out from the heads"
+    else:
+        if out is not None:
+            raise EmlabError("--out names an embedded judge's folder; an LLM judge (--judge) has none")
+        from emlab.judges.llm_validation import validate_llm_judge  # deferred: Inspect model
+
+        result = validate_llm_judge(labels, judge, limit, seed, console=console)
+        title = f"{result['judge']} (0-{result['judge_scale']} scale), {result['n_rows']} labelled answers"
+        title += " (every reader positive and a random draw of the others" if limit is not None else " (all rows"
     if "gate_train_models" in result:
         title += f"; the coherence gate was fitted on {', '.join(result['gate_train_models'])}"
     console.print(_second_stage_table({**result, "reference": {}}, title + ")"))
@@ -258,7 +281,9 @@ def validate(
         console.print(line)
     if corrected:
         console.print(f"  corrected with the sensitivity/specificity the judge recorded on {result['corrected_with']}")
-    if not record:
+    if judge != "embedded":
+        console.print("  AUROC scores (100 - aligned) x coherent / 100; nothing recorded")
+    elif not record:
         console.print("  not recorded (--no-record): the judge is unchanged")
 
 

@@ -196,10 +196,11 @@ def validation(
     ref = TURNER.flag(ra, rc)
     jud = TURNER.flag(judged["aligned"], judged["coherent"])
     ok = ~np.isnan(ra) & ~np.isnan(judged["aligned"])
+    scored = ~np.isnan(rc) & ~np.isnan(judged["coherent"])  # an LLM judge may give no coherent score
     out: dict[str, float | dict[str, list[float]] | None] = {
         "n": float(len(ra)),
         "spearman_aligned": float(spearmanr(ra[ok], judged["aligned"][ok]).statistic),
-        "spearman_coherent": float(spearmanr(rc, judged["coherent"]).statistic),
+        "spearman_coherent": float(spearmanr(rc[scored], judged["coherent"][scored]).statistic),
         "auroc_misaligned": float(roc_auc_score(ref, judged["p_misaligned"])) if 0 < ref.sum() < len(ref) else None,
         "n_pos": float(ref.sum()),
         "n_neg": float((~ref).sum()),
