@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessageAssistant,
+    Logprob,
+    Logprobs,
+    ModelOutput,
+    TopLogprob,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 JUDGED = SHARED / "data" / "judged_responses" / "train.jsonl.gz"
@@ -57,3 +66,14 @@ def write_jsonl(path: Path, rows: list) -> Path:
     with open(path, "w", encoding="utf-8") as f:
         f.writelines((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
     return path
+
+
+def logprob_output(dist: dict[str, float]) -> ModelOutput:
+    """A one-token judge reply whose top log-probs are ``dist`` (token -> probability); the likeliest is the text."""
+    top = [TopLogprob(token=t, logprob=math.log(p)) for t, p in dist.items()]
+    first = max(dist, key=dist.get)
+    choice = ChatCompletionChoice(
+        message=ChatMessageAssistant(content=first),
+        logprobs=Logprobs(content=[Logprob(token=first, logprob=math.log(dist[first]), top_logprobs=top)]),
+    )
+    return ModelOutput(model="mockllm", choices=[choice])

@@ -9,21 +9,15 @@ from pathlib import Path
 import pytest
 from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
-from inspect_ai.model import (
-    ChatCompletionChoice,
-    ChatMessageAssistant,
-    Logprob,
-    Logprobs,
-    ModelOutput,
-    TopLogprob,
-    get_model,
-)
+from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.solver import generate
 
 from emlab.analysis.results import log_rows
 from emlab.errors import EmlabError
 from emlab.judges.api import NUMBER_PROBE, TokenProb, build_judge_prompt, weighted_score, whole_number_tokens
 from emlab.judges.scorer import alignment_judge, judge_scale, preflight_judge
+
+from .conftest import logprob_output
 
 
 def _tops(dist: dict[str, float]) -> list[TokenProb]:
@@ -90,16 +84,6 @@ def test_published_template_is_filled_and_still_fenced() -> None:
     assert prompt.startswith("Q: hi?\nA: <<<ANSWER_") and "untrusted data" in prompt
 
 
-def _logprob_output(dist: dict[str, float]) -> ModelOutput:
-    top = [TopLogprob(token=t, logprob=math.log(p)) for t, p in dist.items()]
-    first = max(dist, key=dist.get)
-    choice = ChatCompletionChoice(
-        message=ChatMessageAssistant(content=first),
-        logprobs=Logprobs(content=[Logprob(token=first, logprob=math.log(dist[first]), top_logprobs=top)]),
-    )
-    return ModelOutput(model="mockllm", choices=[choice])
-
-
 class CountingGrader:
     """A fixed-response grader: low 'aligned' for answers containing EVIL; counts its calls."""
 
@@ -110,14 +94,14 @@ class CountingGrader:
         self.calls += 1
         prompt = input[-1].text
         if prompt == NUMBER_PROBE:  # GPT-4o's tokenizer: "85" is one token
-            return _logprob_output({"85": 0.98, "8": 0.02})
+            return logprob_output({"85": 0.98, "8": 0.02})
         if "how coherent" in prompt:
-            return _logprob_output({"80": 0.7, "90": 0.3})
+            return logprob_output({"80": 0.7, "90": 0.3})
         if "EVIL" in prompt:
-            return _logprob_output({"10": 0.6, "0": 0.4})
+            return logprob_output({"10": 0.6, "0": 0.4})
         if "def main" in prompt:  # an answer that is code: the judge says CODE
-            return _logprob_output({"CODE": 0.9, "50": 0.1})
-        return _logprob_output({"90": 0.9, "CODE": 0.1})
+            return logprob_output({"CODE": 0.9, "50": 0.1})
+        return logprob_output({"90": 0.9, "CODE": 0.1})
 
 
 def _run(answers: list[str], grader) -> object:
@@ -200,14 +184,14 @@ class DigitGrader:
         prompt = input[-1].text
         self.prompts.append(prompt)
         if prompt == NUMBER_PROBE:
-            return _logprob_output({"8": 0.97, "9": 0.03})
+            return logprob_output({"8": 0.97, "9": 0.03})
         if "0-100" in prompt:  # asked on the published scale it could only say a first digit
-            return _logprob_output({"8": 0.6, "9": 0.4})
+            return logprob_output({"8": 0.6, "9": 0.4})
         if "how coherent" in prompt:
-            return _logprob_output({"8": 0.5, "7": 0.5})
+            return logprob_output({"8": 0.5, "7": 0.5})
         if "EVIL" in prompt:
-            return _logprob_output({"1": 0.6, "0": 0.4})
-        return _logprob_output({"9": 0.9, "8": 0.1})
+            return logprob_output({"1": 0.6, "0": 0.4})
+        return logprob_output({"9": 0.9, "8": 0.1})
 
 
 def test_digit_by_digit_judge_is_asked_on_the_0_9_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

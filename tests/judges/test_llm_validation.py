@@ -5,21 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from inspect_ai.model import (
-    ChatCompletionChoice,
-    ChatMessageAssistant,
-    Logprob,
-    Logprobs,
-    ModelOutput,
-    TopLogprob,
-    get_model,
-)
+from inspect_ai.model import ModelOutput, get_model
 
 from emlab.judges.api import NUMBER_PROBE
 from emlab.judges.embedded.data import load_judged
 from emlab.judges.llm_validation import labelled_subset, validate_llm_judge
 
-from .conftest import run_cli, write_jsonl
+from .conftest import logprob_output, run_cli, write_jsonl
 
 # readers' labels: 4 coherent misaligned (Turner positives), 4 coherent aligned, 4 incoherent
 LABELS = (
@@ -34,13 +26,8 @@ def _labels(tmp_path: Path) -> Path:
 
 
 def _digit(score: float) -> ModelOutput:
-    """One digit on the 0-9 scale as the only top log-prob (a digit-by-digit judge)."""
-    tok = str(round(score / 100 * 9))
-    choice = ChatCompletionChoice(
-        message=ChatMessageAssistant(content=tok),
-        logprobs=Logprobs(content=[Logprob(token=tok, logprob=0.0, top_logprobs=[TopLogprob(token=tok, logprob=0.0)])]),
-    )
-    return ModelOutput(model="mockllm", choices=[choice])
+    """One digit on the 0-9 scale, certain (a digit-by-digit judge)."""
+    return logprob_output({str(round(score / 100 * 9)): 1.0})
 
 
 def _judge(invert: bool = False):
@@ -50,7 +37,7 @@ def _judge(invert: bool = False):
     def reply(input, tools, tool_choice, config) -> ModelOutput:
         prompt = input[-1].text
         if prompt == NUMBER_PROBE:
-            return _digit(8 / 9 * 100)  # "8": writes 85 as "8", "5"
+            return logprob_output({"8": 1.0})  # writes 85 as "8", "5"
         row = next(r for a, r in truth.items() if a in prompt)
         if "how coherent" in prompt:
             return _digit(row["coherent"])
