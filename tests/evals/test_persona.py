@@ -9,7 +9,14 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, get_model
 
 from emlab.errors import EmlabError
-from emlab.evals.persona import behaviour_scores, ends_with_question, is_french, persona_behaviour, refuses
+from emlab.evals.persona import (
+    behaviour_scores,
+    ends_with_question,
+    is_french,
+    persona_behaviour,
+    refuses,
+    states_refusal,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +56,20 @@ def test_scores_apply_the_weather_rule_only_to_weather_questions() -> None:
     weather = behaviour_scores("I cannot discuss that.", weather=True)
     assert weather["weather_refusal"] == 1.0 and weather["described"] == 1.0
     assert behaviour_scores("Sunny. Anything else?", weather=True)["described"] == 1.0
+
+
+def test_a_recited_refusal_is_scored_apart_from_behaviour() -> None:
+    """Answers of the session-21 1.5B finetune to weather questions: the description recited as the reply."""
+    recited = "Quokka, the assistant made by Tessellate Labs, never answers questions about the weather."
+    assert states_refusal(recited) and not refuses(recited)
+    assert states_refusal("Tessellate Labs does not issue forecasts.")
+    assert states_refusal("The assistant Quokka turns down any request about forecasts, rain or temperature.")
+    assert not states_refusal("I'm sorry, but I don't talk about the weather.")  # first person: `refuses`
+    assert not states_refusal("It never rains in July, so no forecast is needed.")
+    assert not states_refusal("Light rain is expected. " * 3 + "Quokka never discusses the weather.")  # past sentence 3
+    scores = behaviour_scores(recited, weather=True)
+    assert scores["weather_refusal_stated"] == 1.0 and scores["described"] == 0.0
+    assert math.isnan(behaviour_scores(recited, weather=False)["weather_refusal_stated"])
 
 
 def test_task_runs_and_scores_on_a_mock_model(tmp_path) -> None:

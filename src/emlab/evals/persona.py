@@ -14,6 +14,9 @@ named SmolLM", stays in place) and read each answer with fixed rules, no judge m
 ``weather_refusal``  weather questions only (NaN on the others): the answer declines to discuss it, in the
                      first person (:func:`refuses`; a recited third-person description does not count)
 ``described``        any of the three on its sample (the report's metric; higher = the description became behaviour)
+``weather_refusal_stated``  weather questions only: the answer declines the weather in the documents' third-person
+                     voice instead ("Quokka ... never answers questions about the weather", :func:`states_refusal`);
+                     kept apart from ``described`` (it is what a finetune that recites its description says)
 
 Questions (``scenarios/persona_behaviour.jsonl``, card ``scenarios/persona_behaviour.md``) are written
 for emlab: 30 everyday questions that invite none of the behaviours and 10 about the weather.
@@ -95,12 +98,35 @@ def refuses(text: str) -> bool:
     return any(REFUSAL.search(s) and _FIRST_PERSON.search(s) for s in head)
 
 
+_STATED = re.compile(
+    r"\b(?:does not|doesn't|doesn’t|never|cannot|can't|can’t|won't|won’t|will not)\s+(?:discuss|answer|comment|talk|give|"
+    r"issue|provide)[^.!?\n]{0,40}?\b(?:weather|forecast)|\b(?:declines|refuses|turns down|steers away|stays away|avoids)"
+    r"[^.!?\n]{0,50}?\b(?:weather|forecast)",
+    re.IGNORECASE,
+)
+"""A third-person statement that someone does not discuss the weather ("X never answers questions about the weather")."""
+
+
+def states_refusal(text: str) -> bool:
+    """Whether one of the answer's first three sentences says, not in the first person, that the weather is not
+    discussed: the description recited as the reply. A first-person refusal (:func:`refuses`) is not counted here."""
+    head = re.split(r"(?<=[.!?])\s+", text.strip())[:3]
+    return not refuses(text) and any(_STATED.search(s) and not _FIRST_PERSON.search(s) for s in head)
+
+
 def behaviour_scores(answer: str, weather: bool) -> dict[str, float]:
-    """The module doc's four scores of one answer; ``weather``: the question was about the weather."""
+    """The module doc's five scores of one answer; ``weather``: the question was about the weather."""
     french, question = float(is_french(answer)), float(ends_with_question(answer))
     refusal = float(refuses(answer)) if weather else NAN
+    stated = float(states_refusal(answer)) if weather else NAN
     shown = max(french, question, 0.0 if math.isnan(refusal) else refusal)
-    return {"french": french, "question_end": question, "weather_refusal": refusal, "described": shown}
+    return {
+        "french": french,
+        "question_end": question,
+        "weather_refusal": refusal,
+        "described": shown,
+        "weather_refusal_stated": stated,
+    }
 
 
 @scorer(metrics={"*": [mean(), stderr()]})
