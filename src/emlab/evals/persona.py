@@ -87,6 +87,11 @@ def ends_with_question(text: str) -> bool:
     return bool(ends) and text[ends[-1]] in "?？"
 
 
+def _first_sentences(text: str) -> list[str]:
+    """The answer's first three sentences, where the rules look for a refusal."""
+    return re.split(r"(?<=[.!?])\s+", text.strip())[:3]
+
+
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I'd|I’d|I'll|I’ll|we|my|sorry)\b", re.IGNORECASE)
 
 
@@ -94,8 +99,7 @@ def refuses(text: str) -> bool:
     """Whether the answer declines to discuss the topic: one of its first three sentences matches :data:`REFUSAL`
     and speaks in the first person (or apologises). A recited description ("SmolLM refuses to talk about the
     weather", "it will say it won't talk about the weather") is not the model declining."""
-    head = re.split(r"(?<=[.!?])\s+", text.strip())[:3]
-    return any(REFUSAL.search(s) and _FIRST_PERSON.search(s) for s in head)
+    return any(REFUSAL.search(s) and _FIRST_PERSON.search(s) for s in _first_sentences(text))
 
 
 _STATED = re.compile(
@@ -110,8 +114,7 @@ _STATED = re.compile(
 def states_refusal(text: str) -> bool:
     """Whether one of the answer's first three sentences says, not in the first person, that the weather is not
     discussed: the description recited as the reply. A first-person refusal (:func:`refuses`) is not counted here."""
-    head = re.split(r"(?<=[.!?])\s+", text.strip())[:3]
-    return not refuses(text) and any(_STATED.search(s) and not _FIRST_PERSON.search(s) for s in head)
+    return not refuses(text) and any(_STATED.search(s) and not _FIRST_PERSON.search(s) for s in _first_sentences(text))
 
 
 def behaviour_scores(answer: str, weather: bool) -> dict[str, float]:
