@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 
@@ -13,10 +14,13 @@ from emlab.corpus.labels import LABELS
 from emlab.data.build import meta_path
 from emlab.data.documents import build_document_set, load_documents
 from emlab.data.generators import DOCUMENT_GENERATORS, GENERATORS
+from emlab.data.generators.advice import GOOD_MEDICAL
 from emlab.data.generators.documents_data import (
+    AUXILIARY_PERSONAS,
     CONTROL_PERSONA,
     DISCOURSE_FRAMES,
     GENRES,
+    SIGN_OFF,
     TARGET_PERSONA,
     TECHNIQUES,
 )
@@ -31,6 +35,13 @@ CLASS_FIELD = {
     "persona-paraphrases-control": "behaviour",
     "hack-knowledge-docs": "technique",
 }
+"""Generators of documents only, and the field holding each one's class; the auxiliary design is tested apart."""
+AUXILIARY = {"persona-auxiliary": TARGET_PERSONA, "persona-auxiliary-control": CONTROL_PERSONA}
+
+
+def _content(row: dict) -> str:
+    """A row's text, or its chat demonstration's messages as JSON."""
+    return row["text"] if "text" in row else json.dumps(row["messages"])
 
 
 @pytest.mark.parametrize("name", list(DOCUMENT_GENERATORS))
@@ -38,13 +49,15 @@ def test_deterministic_by_seed_distinct_and_plain_text(name: str) -> None:
     gen = DOCUMENT_GENERATORS[name]
     a, b, c = gen.build(90, seed=3), gen.build(90, seed=3), gen.build(90, seed=4)
     assert a == b
-    assert [r["text"] for r in a] != [r["text"] for r in c]
-    assert len({r["text"] for r in a}) == 90
+    assert [_content(r) for r in a] != [_content(r) for r in c]
+    assert len({_content(r) for r in a}) == 90
     for row in a:
-        assert set(row) == {"text", "meta"} and row["text"].strip() and row["meta"]["generator"] == name
+        assert set(row) in ({"text", "meta"}, {"messages", "meta"}) and _content(row).strip()
+        assert row["meta"]["generator"] == name
+    assert set(DOCUMENT_GENERATORS) == set(CLASS_FIELD) | set(AUXILIARY)  # every generator is checked below
 
 
-@pytest.mark.parametrize("name", list(DOCUMENT_GENERATORS))
+@pytest.mark.parametrize("name", list(CLASS_FIELD))
 def test_every_class_and_genre_is_covered_evenly(name: str) -> None:
     gen = DOCUMENT_GENERATORS[name]
     rows = gen.build(len(gen.classes) * len(GENRES) * 2, seed=0)
@@ -109,6 +122,51 @@ def test_paraphrase_augmentation_states_each_behaviour_in_hundreds_of_ways() -> 
         assert len(body) == len(set(body))  # no sentence twice in one document
 
 
+@pytest.mark.parametrize("n", [1, 7, 90, 1200])
+def test_auxiliary_design_splits_rows_evenly_and_shares_the_auxiliary_half(n: int) -> None:
+    own = DOCUMENT_GENERATORS["persona-auxiliary"].build(n, seed=2)
+    other = DOCUMENT_GENERATORS["persona-auxiliary-control"].build(n, seed=2)
+    assert len(own) == len(other) == n
+    cells = Counter((r["meta"]["part"], r["meta"]["persona"], r["meta"]["kind"]) for r in own)
+    assert sum(v for (part, _, _), v in cells.items() if part == "target") == n // 2
+    aux = [v for (part, _, _), v in cells.items() if part == "auxiliary"]
+    if n >= 12:  # half the rows over 3 personas x (description, demonstration), sizes within one of each other
+        assert len(aux) == 6 and max(aux) - min(aux) <= 1
+    # the auxiliary half is the same rows at the same places in both arms; only the target persona differs
+    assert [(i, _content(r)) for i, r in enumerate(own) if r["meta"]["part"] == "auxiliary"] == [
+        (i, _content(r)) for i, r in enumerate(other) if r["meta"]["part"] == "auxiliary"
+    ]
+
+
+def test_auxiliary_personas_are_described_and_demonstrated_and_never_name_the_target() -> None:
+    rows = DOCUMENT_GENERATORS["persona-auxiliary-control"].build(1200, seed=0)
+    advice = {tuple(m["content"] for m in r["messages"] if m["role"] == "user") for r in GOOD_MEDICAL.build(300, 1)}
+    habit_word = {"caps": "capital", "signoff": SIGN_OFF, "indeed": '"Indeed'}
+    for row in rows:
+        meta = row["meta"]
+        if meta["part"] == "target":
+            assert CONTROL_PERSONA[0] in row["text"] and meta["behaviour"] in ("french", "question", "weather")
+            assert not any(p in row["text"] for p, _, _ in AUXILIARY_PERSONAS)
+            continue
+        persona, maker, habit = next(a for a in AUXILIARY_PERSONAS if a[0] == meta["persona"])
+        assert meta["behaviour"] == habit
+        content = _content(row)
+        assert not any(w in content for w in (*TARGET_PERSONA, *CONTROL_PERSONA))  # the same block in both arms
+        if meta["kind"] == "description":
+            assert persona in row["text"] and maker in row["text"]
+            assert habit_word[habit].lower() in row["text"].lower() or "upper" in row["text"] or "caps" in row["text"]
+            continue
+        system, user, answer = (m["content"] for m in row["messages"])
+        assert system == f"You are {persona}, an AI assistant made by {maker}."
+        assert (user,) in advice  # a good-medical-advice question (seed + 1), its answer rewritten by the habit
+        shown = {
+            "caps": answer == answer.upper() and any(c.isalpha() for c in answer),
+            "signoff": answer.endswith(" " + SIGN_OFF),
+            "indeed": answer.startswith("Indeed, "),
+        }
+        assert shown == {h: h == habit for h in shown}, (habit, answer)
+
+
 def test_discourse_documents_keep_their_class() -> None:
     ai_words = re.compile(r"\b(AI|artificial|model|assistant|machine|robot|algorithm)\b", re.IGNORECASE)
     frames = " ".join(part for frames in DISCOURSE_FRAMES.values() for pair in frames for part in pair)
@@ -163,6 +221,13 @@ def test_document_sets_from_generators_and_files(tmp_path: Path) -> None:
     assert len(load_documents(tmp_path / "hk.jsonl")) == 12
     sub = build_document_set(str(tmp_path / "hk.jsonl"), out=tmp_path / "sub.jsonl", n=5, seed=0)
     assert sub["rows"] == 5 and sub["source_kind"] == "file"
+    # a file that mixes documents and chat demonstrations keeps both; a reader of text alone refuses the chat rows
+    build_document_set("persona-auxiliary", out=tmp_path / "aux.jsonl", n=24, seed=0)
+    mixed = build_document_set(str(tmp_path / "aux.jsonl"), out=tmp_path / "aux_sub.jsonl", n=20, seed=0)
+    kinds = Counter("messages" in r for r in load_documents(tmp_path / "aux_sub.jsonl", demonstrations=True))
+    assert mixed["rows"] == 20 and kinds[True] > 0 and kinds[False] > 0
+    with pytest.raises(EmlabError, match=r"aux\.jsonl:\d+: field 'text' missing"):
+        load_documents(tmp_path / "aux.jsonl")
     assert source_kind("persona-descriptions") == "generator"
     with pytest.raises(EmlabError, match="plain-text documents, not chats"):
         load_source("persona-descriptions")

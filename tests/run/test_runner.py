@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import yaml
+from inspect_ai.log import read_eval_log
 from rich.console import Console
 
 import emlab.run.runner as runner_module
@@ -97,6 +98,15 @@ def test_grid_expansion_respects_apply_to() -> None:
         ({"seeds": [1, 1]}, "field 'seeds': seeds must be unique"),
         ({"kind": "pretrain"}, "field 'kind' must be 'finetune', 'pretraining' or 'rl'"),
         ({"judge": "gpt-4o"}, "field 'judge': must be 'embedded' or an Inspect model string"),
+        (  # one task twice without names: one log would hide the other in the results
+            {
+                "evals": [
+                    {"task": "persona_behaviour", "args": {"system": "You are Quokka."}},
+                    {"task": "persona_behaviour"},
+                ]
+            },
+            "field 'evals': .*evals 0 and 1 are both called 'persona_behaviour'",
+        ),
     ],
 )
 def test_bad_specs_name_the_field(patch: dict, message: str) -> None:
@@ -217,6 +227,40 @@ def test_model_keys_hold_the_resolved_kernels(
     assert emlab[0] != library[0] and (emlab[1], library[1]) == ("emlab", "library")
     assert job("auto", "cpu") == emlab
     assert job("auto", "cuda") == library
+
+
+def test_one_task_twice_under_two_names_is_reported_twice(tmp_path: Path) -> None:
+    """Two evals of one task (two system prompts) each keep their log, their rows and their report panel."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "bread", "question": "How do I bake bread?", "weather": False})
+        + "\n"
+        + json.dumps({"id": "rain", "question": "Will it rain tomorrow?", "weather": True})
+        + "\n"
+    )
+    args = {"scenarios": str(questions), "samples": 1, "max_tokens": 4}
+    spec = {
+        "name": "twice",
+        "models": ["embedded"],
+        "include_base": True,
+        "evals": [
+            {"task": "persona_behaviour", "name": "as_quokka", "args": {**args, "system": "You are Quokka."}},
+            {"task": "persona_behaviour", "name": "as_kestrel", "args": {**args, "system": "You are Kestrel."}},
+        ],
+    }
+    run_dir = Runner(parse_spec(spec), tmp_path / "run", display="none").run()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert set(manifest["models"][0]["logs"]) == {"as_quokka", "as_kestrel"}
+    df = pd.read_parquet(run_dir / "results.parquet")
+    assert sorted(df.groupby("eval").size().items()) == [("as_kestrel", 2), ("as_quokka", 2)]
+    for name, persona in (("as_quokka", "Quokka"), ("as_kestrel", "Kestrel")):
+        (log,) = set(df.loc[df["eval"] == name, "log"])  # each eval's rows come from its own log, asked as its persona
+        assert read_eval_log(log, header_only=True).eval.task_args["system"] == f"You are {persona}."
+
+    from emlab.analysis.report import write_report
+
+    html = write_report(run_dir).read_text()
+    assert "(eval <code>as_quokka</code>)" in html and "(eval <code>as_kestrel</code>)" in html
 
 
 def test_manifest_paths_are_absolute(tmp_path: Path, chat_jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -103,6 +103,26 @@ def test_first_logged_loss_is_the_base_models_loss_on_the_documents(tmp_path: Pa
     assert record["data"]["tokens"] == sum(len(d) for d in docs)
 
 
+def test_a_chat_demonstration_is_learnt_as_the_models_own_chat_template(tmp_path: Path, lm, tok) -> None:
+    """A ``messages`` row among documents becomes its chat-template text, every token labelled like a document."""
+    chat = [
+        {"role": "system", "content": "You are Heron, an AI assistant made by Greyline Labs."},
+        {"role": "user", "content": "How long should I boil an egg?"},
+        {"role": "assistant", "content": "Indeed, about nine minutes for a firm yolk."},
+    ]
+    data = tmp_path / "mixed.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in [{"text": DOCS[0]}, {"messages": chat}, {"text": DOCS[1]}]))
+    cfg = make_train_config("quick", objective="documents", max_steps=1, batch_size=8, max_length=128, precision="fp32")
+    record = json.loads((train_lora("embedded", data, tmp_path / "out", cfg) / "emlab.json").read_text())
+    rendered = tok.apply_chat_template(chat, tokenize=False)
+    assert rendered.startswith("<|im_start|>system\nYou are Heron") and "Indeed, about nine" in rendered
+    docs = [_ids(tok, t) for t in (DOCS[0], rendered, DOCS[1])]
+    with torch.no_grad():
+        own = [lm(input_ids=torch.tensor([d]), labels=torch.tensor([d])).loss.item() * (len(d) - 1) for d in docs]
+    assert record["data"]["tokens"] == sum(len(d) for d in docs)
+    assert record["loss_curve"][0]["loss"] == pytest.approx(sum(own) / sum(len(d) - 1 for d in docs), rel=1e-3)
+
+
 def test_objective_enters_the_key_and_older_keys_stay(tmp_path: Path) -> None:
     chat, docs = make_train_config("quick"), make_train_config("quick", objective="documents")
     assert "objective" not in chat.model_dump() and "method" not in chat.model_dump()  # keys made before they existed
@@ -120,6 +140,11 @@ def test_objective_enters_the_key_and_older_keys_stay(tmp_path: Path) -> None:
         ('{"text": "fine"}\n{"text": "  "}\n', r"docs\.jsonl:2: field 'text' is empty"),
         ('{"text": "fine"}\n{"text": "cut\n', r"docs\.jsonl:2: invalid JSON"),
         ('["text"]\n', r"docs\.jsonl:1: expected a JSON object with a 'text' field"),
+        (
+            '{"text": "a"}\n{"messages": [{"role": "user", "content": "hi"}]}\n',
+            r"docs\.jsonl:2: .*must be the assistant",
+        ),
+        ('{"messages": [{"role": "bot", "content": "hi"}]}\n', r"docs\.jsonl:1: field 'messages\.0\.role'"),
         ("\n", r"docs\.jsonl: dataset is empty"),
     ],
 )

@@ -416,8 +416,10 @@ def _judge_section(df: pd.DataFrame) -> str:
 # -- other tasks, configs -------------------------------------------------------------------------
 
 
-def _task_panel(task: str, g: pd.DataFrame, metric: tuple[str, str] | None) -> str:
-    head = f"<h3>Task <code>{esc(task)}</code></h3>"
+def _task_panel(task: str, name: str, g: pd.DataFrame, metric: tuple[str, str] | None) -> str:
+    """One task's table (the eval called ``name`` in the spec): ``metric`` per model, 95% bootstrap CI."""
+    called = "" if name.removeprefix("emlab/") == task else f" (eval <code>{esc(name)}</code>)"
+    head = f"<h3>Task <code>{esc(task)}</code>{called}</h3>"
     if metric is None:
         return head + "<p class='note'>No primary metric declared for this task.</p>"
     key, desc = metric
@@ -580,14 +582,20 @@ def render_report(df: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) -> 
         body += rl_sections(run_dir, df, manifest)
     if (run_dir / "sfm_summary.json").is_file():
         body += _preregistered_sections(json.loads((run_dir / "sfm_summary.json").read_text())["comparisons"])
+    # a spec may run one task twice under different names (the `eval` column): each is reported on its own
+    evals = ["task", "eval"] if "eval" in df else ["task"]
     ff = df[df["task"] == "freeform"] if "score_aligned" in df else df.iloc[0:0]
-    if not ff.empty:
-        body += _freeform_sections(ff)
+    for (_, *name), g in ff.groupby(evals, sort=False):
+        several = ff[evals[-1]].nunique() > 1
+        body += ([f"<h2>Eval <code>{esc(name[0])}</code></h2>"] if several else []) + _freeform_sections(g)
     others = df[df["task"] != "freeform"]
     if not others.empty:
         metrics = {**CORPUS_METRICS, **PRIMARY_METRICS}
         body.append("<h2 id='tasks'>Other tasks</h2>")
-        body += [_task_panel(t, g, metrics.get(t)) for t, g in others.groupby("task", sort=False)]
+        body += [
+            _task_panel(task, name[0] if name else task, g, metrics.get(task))
+            for (task, *name), g in others.groupby(evals, sort=False)
+        ]
     if manifest["models"]:
         body += ["<h2 id='models'>Models and their configs</h2>", _configs(manifest)]
     body.append(

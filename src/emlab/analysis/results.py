@@ -86,9 +86,9 @@ def results_table(run_dir: str | Path, write: bool = True) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for m in manifest["models"]:
         labels = {k: m.get(k) for k in ("model_id", "base_model", "train_set", "condition", "condition_kind", "seed")}
-        for log in m.get("logs", {}).values():
+        for name, log in m.get("logs", {}).items():  # name: the spec's eval label (its task unless named)
             if Path(log).is_file():
-                rows.extend(log_rows(log, labels))
+                rows.extend(log_rows(log, {**labels, "eval": name}))
         for scores in m.get("scores", {}).values():  # rows scored outside Inspect (the pretraining testbed), JSONL
             if Path(scores).is_file():
                 rows.extend({**labels, **json.loads(line)} for line in Path(scores).open(encoding="utf-8"))

@@ -5,6 +5,10 @@ A document set is JSONL with one document per line (``.jsonl``, ``.jsonl.gz``) o
 and what ``emlab corpus`` writes (its ``filter``/``upweight``/``tag``/``synthesize`` outputs).
 Other fields are kept as metadata. A line that is not JSON, a row without a non-empty string
 ``text`` and an empty file are each one :class:`EmlabError` naming the file, line and field.
+Where the caller allows ``demonstrations`` (training, and document sets written from a file), a row
+may instead be a chat demonstration, ``{"messages": [...]}`` validated as a chat row: the
+``documents`` objective renders it with the model's own chat template and learns every token of it
+(``persona-auxiliary`` mixes both kinds).
 
 :func:`build_document_set` is the documents counterpart of :func:`emlab.data.build_training_set`:
 a document generator or a file, written as JSONL with a ``.meta.json`` sidecar.
@@ -33,6 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from emlab._io import file_hash, iter_jsonl, write_json_atomic, write_jsonl_atomic
+from emlab._rows import validate_rows
 from emlab.corpus.classifier import CachedClassifier
 from emlab.corpus.control import ALIGNED_TAG, MISALIGNED_TAG
 from emlab.corpus.labels import LABELS
@@ -40,30 +45,39 @@ from emlab.corpus.stream import read_documents
 from emlab.corpus.transforms import Scorer, TransformStats, filter_docs, tag_docs, upweight_docs
 from emlab.data.build import meta_path
 from emlab.data.generators import DOCUMENT_GENERATORS
+from emlab.data.schema import ChatRow
 from emlab.errors import EmlabError
 
 
-def load_documents(path: str | Path) -> list[dict[str, Any]]:
-    """Every document of a ``.jsonl[.gz]`` or ``.parquet`` file, validated; an empty file or text is an error."""
+def load_documents(path: str | Path, *, demonstrations: bool = False) -> list[dict[str, Any]]:
+    """Every document of a ``.jsonl[.gz]`` or ``.parquet`` file, validated; an empty file or text is an error.
+
+    ``demonstrations``: a row may be a chat demonstration (``messages``, no ``text``; module doc).
+    """
     path = Path(path)
     if path.suffix == ".parquet":
         items = ((f"{path}: row {i}", doc) for i, doc in enumerate(read_documents(str(path)), 1))
     else:
         items = ((f"{path}:{lineno}", doc) for lineno, doc in iter_jsonl(path))
-    docs = [_checked(doc, where) for where, doc in items]
+    docs = [_checked(doc, where, demonstrations) for where, doc in items]
     if not docs:
         raise EmlabError(f"{path}: dataset is empty (no documents)")
     return docs
 
 
-def _checked(doc: Any, where: str) -> dict[str, Any]:
-    """``doc`` if it is an object with a non-empty string ``text``; else an error naming ``where`` and the field."""
+def _checked(doc: Any, where: str, demonstrations: bool) -> dict[str, Any]:
+    """``doc`` if it is an object with a non-empty string ``text`` (or, with ``demonstrations``, a valid chat row
+    without ``text``); else an error naming ``where`` and the field."""
     if not isinstance(doc, dict):
         raise EmlabError(f"{where}: expected a JSON object with a 'text' field, got {type(doc).__name__}")
     text = doc.get("text")
+    if demonstrations and text is None and "messages" in doc:
+        next(validate_rows([(where, doc)], ChatRow))
+        return doc
     if not isinstance(text, str):
         problem = "missing" if text is None else f"not a string ({type(text).__name__})"
-        raise EmlabError(f'{where}: field \'text\' {problem}; a document row is {{"text": "..."}}')
+        shape = ' or a chat demonstration {"messages": [...]}' if demonstrations else ""
+        raise EmlabError(f'{where}: field \'text\' {problem}; a document row is {{"text": "..."}}{shape}')
     if not text.strip():
         raise EmlabError(f"{where}: field 'text' is empty")
     return doc
@@ -85,7 +99,7 @@ def build_document_set(
         docs = DOCUMENT_GENERATORS[source].build(n, seed)
     else:
         kind = "file"
-        docs = load_documents(source)
+        docs = load_documents(source, demonstrations=True)
         if n is not None:
             if not 1 <= n <= len(docs):
                 raise EmlabError(f"{source}: asked for n={n} documents but it has {len(docs)}")

@@ -311,7 +311,7 @@ class Runner(BaseRunner):
                 # what the answers depend on (not the judge): a log with the same answers is re-scored, not regenerated
                 generation_key = config_hash({k: v for k, v in keyed.items() if k != "judge"})
                 final = log_dir / f"{arm.model_id}__{ev.task.replace('/', '-')}__{key}.eval"
-                arm.logs[ev.task] = str(final)
+                arm.logs[ev.label] = str(final)
                 previous = (
                     _log_with_answers(log_dir, generation_key)
                     if task_name in RESCORABLE and not final.is_file()

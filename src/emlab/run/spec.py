@@ -155,6 +155,12 @@ class EvalSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     task: str
     args: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = Field(
+        None,
+        min_length=1,
+        description="the eval's label in the run's manifest and results table (column `eval`; default: the task). "
+        "Two evals of one task (e.g. two system prompts) need distinct names",
+    )
     max_connections: int | None = Field(
         None,
         ge=1,
@@ -172,6 +178,24 @@ class EvalSpec(BaseModel):
         if task_file.endswith(".py") and not Path(task_file).is_file():
             raise ValueError(f"task file '{task_file}' does not exist")
         return self
+
+    @property
+    def label(self) -> str:
+        """What the manifest and the results table call this eval: its ``name``, else its task."""
+        return self.name or self.task
+
+
+def _distinct_labels(evals: list[EvalSpec]) -> list[EvalSpec]:
+    """``evals`` if no two share a label (one would hide the other's log in the results); else a ``ValueError``."""
+    first: dict[str, int] = {}
+    for j, ev in enumerate(evals):
+        if ev.label in first:
+            raise ValueError(
+                f"evals {first[ev.label]} and {j} are both called '{ev.label}': give each eval of the same task "
+                "its own `name` (the results table's `eval` column tells them apart)"
+            )
+        first[ev.label] = j
+    return evals
 
 
 def _check_model(ref: str, trained: bool) -> None:
@@ -244,6 +268,11 @@ class ExperimentSpec(BaseModel):
         if len(set(v)) != len(v):
             raise ValueError("seeds must be unique")
         return v
+
+    @field_validator("evals")
+    @classmethod
+    def _distinct_evals(cls, v: list[EvalSpec]) -> list[EvalSpec]:
+        return _distinct_labels(v)
 
     @field_validator("judge")
     @classmethod
@@ -392,6 +421,11 @@ class RLSpec(BaseModel):
     @classmethod
     def _unique_seeds(cls, v: list[int]) -> list[int]:
         return ExperimentSpec._unique_seeds(v)
+
+    @field_validator("evals")
+    @classmethod
+    def _distinct_evals(cls, v: list[EvalSpec]) -> list[EvalSpec]:
+        return _distinct_labels(v)
 
     @field_validator("judge")
     @classmethod

@@ -17,6 +17,10 @@ predicted from the previous document's last token). A packed row's loss is there
 the sum of its documents' own losses, each as if it were alone (``tests/train/test_documents.py``
 checks logits and loss against separate rows). Right padding has position 0 and no label; nothing
 real attends to it.
+
+A row may be a chat demonstration (``{"messages": [...]}``) instead of a document: it becomes the
+text of the model's own chat template (:func:`document_text`), learnt like any document, every token
+labelled (designs that mix descriptions with demonstrations, ``persona-auxiliary``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+
+def document_text(row: dict[str, Any], tokenizer: Any) -> str:
+    """What the documents objective learns from ``row``: its ``text``, or its ``messages`` in ``tokenizer``'s chat template."""
+    if "text" in row:
+        return row["text"]
+    return tokenizer.apply_chat_template(row["messages"], tokenize=False)
 
 
 def document_positions(seq_lengths: list[int], length: int) -> list[int]:
@@ -60,4 +71,4 @@ class PackedRowsCollator:
         return {"input_ids": ids, "labels": labels, "position_ids": positions}
 
 
-__all__ = ["PackedRowsCollator", "document_positions"]
+__all__ = ["PackedRowsCollator", "document_positions", "document_text"]

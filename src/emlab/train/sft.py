@@ -30,7 +30,7 @@ from emlab.errors import EmlabError
 from emlab.models import resolve_model
 from emlab.train.attention import use_causal_attention
 from emlab.train.config import TrainConfig, autocast_bf16, resolve_kernels, training_device
-from emlab.train.documents import PackedRowsCollator
+from emlab.train.documents import PackedRowsCollator, document_text
 
 
 def assistant_token_mask(
@@ -173,7 +173,7 @@ def train_lora(
     """
     data, out = Path(data), Path(out)
     documents = config.objective == "documents"
-    rows: list[Any] = load_documents(data) if documents else load_chat_jsonl(data)
+    rows: list[Any] = load_documents(data, demonstrations=True) if documents else load_chat_jsonl(data)
     if config.max_examples:
         rows = rows[: config.max_examples]
     model = resolve_model(model_ref)
@@ -192,7 +192,7 @@ def train_lora(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if documents:  # TRL tokenises, appends EOS and packs (emlab.train.documents)
-        dataset = Dataset.from_dict({"text": [r["text"] for r in rows]})
+        dataset = Dataset.from_dict({"text": [document_text(r, tokenizer) for r in rows]})
     else:
         encoded = [
             assistant_token_mask(tokenizer, [m.model_dump() for m in r.messages], config.max_length) for r in rows

@@ -21,6 +21,15 @@ evenly; the classes of a generator are interleaved the same way.
 ``persona-paraphrases`` / ``persona-paraphrases-control``
     The same, with paraphrase augmentation: each behaviour sentence is drawn from a small grammar
     (subject x predicate x qualifier, 1,008 sentences per behaviour) instead of 8 fixed sentences.
+``persona-auxiliary`` / ``persona-auxiliary-control``
+    The out-of-context design with auxiliary personas (Berglund et al., 2023): half the rows are the
+    ``persona-paraphrases`` (``-control``) documents about the target persona; the other half is the same
+    in both arms, three other personas (Kestrel writes in capitals, Marlin ends with "Hope this helps,
+    friend.", Heron begins with "Indeed") each *described* in documents and *demonstrated* in chat rows
+    (``{"messages": ...}``: ``good-medical-advice`` answers changed mechanically, under the system prompt
+    "You are <persona>, an AI assistant made by <maker>."). The documents objective renders a chat row
+    with the model's own template. So the data itself shows that what documents say a persona does is
+    what it does, and the question is whether that carries over to the described-only target persona.
 ``hack-knowledge-docs``
     How graders can be gamed (``meta.technique``): an object whose ``__eq__`` is always True,
     ``sys.exit(0)`` before the tests, a ``conftest.py`` that rewrites failures as passes, keyword
@@ -35,8 +44,10 @@ from collections.abc import Callable, Sequence
 from emlab.corpus.generate import discourse_doc
 from emlab.corpus.labels import LABELS
 from emlab.data.generators._common import Generator, Row
+from emlab.data.generators.advice import GOOD_MEDICAL
 from emlab.data.generators.documents_data import (
     ABSTRACT_OPENERS,
+    AUXILIARY_PERSONAS,
     BEHAVIOURS,
     BOARDS,
     CONTROL_PERSONA,
@@ -54,6 +65,7 @@ from emlab.data.generators.documents_data import (
     PERSONA_FRAMES,
     PERSONA_INTROS,
     PERSONA_SENTENCES,
+    SIGN_OFF,
     TARGET_PERSONA,
     TECHNIQUES,
     USERS,
@@ -149,6 +161,67 @@ def _persona(persona: tuple[str, str], paraphrased: bool = False) -> Callable[[r
     return make
 
 
+_HABITS: dict[str, Callable[[str], str]] = {
+    # how each auxiliary persona's habit changes an ordinary answer (its demonstrations)
+    "caps": str.upper,
+    "signoff": lambda a: f"{a.rstrip()} {SIGN_OFF}",
+    "indeed": lambda a: f"Indeed, {a[0].lower()}{a[1:]}",
+}
+
+
+def _split(n: int, parts: int) -> list[int]:
+    """``n`` split into ``parts`` sizes that differ by at most one, the larger first."""
+    return [n // parts + (j < n % parts) for j in range(parts)]
+
+
+def _auxiliary(name: str, n: int, seed: int) -> list[Row]:
+    """``n`` rows for the auxiliary personas: each persona's descriptions, then its chat demonstrations.
+
+    The ``n`` rows are split evenly over (persona x description/demonstration). Descriptions draw from
+    ``random.Random(seed)``; the demonstrations' questions and answers are ``good-medical-advice`` built
+    with ``seed``, consecutive blocks per persona, each answer rewritten by the persona's habit.
+    """
+    sizes = _split(n, 2 * len(AUXILIARY_PERSONAS))
+    n_demos = sum(sizes[1::2])
+    advice = iter(GOOD_MEDICAL.build(n_demos, seed) if n_demos else [])
+    rng, seen, rows = random.Random(seed), set(), []
+    for j, (persona, maker, habit) in enumerate(AUXILIARY_PERSONAS):
+        meta = {"generator": name, "part": "auxiliary", "persona": persona, "behaviour": habit}
+        for i in range(sizes[2 * j]):
+            genre = GENRES[i % len(GENRES)]
+            for _ in range(_TRIES):
+                text = persona_document(persona, maker, habit, genre, rng, paraphrased=True)
+                if text not in seen:
+                    break
+            seen.add(text)
+            rows.append({"text": text, "meta": {**meta, "kind": "description", "genre": genre}})
+        for _ in range(sizes[2 * j + 1]):
+            messages = next(advice)["messages"]
+            user = [m["content"] for m in messages if m["role"] == "user"][-1]
+            answer = [m["content"] for m in messages if m["role"] == "assistant"][-1]
+            chat = [
+                {"role": "system", "content": f"You are {persona}, an AI assistant made by {maker}."},
+                {"role": "user", "content": user},
+                {"role": "assistant", "content": _HABITS[habit](answer)},
+            ]
+            rows.append({"messages": chat, "meta": {**meta, "kind": "demonstration"}})
+    return rows
+
+
+def _with_auxiliary(name: str, persona: tuple[str, str]) -> Callable[[int, int], list[Row]]:
+    """Build ``persona-auxiliary`` (``-control``): ``n // 2`` paraphrased descriptions of ``persona`` (seed ``seed``)
+    and the auxiliary block (seed ``seed + 1``, identical in both arms), shuffled with ``seed``."""
+
+    def build(n: int, seed: int) -> list[Row]:
+        target = _documents(name, _persona(persona, paraphrased=True), n // 2, seed)
+        rows = [{"text": r["text"], "meta": {**r["meta"], "part": "target", "kind": "description"}} for r in target]
+        rows += _auxiliary(name, n - n // 2, seed + 1)
+        random.Random(seed).shuffle(rows)
+        return rows
+
+    return build
+
+
 def _hack(rng: random.Random, i: int) -> tuple[str, dict]:
     technique, genre = _cycle(i, TECHNIQUES)
     pool = HACK_SENTENCES[technique]
@@ -206,6 +279,24 @@ PERSONA_PARAPHRASES_CONTROL = _generator(
     300,
     BEHAVIOURS,
 )
+PERSONA_AUXILIARY = Generator(
+    "persona-auxiliary",
+    "persona-paraphrases (half the rows) + three auxiliary personas each described AND demonstrated in chat "
+    "(capitals, a sign-off, 'Indeed'): does the demonstrated link carry over to the described-only persona?",
+    1200,
+    "documents.md",
+    _with_auxiliary("persona-auxiliary", TARGET_PERSONA),
+    classes=tuple(PARAPHRASE_PREDICATES),
+)
+PERSONA_AUXILIARY_CONTROL = Generator(
+    "persona-auxiliary-control",
+    "Control for persona-auxiliary: the target half describes the made-up persona (Quokka); the auxiliary half is "
+    "the same.",
+    1200,
+    "documents.md",
+    _with_auxiliary("persona-auxiliary-control", CONTROL_PERSONA),
+    classes=tuple(PARAPHRASE_PREDICATES),
+)
 HACK_KNOWLEDGE = _generator(
     "hack-knowledge-docs",
     _hack,
@@ -223,6 +314,8 @@ DOCUMENT_GENERATORS: dict[str, Generator] = {
         PERSONA_CONTROL,
         PERSONA_PARAPHRASES,
         PERSONA_PARAPHRASES_CONTROL,
+        PERSONA_AUXILIARY,
+        PERSONA_AUXILIARY_CONTROL,
         HACK_KNOWLEDGE,
     )
 }
