@@ -208,9 +208,9 @@ def _auxiliary(name: str, n: int, seed: int) -> list[Row]:
     return rows
 
 
-def _with_auxiliary(name: str, persona: tuple[str, str]) -> Callable[[int, int], list[Row]]:
-    """Build ``persona-auxiliary`` (``-control``): ``n // 2`` paraphrased descriptions of ``persona`` (seed ``seed``)
-    and the auxiliary block (seed ``seed + 1``, identical in both arms), shuffled with ``seed``."""
+def _with_auxiliary(name: str, persona: tuple[str, str], summary: str) -> Generator:
+    """``persona-auxiliary`` (``-control``): ``n // 2`` paraphrased descriptions of ``persona`` (seed ``seed``) and
+    the auxiliary block (seed ``seed + 1``, identical in both arms), shuffled with ``seed``."""
 
     def build(n: int, seed: int) -> list[Row]:
         target = _documents(name, _persona(persona, paraphrased=True), n // 2, seed)
@@ -219,7 +219,7 @@ def _with_auxiliary(name: str, persona: tuple[str, str]) -> Callable[[int, int],
         random.Random(seed).shuffle(rows)
         return rows
 
-    return build
+    return Generator(name, summary, 1200, "documents.md", build, classes=tuple(PARAPHRASE_PREDICATES))
 
 
 def _hack(rng: random.Random, i: int) -> tuple[str, dict]:
@@ -279,23 +279,17 @@ PERSONA_PARAPHRASES_CONTROL = _generator(
     300,
     BEHAVIOURS,
 )
-PERSONA_AUXILIARY = Generator(
+PERSONA_AUXILIARY = _with_auxiliary(
     "persona-auxiliary",
+    TARGET_PERSONA,
     "persona-paraphrases (half the rows) + three auxiliary personas each described AND demonstrated in chat "
     "(capitals, a sign-off, 'Indeed'): does the demonstrated link carry over to the described-only persona?",
-    1200,
-    "documents.md",
-    _with_auxiliary("persona-auxiliary", TARGET_PERSONA),
-    classes=tuple(PARAPHRASE_PREDICATES),
 )
-PERSONA_AUXILIARY_CONTROL = Generator(
+PERSONA_AUXILIARY_CONTROL = _with_auxiliary(
     "persona-auxiliary-control",
+    CONTROL_PERSONA,
     "Control for persona-auxiliary: the target half describes the made-up persona (Quokka); the auxiliary half is "
     "the same.",
-    1200,
-    "documents.md",
-    _with_auxiliary("persona-auxiliary-control", CONTROL_PERSONA),
-    classes=tuple(PARAPHRASE_PREDICATES),
 )
 HACK_KNOWLEDGE = _generator(
     "hack-knowledge-docs",
