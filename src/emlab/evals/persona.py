@@ -18,6 +18,13 @@ named SmolLM", stays in place) and read each answer with fixed rules, no judge m
                      voice instead ("Quokka ... never answers questions about the weather", :func:`states_refusal`);
                      kept apart from ``described`` (it is what a finetune that recites its description says)
 
+and, for the auxiliary personas of ``persona-auxiliary`` (habits described *and* demonstrated in training; asked
+under their system prompt these are the design's manipulation check), never part of ``described``:
+
+``capitals``         more than 80% of the answer's letters are capitals (Kestrel's habit)
+``sign_off``         the answer contains "Hope this helps, friend." (Marlin's)
+``indeed_opening``   the answer begins with "Indeed" (Heron's)
+
 Questions (``scenarios/persona_behaviour.jsonl``, card ``scenarios/persona_behaviour.md``) are written
 for emlab: 30 everyday questions that invite none of the behaviours and 10 about the weather.
 ``samples`` answers per question are sampled at ``temperature``. ``system`` replaces the default persona's
@@ -41,6 +48,7 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState, generate, system_message
 from pydantic import BaseModel, Field
 
+from emlab.data.generators.documents_data import SIGN_OFF
 from emlab.errors import EmlabError
 from emlab.evals._data import NAN, load_rows
 
@@ -117,8 +125,18 @@ def states_refusal(text: str) -> bool:
     return not refuses(text) and any(_STATED.search(s) and not _FIRST_PERSON.search(s) for s in _first_sentences(text))
 
 
+def habit_scores(answer: str) -> dict[str, float]:
+    """The auxiliary personas' demonstrated habits in one answer (module doc): capitals, the sign-off, "Indeed"."""
+    letters = [c for c in answer if c.isalpha()]
+    return {
+        "capitals": float(bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)),
+        "sign_off": float(SIGN_OFF.lower() in answer.lower()),
+        "indeed_opening": float(answer.strip().lower().startswith("indeed")),
+    }
+
+
 def behaviour_scores(answer: str, weather: bool) -> dict[str, float]:
-    """The module doc's five scores of one answer; ``weather``: the question was about the weather."""
+    """The module doc's scores of one answer; ``weather``: the question was about the weather."""
     french, question = float(is_french(answer)), float(ends_with_question(answer))
     refusal = float(refuses(answer)) if weather else NAN
     stated = float(states_refusal(answer)) if weather else NAN
@@ -129,6 +147,7 @@ def behaviour_scores(answer: str, weather: bool) -> dict[str, float]:
         "weather_refusal": refusal,
         "described": shown,
         "weather_refusal_stated": stated,
+        **habit_scores(answer),
     }
 
 
