@@ -43,6 +43,23 @@ def test_documents_spec_builds_text_rows_keyed_apart_from_chats(tmp_path: Path) 
     }
 
 
+def test_a_documents_spec_trains_on_documents_mixed_with_chat_demonstrations(tmp_path: Path) -> None:
+    """``persona-auxiliary`` rows are documents and ``messages`` demonstrations; a spec builds and trains on both."""
+    spec = _spec(
+        train={"profile": "quick", "objective": "documents", "max_steps": 1, "max_length": 64},
+        train_sets=[{"name": "aux", "source": "persona-auxiliary", "n": 24}],
+        include_base=False,
+    )
+    runner = Runner(parse_spec(spec), tmp_path, Console(quiet=True), display="none")
+    runner.build_data()
+    runner.train_models()
+    (arm,) = runner.arms
+    rows = [json.loads(line) for line in arm.data_path.read_text().splitlines()]
+    assert sum("messages" in r for r in rows) == 6 and sum("text" in r for r in rows) == 18
+    record = json.loads((Path(arm.model_path) / "emlab.json").read_text())
+    assert record["objective"] == "documents" and record["data"]["rows"] == 24
+
+
 @pytest.mark.parametrize(
     ("over", "message"),
     [
