@@ -585,8 +585,8 @@ def render_report(df: pd.DataFrame, manifest: dict[str, Any], run_dir: Path) -> 
     # a spec may run one task twice under different names (the `eval` column): each is reported on its own
     evals = ["task", "eval"] if "eval" in df else ["task"]
     ff = df[df["task"] == "freeform"] if "score_aligned" in df else df.iloc[0:0]
+    several = ff[evals[-1]].nunique() > 1
     for (_, *name), g in ff.groupby(evals, sort=False):
-        several = ff[evals[-1]].nunique() > 1
         body += ([f"<h2>Eval <code>{esc(name[0])}</code></h2>"] if several else []) + _freeform_sections(g)
     others = df[df["task"] != "freeform"]
     if not others.empty:

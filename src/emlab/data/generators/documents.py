@@ -177,24 +177,34 @@ def _split(n: int, parts: int) -> list[int]:
 def _auxiliary(name: str, n: int, seed: int) -> list[Row]:
     """``n`` rows for the auxiliary personas: each persona's descriptions, then its chat demonstrations.
 
-    The ``n`` rows are split evenly over (persona x description/demonstration). Descriptions draw from
-    ``random.Random(seed)``; the demonstrations' questions and answers are ``good-medical-advice`` built
-    with ``seed``, consecutive blocks per persona, each answer rewritten by the persona's habit.
+    The ``n`` rows are split evenly over (persona x description/demonstration). Descriptions are
+    :func:`_documents` with ``seed``, persona by persona; the demonstrations' questions and answers are
+    ``good-medical-advice`` built with ``seed``, consecutive blocks per persona, each answer rewritten
+    by the persona's habit.
     """
     sizes = _split(n, 2 * len(AUXILIARY_PERSONAS))
+    owner = [p for p, size in zip(AUXILIARY_PERSONAS, sizes[::2], strict=True) for _ in range(size)]
+    first = {p: owner.index(p) for p in set(owner)}  # each persona's first description: its genres start there
+
+    def describe(rng: random.Random, i: int) -> tuple[str, dict]:
+        persona, maker, habit = owner[i]
+        genre = GENRES[(i - first[owner[i]]) % len(GENRES)]
+        text = persona_document(persona, maker, habit, genre, rng, paraphrased=True)
+        return text, {
+            "part": "auxiliary",
+            "persona": persona,
+            "behaviour": habit,
+            "kind": "description",
+            "genre": genre,
+        }
+
+    descriptions = iter(_documents(name, describe, len(owner), seed))
     n_demos = sum(sizes[1::2])
     advice = iter(GOOD_MEDICAL.build(n_demos, seed) if n_demos else [])
-    rng, seen, rows = random.Random(seed), set(), []
+    rows: list[Row] = []
     for j, (persona, maker, habit) in enumerate(AUXILIARY_PERSONAS):
-        meta = {"generator": name, "part": "auxiliary", "persona": persona, "behaviour": habit}
-        for i in range(sizes[2 * j]):
-            genre = GENRES[i % len(GENRES)]
-            for _ in range(_TRIES):
-                text = persona_document(persona, maker, habit, genre, rng, paraphrased=True)
-                if text not in seen:
-                    break
-            seen.add(text)
-            rows.append({"text": text, "meta": {**meta, "kind": "description", "genre": genre}})
+        rows += [next(descriptions) for _ in range(sizes[2 * j])]
+        meta = {"generator": name, "part": "auxiliary", "persona": persona, "behaviour": habit, "kind": "demonstration"}
         for _ in range(sizes[2 * j + 1]):
             messages = next(advice)["messages"]
             user = [m["content"] for m in messages if m["role"] == "user"][-1]
@@ -204,7 +214,7 @@ def _auxiliary(name: str, n: int, seed: int) -> list[Row]:
                 {"role": "user", "content": user},
                 {"role": "assistant", "content": _HABITS[habit](answer)},
             ]
-            rows.append({"messages": chat, "meta": {**meta, "kind": "demonstration"}})
+            rows.append({"messages": chat, "meta": meta})
     return rows
 
 
