@@ -76,6 +76,13 @@ def test_finished_rows_leave_the_batch(model_and_tokenizer) -> None:
     assert batch_sizes[0] == 3 and batch_sizes[2] == 2  # row 1 retired after emitting EOS
     assert out.sequences.shape[0] == 3 and len(out.logits) == out.sequences.shape[1] - enc["input_ids"].shape[1]
     assert out.logits[0].shape == (3, model.config.vocab_size)
+    assert out.finished[1] and out.new_tokens[1] == 1  # one token, then the forced EOS (not counted)
+    steps = out.sequences.shape[1] - enc["input_ids"].shape[1]
+    for row in (0, 2):  # sampled freely: each either ran to the limit or stopped at its first EOS
+        n = int(out.new_tokens[row])
+        ended = out.sequences[row, enc["input_ids"].shape[1] :][: n + 1].tolist()
+        assert (ended[-1] == eos and n < steps) if out.finished[row] else n == steps
+        assert eos not in ended[:n]
 
 
 def test_rows_with_the_same_prompt_share_one_prefill(model_and_tokenizer) -> None:
@@ -201,6 +208,31 @@ def test_seeded_row_answers_do_not_depend_on_batch_or_global_rng(model_and_token
     alone = answer([short], [7], 0)
     assert answer([long_, short, long_], [1, 7, 2], 1) == alone  # other rows, other padding, other global RNG
     assert answer([short], [8], 0) != alone  # the seed is what decides
+
+
+def test_provider_reports_each_answers_own_usage_and_stop_reason(tmp_path: Path) -> None:
+    """Inspect's hf provider gives every answer of a batch the batch's padded widths and stop_reason "unknown"."""
+    from inspect_ai import Task
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.dataset import Sample
+    from inspect_ai.model import GenerateConfig, get_model
+    from inspect_ai.solver import generate
+
+    samples = [
+        Sample(id="short", input="Reply with one word: what colour is the sky?"),
+        Sample(
+            id="long", input="Write a long essay about the history of the Roman Empire, from its founding to its fall."
+        ),
+    ]
+    task = Task(dataset=samples, solver=generate(), config=GenerateConfig(temperature=0, max_tokens=30))
+    model = get_model("emlab/embedded", memoize=False)
+    (log,) = inspect_eval(task, model=model, log_dir=str(tmp_path), display="none")
+    out = {str(s.id): s.output for s in log.samples}
+    assert out["short"].usage.input_tokens < out["long"].usage.input_tokens  # each its own prompt, not the padded width
+    assert out["long"].stop_reason == "max_tokens" and out["long"].usage.output_tokens == 30
+    assert out["short"].stop_reason == "stop" and 0 < out["short"].usage.output_tokens < 30
+    answer = model.api.tokenizer(out["short"].completion, add_special_tokens=False)["input_ids"]
+    assert abs(len(answer) - out["short"].usage.output_tokens) <= 1  # the answer's tokens (re-tokenised: +-1)
 
 
 def _seeded_task(ids_and_prompts: list[tuple[str, str]]):

@@ -19,6 +19,7 @@ import hashlib
 import inspect
 import os
 import re
+import threading
 from collections.abc import Sequence
 from contextvars import ContextVar
 from types import SimpleNamespace
@@ -26,7 +27,7 @@ from typing import Any
 
 import torch
 from inspect_ai.log._samples import sample_active
-from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput, ModelUsage
 from inspect_ai.model._providers.hf import HuggingFaceAPI
 from inspect_ai.tool import ToolChoice, ToolInfo
 from transformers import DynamicCache
@@ -130,8 +131,10 @@ def fast_generate(
 
     ``input_ids``/``attention_mask`` are left-padded [batch, prompt_len]. Returns an object with
     ``sequences`` [batch, prompt_len + steps] (pad after a row's end), ``logits`` (a tuple of
-    [batch, vocab] per step when ``output_logits``) and ``hidden_states=None``. Arguments it does
-    not implement (stop strings, hidden states, ...) fall back to ``model.generate``.
+    [batch, vocab] per step when ``output_logits``) and ``hidden_states=None``, and per row what the
+    padded ``sequences`` hide: ``new_tokens`` [batch] (tokens generated before its end-of-sequence token,
+    or all of them) and ``finished`` [batch] (bool: it ended with end-of-sequence, not at ``max_new_tokens``).
+    Arguments it does not implement (stop strings, hidden states, ...) fall back to ``model.generate``.
     """
     unsupported.pop("return_dict_in_generate", None)
     contiguous_head_input(model)  # a prefill's last-position slice would copy a frozen head per batch row
@@ -186,6 +189,7 @@ def fast_generate(
     mask, last_pos = attention_mask, (attention_mask.long().sum(-1) - 1).clamp(min=0)  # each row's last position
     generated = torch.full((batch, max_new_tokens), pad, dtype=input_ids.dtype, device=input_ids.device)
     step_logits: list[torch.Tensor] = []
+    ended_at = torch.full((batch,), -1, dtype=torch.long, device=input_ids.device)  # step of each row's EOS
     steps = 0
     for t in range(max_new_tokens):
         if output_logits:
@@ -196,6 +200,7 @@ def fast_generate(
         generated[live, t] = token
         steps = t + 1
         keep = ~torch.isin(token, eos_ids)
+        ended_at[live[~keep]] = t
         if t == max_new_tokens - 1 or not keep.any():
             break
         if not keep.all():  # retire finished rows from the batch and the KV cache
@@ -215,10 +220,13 @@ def fast_generate(
             **keep_last,
         )
         logits = out.logits[:, -1, :].float()
+    finished = ended_at >= 0
     return SimpleNamespace(
         sequences=torch.cat([input_ids, generated[:, :steps]], dim=1),
         logits=tuple(step_logits) if output_logits else None,
         hidden_states=None,
+        new_tokens=torch.where(finished, ended_at, torch.full_like(ended_at, steps)),
+        finished=finished,
     )
 
 
@@ -244,6 +252,7 @@ _MODEL_INFO_LOOKUP = "__model_info_lookup__"
 _SEED_TAG_FORMAT = "\ue000emlab-seed:{}\ue001"  # private-use characters: never in real prompt text
 _SEED_TAG = re.compile(re.escape(_SEED_TAG_FORMAT).replace(r"\{\}", r"(\d+)") + "$")
 _request_seed: ContextVar[int | None] = ContextVar("emlab_request_seed", default=None)
+_request_chat: ContextVar[str | None] = ContextVar("emlab_request_chat", default=None)  # the prompt text sent
 
 
 def request_seed(seed: int, prompt: str) -> int:
@@ -255,11 +264,13 @@ def request_seed(seed: int, prompt: str) -> int:
 
 
 def _strip_seed_tags(tokenizer: Any) -> None:
-    """Make ``tokenizer`` (in place) strip seed tags from a batch of texts, keeping the seeds in ``tokenizer.row_seeds``."""
+    """Make ``tokenizer`` (in place) strip seed tags from a batch of texts, keeping the seeds in ``tokenizer.row_seeds``
+    and the texts as given (tags included) in ``tokenizer.row_texts``."""
 
     class SeedTaggedTokenizer(type(tokenizer)):  # type: ignore[misc]
         def __call__(self, text: Any = None, *args: Any, **kwargs: Any) -> Any:
             if isinstance(text, list) and all(isinstance(t, str) for t in text):
+                self.row_texts = list(text)
                 matches = [_SEED_TAG.search(t) for t in text]
                 self.row_seeds = [int(m.group(1)) if m else None for m in matches]
                 text = [t[: m.start()] if m else t for t, m in zip(text, matches, strict=True)]
@@ -267,10 +278,16 @@ def _strip_seed_tags(tokenizer: Any) -> None:
 
     tokenizer.__class__ = SeedTaggedTokenizer
     tokenizer.row_seeds = None
+    tokenizer.row_texts = None
 
 
 class EmlabLocalModel(HuggingFaceAPI):
-    """Inspect provider ``emlab/<model ref>``: resolved references, merged adapters, :func:`fast_generate`, per-sample seeds."""
+    """Inspect provider ``emlab/<model ref>``: resolved references, merged adapters, :func:`fast_generate`, per-sample seeds.
+
+    Also per-answer usage and stop reason: the ``hf`` provider reports a batch's padded widths as every answer's
+    input/output tokens and leaves ``stop_reason`` "unknown"; here each answer gets its own prompt length, its own
+    generated tokens and ``"stop"`` or ``"max_tokens"`` (so a log shows which answers the token limit cut off).
+    """
 
     def __init__(
         self,
@@ -294,22 +311,54 @@ class EmlabLocalModel(HuggingFaceAPI):
         _strip_seed_tags(self.tokenizer)
         # The hf provider calls self.model.generate from its batch thread, right after tokenising the batch.
         self.model.generate = self._generate_batch
+        # per prompt text, (answer text, input tokens, output tokens, stop reason) of its answers not yet returned
+        self._row_usage: dict[str, list[tuple[str, int, int, str]]] = {}
+        self._usage_lock = threading.Lock()
 
     def _generate_batch(self, **kwargs: Any) -> Any:
-        return fast_generate(self.model, row_seeds=self.tokenizer.row_seeds, **kwargs)
+        out = fast_generate(self.model, row_seeds=self.tokenizer.row_seeds, **kwargs)
+        texts = self.tokenizer.row_texts
+        if texts is not None and hasattr(out, "new_tokens"):  # not on model.generate's fallback path
+            width = kwargs["input_ids"].shape[1]
+            answers = self.tokenizer.batch_decode(  # as the hf provider decodes: to match each answer to its request
+                out.sequences[:, width:], skip_special_tokens=True, clean_up_tokenization_spaces=False
+            )
+            prompt_tokens = kwargs["attention_mask"].sum(-1).tolist()
+            rows = zip(texts, answers, prompt_tokens, out.new_tokens.tolist(), out.finished.tolist(), strict=True)
+            with self._usage_lock:
+                for text, answer, n_in, n_out, finished in rows:
+                    entry = (answer, int(n_in), int(n_out), "stop" if finished else "max_tokens")
+                    self._row_usage.setdefault(text, []).append(entry)
+        return out
 
     async def generate(
         self, input: list[ChatMessage], tools: list[ToolInfo], tool_choice: ToolChoice, config: GenerateConfig
     ) -> ModelOutput:
         """The hf provider's generate, with this request's ``config.seed`` visible to :meth:`hf_chat`."""
-        token = _request_seed.set(config.seed)
+        token, chat_token = _request_seed.set(config.seed), _request_chat.set(None)
         try:
-            return await super().generate(input, tools, tool_choice, config)
+            output = await super().generate(input, tools, tool_choice, config)
+            chat = _request_chat.get()
         finally:
             _request_seed.reset(token)
+            _request_chat.reset(chat_token)
+        with self._usage_lock:  # this request's row: same prompt text and, among identical prompts, same answer
+            pending = self._row_usage.get(chat, []) if chat is not None else []
+            match = [i for i, entry in enumerate(pending) if entry[0] == output.completion]
+            usage = pending.pop(match[0] if match else 0) if pending else None
+            if chat in self._row_usage and not pending:
+                del self._row_usage[chat]
+        if usage is not None:
+            _, n_in, n_out, reason = usage
+            output.usage = ModelUsage(input_tokens=n_in, output_tokens=n_out, total_tokens=n_in + n_out)
+            if output.choices and not output.choices[0].message.tool_calls:
+                output.choices[0].stop_reason = reason
+        return output
 
     def hf_chat(self, messages: list[ChatMessage], tools: list[ToolInfo]) -> str:
-        """The chat prompt, tagged with its request seed when the config sets a seed."""
+        """The chat prompt, tagged with its request seed when the config sets a seed (and kept for :meth:`generate`)."""
         chat = super().hf_chat(messages, tools)
         seed = _request_seed.get()
-        return chat if seed is None else chat + _SEED_TAG_FORMAT.format(request_seed(seed, chat))
+        chat = chat if seed is None else chat + _SEED_TAG_FORMAT.format(request_seed(seed, chat))
+        _request_chat.set(chat)
+        return chat
