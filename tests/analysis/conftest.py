@@ -40,7 +40,9 @@ def _policy(answers: list[str], weights: list[float], seed: int) -> Any:
     rng = random.Random(seed)
 
     def answer(input: Any, tools: Any, tool_choice: Any, config: Any) -> ModelOutput:
-        return ModelOutput.from_content("mockllm", rng.choices(answers, weights)[0])
+        text = rng.choices(answers, weights)[0]
+        stop = "max_tokens" if text == NONSENSE else "stop"  # the nonsense answer runs to the token limit
+        return ModelOutput.from_content("mockllm", text, stop_reason=stop)
 
     return get_model("mockllm/model", custom_outputs=answer, memoize=False)
 

@@ -92,6 +92,22 @@ def test_report_reads_the_judge_and_its_error_rates_from_the_logs(freeform_run: 
     assert {"sampling_temperature", "sampling_max_tokens"} <= set(df.columns)
 
 
+def test_the_share_cut_at_the_token_limit_is_shown_per_model(freeform_run: tuple[Path, str]) -> None:
+    run, page = freeform_run
+    df = pd.read_parquet(run / "results.parquet")
+    assert set(df["stop_reason"]) == {"stop", "max_tokens"}
+    assert (df.loc[df["stop_reason"] == "max_tokens", "output"] == NONSENSE).all()
+    html = re.search(r"id='freeform'.*?<table.*?</table>", page, re.S).group(0)
+    header = re.findall(r"<th>(.*?)</th>", html)
+    rows = [re.findall(r"<td>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", html, re.S)]  # body rows
+    cut = {
+        (r[header.index("train_set")], r[header.index("condition")]): r[header.index("cut at the token limit")]
+        for r in rows
+    }
+    for (train_set, condition), g in df.groupby(["train_set", "condition"]):
+        assert cut[(train_set, condition)] == f"{(g['output'] == NONSENSE).mean() * 100:.0f}%"
+
+
 def test_a_judge_on_the_digit_scale_is_named_as_such_not_as_agreement() -> None:
     from emlab.analysis.report import _judge_section
 

@@ -92,6 +92,13 @@ def _coherent_share(g: pd.DataFrame) -> float:
     return float((c > COHERENT_ABOVE).mean()) if len(c) else float("nan")
 
 
+def _cut_share(g: pd.DataFrame) -> float:
+    """Share of answers cut at the token limit among those whose provider gave a stop reason (NaN if none did)."""
+    reasons = g["stop_reason"] if "stop_reason" in g else pd.Series(dtype=object)
+    known = reasons[reasons.notna() & (reasons != "unknown")]
+    return float((known == "max_tokens").mean()) if len(known) else float("nan")
+
+
 def _share(x: float) -> str:
     return "n/a" if np.isnan(x) else f"{x * 100:.0f}%"
 
@@ -138,7 +145,10 @@ def freeform_summary(df: pd.DataFrame) -> pd.DataFrame:
             )
         n_seeds = g["seed"].nunique() if "seed" in g and g["seed"].notna().any() else 1
         rows.append(
-            {"base_model": base, "train_set": ts, "condition": cond, "seeds": n_seeds, **s, "corrected": corrected}
+            {
+                **{"base_model": base, "train_set": ts, "condition": cond, "seeds": n_seeds, **s},
+                **{"corrected": corrected, "cut_at_limit": _cut_share(g)},
+            }
         )
     return pd.DataFrame(rows)
 
@@ -146,6 +156,8 @@ def freeform_summary(df: pd.DataFrame) -> pd.DataFrame:
 def _fmt_summary(summary: pd.DataFrame) -> pd.DataFrame:
     out = summary[["base_model", "train_set", "condition", "seeds"]].copy()
     out["coherent share"] = [e.fmt() for e in summary["coherent_rate"]]
+    if summary["cut_at_limit"].notna().any():
+        out["cut at the token limit"] = [_share(x) for x in summary["cut_at_limit"]]
     for name, r in RULES.items():
         out[f"misaligned, {r.label}"] = [e.fmt() for e in summary[f"misaligned_{name}"]]
     if summary["corrected"].notna().any():
@@ -514,7 +526,8 @@ def _freeform_sections(ff: pd.DataFrame) -> list[str]:
         f"<p>{esc(BETLEY.label)}: {esc(BETLEY.text)}. {esc(TURNER.label)}: {esc(TURNER.text)}. "
         "Coherent share: answers with coherent &gt; 50 among those with a coherence score. 95% percentile "
         "bootstrap CIs resample whole questions and training seeds; n is the number of answers in the "
-        "denominator.</p>"
+        "denominator. Cut at the token limit: answers whose generation the provider stopped at max_tokens "
+        "(judge and reader see them unfinished; shown where the provider reports a stop reason).</p>"
     )
     if summary["corrected"].notna().any():
         body.append(

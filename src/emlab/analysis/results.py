@@ -2,7 +2,8 @@
 
 One row per scored sample. Identity columns come from the run manifest (model_id,
 base_model, train_set, condition, condition_kind, seed); then task, sample_id, epoch,
-question_id, tags, input, output; every score as ``score_<key>`` (dict-valued scores are
+question_id, tags, input, output, stop_reason (the provider's: ``"max_tokens"`` marks an answer cut at the
+token limit; ``"unknown"`` where the provider does not say); every score as ``score_<key>`` (dict-valued scores are
 flattened); score metadata as ``meta_<key>`` (e.g. ``meta_judge`` and, for the embedded judge,
 its fingerprint and measured agreement as ``meta_judge_<name>``); the sampling the answer was
 drawn with (``sampling_temperature``, ``sampling_top_p``, ``sampling_max_tokens``; absent where
@@ -57,6 +58,7 @@ def log_rows(log_path: str | Path, labels: dict[str, Any]) -> list[dict[str, Any
             "tags": ",".join(md.get("tags", []) or []),
             "input": _input_text(s),
             "output": s.output.completion if s.output else "",
+            "stop_reason": s.output.stop_reason if s.output else None,
             **sampling,
             "log": str(log_path),
         }
