@@ -46,8 +46,8 @@ demo: qwen-coder
 	$(VENV)/bin/emlab report runs/quickstart_qwen_coder
 
 lint: install
-	$(VENV)/bin/ruff check src tests benchmarks examples
-	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks examples scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks examples scripts
 
 test: install lint
 	$(PY) -m pytest -m "not slow" -q --durations=20
