@@ -144,12 +144,8 @@ def freeform_summary(df: pd.DataFrame) -> pd.DataFrame:
                 seeds=None if seeds is None else np.asarray(seeds, dtype=object)[inc],
             )
         n_seeds = g["seed"].nunique() if "seed" in g and g["seed"].notna().any() else 1
-        rows.append(
-            {
-                **{"base_model": base, "train_set": ts, "condition": cond, "seeds": n_seeds, **s},
-                **{"corrected": corrected, "cut_at_limit": _cut_share(g)},
-            }
-        )
+        arm = {"base_model": base, "train_set": ts, "condition": cond, "seeds": n_seeds}
+        rows.append({**arm, **s, "corrected": corrected, "cut_at_limit": _cut_share(g)})
     return pd.DataFrame(rows)
 
 
