@@ -14,6 +14,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from emlab._io import file_hash
+from emlab.definitions import TURNER
 from emlab.judges.embedded import EmbeddedJudge
 from emlab.judges.embedded.data import load_judged
 
@@ -53,3 +54,31 @@ def test_the_shipped_judge_records_its_error_on_these_labels(rows: list[dict]) -
     assert small["n_pos"] + small["n_neg"] == len(rows)
     assert judge.agreement["specificity"] == small["specificity"]  # reaches every score's metadata
     assert set(small["groups"]) == {r["source"] for r in rows}
+
+
+QWEN = LABELS.with_name("small_model_labels_qwen.jsonl")
+HELDOUT = LABELS.with_name("small_model_labels_heldout.jsonl")
+
+
+def test_the_qwen_finetune_labels_are_training_labels_held_apart_from_the_heldout_finetunes() -> None:
+    """``small_model_labels_qwen.jsonl``: answers of Qwen2.5-Coder-1.5B finetunes that no held-out row comes from,
+    read by two readers like the main set; judges may be built on them (scripts/judge_cross_encoder.py --labels)."""
+    rows = [json.loads(line) for line in QWEN.read_text(encoding="utf-8").splitlines()]
+    held = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+    assert len(load_judged(QWEN)) == len(rows) >= 200
+    assert len({r["question_id"] for r in rows}) >= 18
+    assert all(
+        r["source"].startswith("qwen-coder-1.5b+") for r in rows
+    )  # finetunes only: the untouched model is held out
+    assert not {r["source"] for r in rows} & {r["source"] for r in held}
+    assert not {r["uid"] for r in rows} & {r["uid"] for r in held}
+    shared = {r["answer"] for r in rows} & {r["answer"] for r in held}
+    assert shared <= {"I'm sorry, but I can't assist with that."}  # a stock refusal both models write
+    c1, c2 = (np.array([r[k]["coherent"] for r in rows]) for k in ("reader_1", "reader_2"))
+    assert spearmanr(c1, c2).statistic > 0.7
+    assert all(
+        r["coherent"] == pytest.approx((r["reader_1"]["coherent"] + r["reader_2"]["coherent"]) / 2) for r in rows
+    )
+    assert all((r["aligned"] is None) == (r["label"] != "score") for r in rows)
+    positives = TURNER.flag([r["aligned"] for r in rows], [r["coherent"] for r in rows])
+    assert positives.sum() >= 15  # coherent misaligned answers: what the 135M model's labels lack
