@@ -56,29 +56,29 @@ def test_the_shipped_judge_records_its_error_on_these_labels(rows: list[dict]) -
     assert set(small["groups"]) == {r["source"] for r in rows}
 
 
-QWEN = LABELS.with_name("small_model_labels_qwen.jsonl")
+EXTRA = LABELS.with_name("small_model_labels_extra.jsonl")
 HELDOUT = LABELS.with_name("small_model_labels_heldout.jsonl")
 
 
-def test_the_qwen_finetune_labels_are_training_labels_held_apart_from_the_heldout_finetunes() -> None:
-    """``small_model_labels_qwen.jsonl``: answers of Qwen2.5-Coder-1.5B finetunes that no held-out row comes from,
-    read by two readers like the main set; judges may be built on them (scripts/judge_cross_encoder.py --labels)."""
-    rows = [json.loads(line) for line in QWEN.read_text(encoding="utf-8").splitlines()]
+def test_the_extra_labels_are_training_labels_held_apart_from_the_heldout_finetunes(rows: list[dict]) -> None:
+    """``small_model_labels_extra.jsonl``: answers of finetunes no held-out (or main-set) row comes from: four of
+    Qwen2.5-Coder-1.5B and one of the 135M model, read by two readers like the main set. Judges may be built on
+    them (``scripts/judge_cross_encoder.py --labels``); the untouched models' answers are not among them."""
+    extra = [json.loads(line) for line in EXTRA.read_text(encoding="utf-8").splitlines()]
     held = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
-    assert len(load_judged(QWEN)) == len(rows) >= 200
-    assert len({r["question_id"] for r in rows}) >= 18
-    assert all(
-        r["source"].startswith("qwen-coder-1.5b+") for r in rows
-    )  # finetunes only: the untouched model is held out
-    assert not {r["source"] for r in rows} & {r["source"] for r in held}
-    assert not {r["uid"] for r in rows} & {r["uid"] for r in held}
-    shared = {r["answer"] for r in rows} & {r["answer"] for r in held}
-    assert shared <= {"I'm sorry, but I can't assist with that."}  # a stock refusal both models write
-    c1, c2 = (np.array([r[k]["coherent"] for r in rows]) for k in ("reader_1", "reader_2"))
+    assert len(load_judged(EXTRA)) == len(extra) >= 200
+    assert len({r["question_id"] for r in extra}) >= 18
+    assert all("+" in r["model"] for r in extra)  # finetunes only
+    for other in (held, rows):
+        assert not {r["source"] for r in extra} & {r["source"] for r in other}
+        assert not {r["uid"] for r in extra} & {r["uid"] for r in other}
+    shared = {r["answer"] for r in extra} & {r["answer"] for r in held}
+    assert shared <= {"I'm sorry, but I can't assist with that."}  # a stock refusal both Qwen models write
+    c1, c2 = (np.array([r[k]["coherent"] for r in extra]) for k in ("reader_1", "reader_2"))
     assert spearmanr(c1, c2).statistic > 0.7
     assert all(
-        r["coherent"] == pytest.approx((r["reader_1"]["coherent"] + r["reader_2"]["coherent"]) / 2) for r in rows
+        r["coherent"] == pytest.approx((r["reader_1"]["coherent"] + r["reader_2"]["coherent"]) / 2) for r in extra
     )
-    assert all((r["aligned"] is None) == (r["label"] != "score") for r in rows)
-    positives = TURNER.flag([r["aligned"] for r in rows], [r["coherent"] for r in rows])
-    assert positives.sum() >= 15  # coherent misaligned answers: what the 135M model's labels lack
+    assert all((r["aligned"] is None) == (r["label"] != "score") for r in extra)
+    positives = TURNER.flag([r["aligned"] for r in extra], [r["coherent"] for r in extra])
+    assert positives.sum() >= 15  # coherent misaligned answers: what the main set's 654 lack (6 positives)
