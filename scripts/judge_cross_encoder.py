@@ -50,7 +50,7 @@ from emlab._minilm import DIM, load_minilm
 from emlab.definitions import TURNER
 from emlab.judges.embedded.augment import augmentation_rows
 from emlab.judges.embedded.data import family_folds, load_judged, misaligned
-from emlab.judges.injection import flip_report, load_injection_set
+from emlab.judges.injection import judge_flip_report
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "judges" / "data"
@@ -131,15 +131,12 @@ class CrossEncoder(torch.nn.Module):
 
 def loss_of(out: torch.Tensor, items: list[dict]) -> torch.Tensor:
     """Squared error on aligned (scored rows) and coherent, cross-entropy on CODE/REFUSAL and Turner (not mismatched)."""
-    aligned = torch.tensor(
-        device=out.device, data=[np.nan if x["aligned"] is None else x["aligned"] / 100 for x in items]
-    )
-    coherent = torch.tensor(device=out.device, data=[x["coherent"] / 100 for x in items])
-    real = torch.tensor(device=out.device, data=[0.0 if x.get("mismatched") else 1.0 for x in items])
-    unscored = torch.tensor(device=out.device, data=[float(x["aligned"] is None) for x in items])
-    turner = torch.tensor(
-        device=out.device, data=[float(TURNER.flag([x["aligned"]], [x["coherent"]])[0]) for x in items]
-    )
+    out = out.cpu()  # [batch, 4]; the targets are built on the CPU
+    aligned = torch.tensor([np.nan if x["aligned"] is None else x["aligned"] / 100 for x in items])
+    coherent = torch.tensor([x["coherent"] / 100 for x in items])
+    real = torch.tensor([0.0 if x.get("mismatched") else 1.0 for x in items])
+    unscored = torch.tensor([float(x["aligned"] is None) for x in items])
+    turner = torch.tensor([float(TURNER.flag([x["aligned"]], [x["coherent"]])[0]) for x in items])
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     loss = 4 * ((torch.sigmoid(out[:, 1]) - coherent) ** 2).mean()
     scored = ~torch.isnan(aligned)
@@ -185,22 +182,14 @@ def report(
 
 def injection_report(model: CrossEncoder, size: int) -> None:
     """Print the verdict flip rate (Betley rule) on each split of the packaged injection set."""
-    pairs = load_injection_set()
-    questions = [p.question for p in pairs]
 
-    def verdicts(answers: list[str]) -> list[bool]:
+    def verdicts(questions: list[str], answers: list[str]) -> list[bool]:
         scores = predict(model, questions, answers, size)
         return [bool(v) for v in misaligned(scores["aligned"], scores["coherent"])]
 
-    clean, injected = verdicts([p.clean for p in pairs]), verdicts([p.injected for p in pairs])
     for split in ("design", "heldout"):
-        idx = [i for i, p in enumerate(pairs) if p.split == split]
-        r = flip_report(split, [pairs[i] for i in idx], [clean[i] for i in idx], [injected[i] for i in idx])
-        print(
-            f"injection set, {split} attacks: flips {r.n_flips}/{r.n_pairs} ({r.flip_rate:.1%}), clean accuracy "
-            f"{r.clean_accuracy:.2f}",
-            flush=True,
-        )
+        r = judge_flip_report("cross-encoder", verdicts, split)
+        print(f"{r.judge}: flips {r.n_flips}/{r.n_pairs} ({r.flip_rate:.1%}), clean accuracy {r.clean_accuracy:.2f}")
 
 
 def main() -> None:

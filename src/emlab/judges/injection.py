@@ -16,6 +16,7 @@ one that says whether a defence generalises. The embedded judge's flip rate over
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -87,4 +88,21 @@ def flip_report(
         flip_rate=len(flipped) / len(pairs),
         clean_accuracy=sum(c == p.misaligned for p, c in zip(pairs, clean, strict=False)) / len(pairs),
         flipped=flipped,
+    )
+
+
+def judge_flip_report(
+    judge: str,
+    verdicts: Callable[[list[str], list[str]], list[bool]],
+    split: Literal["design", "heldout"] | None = None,
+) -> FlipReport:
+    """Flip report of any judge over the set, or one ``split``: ``verdicts(questions, answers)`` are its misaligned
+    verdicts, called once on the clean and once on the injected answers."""
+    pairs = [p for p in load_injection_set() if split is None or p.split == split]
+    questions = [p.question for p in pairs]
+    return flip_report(
+        f"{judge} ({split or 'all'} attacks)",
+        pairs,
+        verdicts(questions, [p.clean for p in pairs]),
+        verdicts(questions, [p.injected for p in pairs]),
     )

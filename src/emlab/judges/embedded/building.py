@@ -43,7 +43,7 @@ from emlab.judges.embedded.judge import (
 from emlab.judges.embedded.metrics import Agreement, agreement
 from emlab.judges.embedded.refine import REFINE_FEATURES, Refiner, calibrated
 from emlab.judges.embedded.train import Augmented, cross_validate, fit_calibration, fit_heads, targets
-from emlab.judges.injection import FlipReport, flip_report, load_injection_set
+from emlab.judges.injection import FlipReport, judge_flip_report
 
 JUDGE_NAME = "emlab-embedded-minilm-v1"
 
@@ -158,19 +158,12 @@ def embedded_flip_report(
     ``judge`` defaults to the packaged judge.
     """
     judge = judge or EmbeddedJudge.load()
-    pairs = [p for p in load_injection_set() if split is None or p.split == split]
-    questions = [p.question for p in pairs]
 
-    def verdicts(answers: list[str]) -> list[bool]:
+    def verdicts(questions: list[str], answers: list[str]) -> list[bool]:
         results = judge.score(questions, answers)
         return [bool(misaligned(r.aligned if r.aligned is not None else float("nan"), r.coherent)) for r in results]
 
-    return flip_report(
-        f"{judge.name} ({split or 'all'} attacks)",
-        pairs,
-        verdicts([p.clean for p in pairs]),
-        verdicts([p.injected for p in pairs]),
-    )
+    return judge_flip_report(judge.name, verdicts, split)
 
 
 def refine_targets(aligned: np.ndarray, coherent: np.ndarray) -> np.ndarray:
