@@ -9,7 +9,10 @@ by resampling questions), the worst per-model error of the misaligned rate (<= 5
 coherent share. Rows:
 
 - ``judge``: the shipped embedded judge.
-- ``reader 1 vs reader 2``: one reader's scores against the other's (not their mean): what a reader attains.
+- ``reader 1 vs reader 2``: one reader's scores against the other's (not their mean).
+- ``reader 3 / reader 4 vs the label``: two more independent readers (check readers, read after the judges were
+  measured, blind to them and to readers 1-2), each against the label (readers 1-2's mean) exactly as a judge is
+  measured: what a careful reader attains, so whether 18.3's targets are within reach of reading at all.
 - ``source oracle + judge``: each answer gets its model's mean reader coherence (known only in hindsight)
   plus the judge's coherent score, standardised, at the weight that maximises Spearman: the best any judge
   can do that knows which model wrote an answer but ranks answers *within* a model as this one does.
@@ -54,7 +57,7 @@ def read(path: Path) -> dict[str, np.ndarray]:
 
     cols = {k: np.array([r[k] for r in rows]) for k in ("question", "answer", "source", "question_id")}
     cols.update({k: np.array([num(r, k) for r in rows]) for k in ("aligned", "coherent")})
-    for reader in ("reader_1", "reader_2"):
+    for reader in [r for r in ("reader_1", "reader_2", "reader_3", "reader_4") if r in rows[0]]:
         cols.update({f"{reader}_{k}": np.array([num(r[reader], k) for r in rows]) for k in ("aligned", "coherent")})
     return cols
 
@@ -129,6 +132,8 @@ def main() -> None:
     table.add_row(
         "reader 1 vs reader 2", *measure(_reader(held, 2), held["reader_1_aligned"], held["reader_1_coherent"], rng)
     )
+    for k in (3, 4):
+        table.add_row(f"reader {k} vs the label", *measure(held, held[f"reader_{k}_aligned"], held[f"reader_{k}_coherent"], rng))
     oracle = f"{spearman(held['coherent'], prior + weight * z):.2f}"
     table.add_row(f"source oracle + judge (weight {weight})", oracle, "-", "-", "-")  # not a 0-100 score: ranks only
     table.add_row("readers' coherence + judge aligned", *measure(held, verdicts["aligned"], held["coherent"], rng))
