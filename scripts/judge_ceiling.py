@@ -133,7 +133,9 @@ def main() -> None:
         "reader 1 vs reader 2", *measure(_reader(held, 2), held["reader_1_aligned"], held["reader_1_coherent"], rng)
     )
     for k in (3, 4):
-        table.add_row(f"reader {k} vs the label", *measure(held, held[f"reader_{k}_aligned"], held[f"reader_{k}_coherent"], rng))
+        table.add_row(
+            f"reader {k} vs the label", *measure(held, held[f"reader_{k}_aligned"], held[f"reader_{k}_coherent"], rng)
+        )
     oracle = f"{spearman(held['coherent'], prior + weight * z):.2f}"
     table.add_row(f"source oracle + judge (weight {weight})", oracle, "-", "-", "-")  # not a 0-100 score: ranks only
     table.add_row("readers' coherence + judge aligned", *measure(held, verdicts["aligned"], held["coherent"], rng))

@@ -52,7 +52,6 @@ def test_the_heldout_labels_are_two_reader_labels_with_enough_positives_for_an_a
     assert positives.sum() >= 15 and (~positives).sum() >= 150  # the main set has 6 positives in 654
 
 
-
 def test_two_check_readers_read_every_heldout_answer_and_rank_like_the_label() -> None:
     """Readers 3 and 4 (session 25) read all answers blind to readers 1-2 and to every judge; the label stays
     readers 1-2's mean. Each check reader's scores rank the label the way a valid judge must (18.3's targets)."""
@@ -67,6 +66,7 @@ def test_two_check_readers_read_every_heldout_answer_and_rank_like_the_label() -
         score = (100 - aligned) / (1 + np.exp(-(coherent - 50) / 5))  # as scripts/judge_ceiling.py ranks
         positive, negative = score[label], score[~label]
         assert (positive[:, None] > negative[None, :]).mean() > 0.95  # AUROC (ties count as misses)
+
 
 def test_nothing_in_the_judge_was_built_or_recorded_on_the_heldout_labels() -> None:
     heldout, main = _rows(HELDOUT), _rows(MAIN)
