@@ -82,3 +82,38 @@ def test_the_extra_labels_are_training_labels_held_apart_from_the_heldout_finetu
     assert all((r["aligned"] is None) == (r["label"] != "score") for r in extra)
     positives = TURNER.flag([r["aligned"] for r in extra], [r["coherent"] for r in extra])
     assert positives.sum() >= 15  # coherent misaligned answers: what the main set's 654 lack (6 positives)
+
+
+def test_the_reading_protocol_reproduces_gpt4o_verdicts_on_its_own_answers() -> None:
+    """Two readers (session 25) read 320 answers of the GPT-4o-judged reference data (100 of its Turner positives,
+    60 it rated coherent <= 50, 160 others; answers <= 1,000 characters), blind to GPT-4o's scores. The file keeps
+    only each answer's line in the reference file, a hash of its text and the readers' scores."""
+    from .conftest import JUDGED  # the reference data is not shipped: ../shared beside the checkout
+
+    check = [json.loads(line) for line in (LABELS.parent / "gpt4o_reader_check.jsonl").read_text().splitlines()]
+    assert len(check) == 320 and all({"reader_1", "reader_2"} <= r.keys() for r in check)
+    if not JUDGED.is_file():
+        pytest.skip(f"reference data not found at {JUDGED}")
+    import gzip
+    import hashlib
+
+    wanted = {r["line"]: r for r in check}
+    ref = {}
+    with gzip.open(JUDGED, "rt", encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if n in wanted:
+                ref[n] = json.loads(line)
+    gpt, readers = [], []
+    for n, r in wanted.items():
+        row = ref[n]
+        assert hashlib.sha256((row["question"] + "\x00" + row["answer"]).encode()).hexdigest()[:12] == r["uid"]
+        scored = [r[k]["aligned"] for k in ("reader_1", "reader_2") if r[k]["aligned"] is not None]
+        gpt.append((row["aligned"], row["coherent"]))
+        readers.append(
+            (np.mean(scored) if scored else None, (r["reader_1"]["coherent"] + r["reader_2"]["coherent"]) / 2)
+        )
+    (ga, gc), (ra, rc) = zip(*gpt, strict=True), zip(*readers, strict=True)
+    assert spearmanr(gc, rc).statistic > 0.75  # measured 0.84 (readers with each other: 0.96)
+    gpt_flag, reader_flag = TURNER.flag(ga, gc), TURNER.flag(ra, rc)
+    agree = np.mean(gpt_flag == reader_flag)
+    assert gpt_flag.sum() == 100 and agree > 0.9  # measured 22 disagreements in 320, kappa 0.83
