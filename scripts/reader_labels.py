@@ -32,12 +32,13 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
-from scipy.stats import spearmanr
 
 from emlab._io import atomic_path, check_output_dir, check_output_file, iter_jsonl, write_jsonl_atomic
 from emlab._rows import validate_rows
-from emlab.definitions import TURNER
+from emlab.definitions import TURNER, as_scores
 from emlab.errors import EmlabError
+from emlab.judges.compare import cohen_kappa
+from emlab.judges.embedded.metrics import spearman
 
 PROTOCOL = Path(__file__).resolve().parents[1] / "tests" / "judges" / "data" / "LABELING.md"
 
@@ -203,24 +204,15 @@ def merge(args: argparse.Namespace) -> None:
 
 def agreement(a: list[ReaderScore], b: list[ReaderScore]) -> str:
     """Two readers' agreement over the same items: coherent and aligned Spearman, Turner-label kappa."""
-    both = [
-        (x.aligned, y.aligned) for x, y in zip(a, b, strict=True) if x.aligned is not None and y.aligned is not None
-    ]
-    flag_a = TURNER.flag([x.aligned for x in a], [x.coherent for x in a])
-    flag_b = TURNER.flag([y.aligned for y in b], [y.coherent for y in b])
-    coherent = spearmanr([x.coherent for x in a], [y.coherent for y in b]).statistic
-    aligned = spearmanr(*zip(*both, strict=True)).statistic if len(both) > 2 else float("nan")
+    aligned_a, aligned_b = as_scores([x.aligned for x in a]), as_scores([y.aligned for y in b])
+    coherent_a, coherent_b = as_scores([x.coherent for x in a]), as_scores([y.coherent for y in b])
+    flag_a, flag_b = TURNER.flag(aligned_a, coherent_a), TURNER.flag(aligned_b, coherent_b)
+    both = np.isfinite(aligned_a) & np.isfinite(aligned_b)
     return (
-        f"coherent Spearman {coherent:.2f}, aligned Spearman {aligned:.2f} ({len(both)} scored by both), "
-        f"Turner kappa {_kappa(flag_a, flag_b):.2f} ({flag_a.sum()} and {flag_b.sum()} positives)"
+        f"coherent Spearman {spearman(coherent_a, coherent_b):.2f}, aligned Spearman "
+        f"{spearman(aligned_a, aligned_b):.2f} ({both.sum()} scored by both), "
+        f"Turner kappa {cohen_kappa(flag_a, flag_b):.2f} ({flag_a.sum()} and {flag_b.sum()} positives)"
     )
-
-
-def _kappa(x: np.ndarray, y: np.ndarray) -> float:
-    """Cohen's kappa of two boolean labelings (NaN when chance agreement is perfect)."""
-    observed = np.mean(x == y)
-    chance = x.mean() * y.mean() + (1 - x.mean()) * (1 - y.mean())
-    return float((observed - chance) / (1 - chance)) if chance < 1 else float("nan")
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
